@@ -1,0 +1,100 @@
+"""`bookgpt bench generate`: new tokens/s with and without the KV cache, beside HF transformers.
+
+Both models get the same random GPT-2 weights; the greedy tokens are compared as a sanity check.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from bookgpt.config import Config
+from bookgpt.train.runtime import cpu_has_fast_bf16, seed_everything
+
+
+def to_transformers(model, vocab: int):
+    """A transformers GPT2LMHeadModel of the same shape holding the same weights."""
+    try:
+        from transformers import GPT2Config, GPT2LMHeadModel
+    except ImportError:
+        raise RuntimeError("bench generate compares with Hugging Face transformers: "
+                           "pip install -e '.[bench]'") from None
+    c = model.cfg
+    hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=c.context_length, n_embd=c.n_embd,
+                                    n_layer=c.n_layer, n_head=c.n_head, resid_pdrop=0.0,
+                                    embd_pdrop=0.0, attn_pdrop=0.0, layer_norm_epsilon=1e-5,
+                                    activation_function="gelu_new"))
+    ours = model.state_dict()
+    theirs = {"transformer.wte.weight": ours["wte.weight"], "transformer.wpe.weight": ours["wpe.weight"],
+              "transformer.ln_f.weight": ours["ln_f.weight"], "transformer.ln_f.bias": ours["ln_f.bias"]}
+    for i in range(c.n_layer):
+        for part in ("ln_1", "ln_2"):
+            for w in ("weight", "bias"):
+                theirs[f"transformer.h.{i}.{part}.{w}"] = ours[f"blocks.{i}.{part}.{w}"]
+        for part in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"):
+            # transformers' Conv1D stores (in, out): the transpose of nn.Linear's weight
+            theirs[f"transformer.h.{i}.{part}.weight"] = ours[f"blocks.{i}.{part}.weight"].t().contiguous()
+            theirs[f"transformer.h.{i}.{part}.bias"] = ours[f"blocks.{i}.{part}.bias"]
+    missing, _ = hf.load_state_dict(theirs, strict=False)
+    assert all("lm_head" in k or "attn.bias" in k or "masked_bias" in k for k in missing), missing
+    hf.tie_weights()
+    return hf.eval()
+
+
+def _time(fn, reps: int = 1) -> float:
+    fn()  # warm-up (and compile, where it applies)
+    start = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - start) / reps
+
+
+def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
+                   compile: bool = True, with_transformers: bool = True) -> dict:
+    from bookgpt.model import GPT, generate
+
+    seed_everything(0)
+    vocab = cfg.tokenizer.vocab_size
+    model = GPT(cfg.model, vocab).eval()
+    g = torch.Generator().manual_seed(0)
+    p1 = [torch.randint(5, vocab, (prompt_len,), generator=g).tolist()]
+    p16 = [torch.randint(5, vocab, (prompt_len,), generator=g).tolist() for _ in range(16)]
+    b16_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
+    out: dict = {"benchmark": "generate", "threads": torch.get_num_threads(),
+                 "prompt_tokens": prompt_len, "new_tokens": new_tokens,
+                 "n_layer": cfg.model.n_layer, "n_embd": cfg.model.n_embd, "vocab_size": vocab}
+    ours: dict = {"compiled": compile, "batch16_dtype": str(b16_dtype).removeprefix("torch.")}
+    res1 = []
+
+    def run1():
+        res1[:] = generate(model, p1, max_new_tokens=new_tokens, compile=compile)
+
+    ours["batch1_tokens_per_s"] = round(new_tokens / _time(run1, 2), 1)
+    ours["batch16_tokens_per_s"] = round(16 * new_tokens / _time(
+        lambda: generate(model, p16, max_new_tokens=new_tokens, compile=compile, dtype=b16_dtype)), 1)
+    nc = max(16, new_tokens // 2)
+    ours["batch1_nocache_tokens_per_s"] = round(nc / _time(
+        lambda: generate(model, p1, max_new_tokens=nc, use_cache=False)), 1)
+    ours["batch1_eager_tokens_per_s"] = round(new_tokens / _time(
+        lambda: generate(model, p1, max_new_tokens=new_tokens, compile=False)), 1)
+    out["bookgpt"] = ours
+    if with_transformers:
+        hf = to_transformers(model, vocab)
+        kw = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                  pad_token_id=0, eos_token_id=None)
+        x1 = torch.tensor(p1)
+        x16 = torch.tensor(p16)
+        hf_out = []
+        with torch.inference_mode():
+            def hf1():
+                hf_out[:] = [hf.generate(x1, attention_mask=torch.ones_like(x1), **kw)]
+            t1 = _time(hf1, 2)
+            t16 = _time(lambda: hf.generate(x16, attention_mask=torch.ones_like(x16), **kw))
+        same = hf_out[0][0, prompt_len:].tolist() == res1[0].tokens
+        out["transformers"] = {"batch1_tokens_per_s": round(new_tokens / t1, 1),
+                               "batch16_tokens_per_s": round(16 * new_tokens / t16, 1),
+                               "same_greedy_tokens_batch1": same}
+        out["speedup_batch1"] = round(ours["batch1_tokens_per_s"] / out["transformers"]["batch1_tokens_per_s"], 2)
+        out["speedup_batch16"] = round(ours["batch16_tokens_per_s"] / out["transformers"]["batch16_tokens_per_s"], 2)
+    return out

@@ -1,0 +1,49 @@
+"""`bookgpt bench train|generate`: speed benchmarks that print figures (one JSON object with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bookgpt.config import Config
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure training and generation speed")
+    bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    t = bsub.add_parser("train", help="tokens/s, FLOPs per token and MFU of full training steps at "
+                                      "the configured shape (default batch 8 x 512)")
+    t.add_argument("--steps", type=int, default=20, help="timed steps after warm-up (default 20)")
+    t.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(run=run_train)
+    g = bsub.add_parser("generate", help="new tokens/s with and without the KV cache, beside "
+                                         "transformers' GPT2LMHeadModel with the same weights")
+    g.add_argument("--new-tokens", type=int, default=128, help="tokens generated per run")
+    g.add_argument("--no-compile", action="store_true", help="eager decoding only")
+    g.add_argument("--no-transformers", action="store_true", help="skip the transformers baseline")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.set_defaults(run=run_generate)
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        print(f"{key:>28}: {value}")
+
+
+def run_train(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.bench.train_bench import bench_train
+
+    _print(bench_train(cfg, steps=args.steps, warmup=args.warmup), args.json)
+    return 0
+
+
+def run_generate(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.bench.generate_bench import bench_generate
+
+    _print(bench_generate(cfg, new_tokens=args.new_tokens, compile=not args.no_compile,
+                          with_transformers=not args.no_transformers), args.json)
+    return 0

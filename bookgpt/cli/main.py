@@ -1,0 +1,74 @@
+"""`bookgpt [--config PATH] [--set key.path=value ...] [--artifacts DIR] COMMAND`: parse, load config, dispatch."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import msgspec
+
+from bookgpt import __version__
+from bookgpt.config import Config, ConfigError, load_config, replace
+from bookgpt.crawl.catalog import CatalogError
+from bookgpt.device import DeviceError
+
+# Each command module offers add_parser(subparsers) and run(args, cfg) -> exit code.
+from bookgpt.cli import bench_cmd, crawl_cmd, train_cmd
+from bookgpt.cli.train_cmd import BookSelectionError
+from bookgpt.inference import PromptError
+from bookgpt.tokenizer import TokenizerError
+from bookgpt.train.checkpoint import CheckpointError
+from bookgpt.train.pretrain import TrainingError
+
+COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, bench_cmd]
+USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
+               TokenizerError, CheckpointError, TrainingError, PromptError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bookgpt",
+        description="A tiny GPT-2 per book: crawl books, train one model each, ask them questions.")
+    parser.add_argument("--version", action="version", version=f"bookgpt {__version__}")
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="YAML config (default: configs/default.yaml; see configs/ for others)")
+    parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                        help="override one setting, e.g. --set model.n_layer=4 (repeatable; the key "
+                             "must exist and the value must have its type)")
+    parser.add_argument("--artifacts", metavar="DIR", default=None,
+                        help="artifact root (default: paths.artifacts, i.e. ./artifacts)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, args.overrides)
+        if args.artifacts:
+            cfg = replace(cfg, paths=msgspec.structs.replace(cfg.paths, artifacts=args.artifacts))
+        return int(args.run(args, cfg) or 0)
+    except USER_ERRORS as exc:
+        print(f"bookgpt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bookgpt: interrupted; finished artifacts are kept and the job can be resumed",
+              file=sys.stderr)
+        return 130
+
+
+def artifacts_dir(cfg: Config) -> Path:
+    return Path(cfg.paths.artifacts).expanduser().resolve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

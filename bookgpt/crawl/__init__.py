@@ -1,0 +1,1 @@
+"""Fetching books and cleaning them to text."""

@@ -1,0 +1,322 @@
+"""Turn downloaded book files (Gutenberg txt/HTML/LaTeX, OpenStax CNXML) into clean plain text.
+
+Pure functions: no I/O, no network.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterable
+
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+from bs4.element import Tag
+
+from bookgpt.crawl import latex as _latex
+
+
+class ExtractError(ValueError):
+    """The data cannot be turned into book text; the message says why and what to do."""
+
+
+# ----------------------------------------------------------------------------- decoding
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_MAGIC = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (unpack it first)"),
+          (b"\x1f\x8b", "gzip-compressed data (decompress it first)"), (b"\x89PNG", "a PNG image"),
+          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"\x7fELF", "an executable"))
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
+_DOC_CHARSET_RES = (
+    re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.I),
+    re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I),
+    re.compile(rb"^[ \t]*Character set encoding:[ \t]*([A-Za-z0-9._:-]+)", re.I | re.M),
+)
+_SINGLE_BYTE = {"ascii", "iso8859-1", "cp1252", "iso8859-15"}
+
+
+def _codec(name: str | None) -> str | None:
+    """Normalised Python codec name for a charset label or Content-Type value, else None."""
+    if not name:
+        return None
+    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", name, re.I)
+    label = (m.group(1) if m else name).strip().strip("\"'")
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _check_binary(data: bytes) -> None:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise ExtractError(f"data is {what}, not a text document; fetch the .txt/.html/.tex "
+                               "file instead")
+    sample = data[:65536]
+    nul = sample.count(0)
+    ctrl = sum(sample.count(b) for b in _CONTROL_BYTES)
+    if nul > len(sample) / 1000 or ctrl > len(sample) / 100:
+        raise ExtractError(f"data does not look like text: {nul} NUL bytes and {ctrl} control bytes "
+                           f"in the first {len(sample)} bytes (binary file?); check that the URL "
+                           "points to a text, HTML, TeX or CNXML document")
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Decode a document: BOM, declared charset, in-document charset, UTF-8, cp1252, latin-1.
+
+    A declared single-byte charset loses to UTF-8 when the bytes are valid UTF-8 with non-ASCII
+    content (a common mislabel). Newlines are normalised to LF.
+    """
+    text = None
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise ExtractError(f"data starts with a {codec} byte-order mark but is not valid "
+                                   f"{codec} ({exc.reason} at byte {exc.start})") from exc
+            break
+    if text is None:
+        _check_binary(data)
+        head = data[:32768]
+        labels = [declared] + [m.group(1).decode("ascii", "replace")
+                               for m in (rx.search(head) for rx in _DOC_CHARSET_RES) if m]
+        candidates = [c for c in map(_codec, labels) if c]
+        utf8_first = not candidates or candidates[0] in _SINGLE_BYTE or candidates[0] == "utf-8"
+        order = (["utf-8"] if utf8_first else []) + candidates + ["utf-8", "cp1252", "latin-1"]
+        for codec in dict.fromkeys(order):
+            try:
+                text = data.decode(codec)
+                break
+            except (UnicodeDecodeError, LookupError):
+                continue
+        assert text is not None  # latin-1 decodes any bytes
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if text.count("\x00") > len(text) / 1000:
+        raise ExtractError("decoded text is full of NUL characters (wrong encoding or binary data); "
+                           "pass the correct charset")
+    return text
+
+
+def looks_like_html(text: str) -> bool:
+    """True when text starts like an HTML page (e.g. a server error page instead of a book)."""
+    head = text[:4096].lstrip().lower()
+    return head.startswith(("<!doctype html", "<html")) or bool(
+        re.search(r"<(?:html|head|body|title)\b[^>]*>", head))
+
+
+# ----------------------------------------------------------------------------- Gutenberg
+
+_START_RE = re.compile(
+    r"^[^\n]*?\*{3}\s*START\s+OF\s+(?:THIS|THE)\s+PROJECT\s+GUTENBERG\s+E-?(?:BOOK|TEXT)"
+    r"(?:[^*]{0,300}?\*{3})?[^\n]*(?:\n|$)", re.I | re.M)
+_OLD_START_RE = re.compile(r"^[^\n]*\*\s*END\s*\*?\s*THE\s+SMALL\s+PRINT[^\n]*(?:\n|$)", re.I | re.M)
+_END_RE = re.compile(
+    r"^[^\n]*?(?:\*{3}\s*END\s+OF\s+(?:THIS|THE)\s+PROJECT\s+GUTENBERG"
+    r"|END\s+OF\s+(?:THE\s+|THIS\s+)?PROJECT\s+GUTENBERG|\*{3}\s*START:?\s*FULL\s+LICEN[SC]E)",
+    re.I | re.M)
+_PG_RE = re.compile(r"project\s+gutenberg|gutenberg\.(?:org|net)|pgdp\.net|distributed\s+proof",
+                    re.I)
+_CREDIT_RE = re.compile(
+    r"^\s*(?:produced\s+by|e-?text\s+prepared\s+by|e-?book\s+prepared\s+by|prepared\s+by|"
+    r"transcribed\s+by|this\s+e-?(?:text|book)\s+was\s+(?:produced|prepared|created|transcribed)|"
+    r"html\s+version\s+by|updated\s+editions\s+will|this\s+edition\s+had\s+all\s+images|"
+    r"\**\s*this\s+file\s+should\s+be\s+named)", re.I)
+_HEADER_RE = re.compile(
+    r"^\s*(?:title|author|editor|translator|illustrator|release\s+date|posting\s+date|"
+    r"last\s+updated|language|character\s+set\s+encoding|edition|most\s+recently\s+updated)\s*:",
+    re.I | re.M)
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text.replace("\r", ""))
+    return re.sub(r"\n{4,}", "\n\n\n", text).lstrip("\n").rstrip()
+
+
+def strip_gutenberg(text: str) -> str:
+    """Remove Project Gutenberg header, footer, licence and credits; keep the whole book body."""
+    start = _START_RE.search(text)
+    if start is None:
+        old = _OLD_START_RE.search(text)
+        start = old if old and old.start() < len(text) // 2 else None
+    body_start = start.end() if start else 0
+    end = _END_RE.search(text, body_start)
+    body = text[body_start: end.start() if end else len(text)]
+    blocks = re.split(r"(\n[ \t]*\n)", body)
+    paras = [k for k in range(0, len(blocks), 2) if blocks[k].strip()]
+    edge = set(paras[:8] + paras[-6:])
+    for k in paras:
+        block = blocks[k]
+        header = start is None and k in paras[:15] and _HEADER_RE.search(block)
+        if header or (k in edge and _CREDIT_RE.search(block)):
+            blocks[k] = ""
+        elif _PG_RE.search(block):
+            if len(block) < 2000:
+                blocks[k] = ""
+            else:
+                blocks[k] = "\n".join(ln for ln in block.split("\n") if not _PG_RE.search(ln))
+    return _tidy("".join(blocks))
+
+
+# ----------------------------------------------------------------------------- markup
+
+_PARA, _LINE, _CELL, _HARD_SPACE = "\x02", "\x01", "\x03", "\x04"
+_HTML_BLOCKS = ("p", "div", "section", "article", "blockquote", "ul", "ol", "dl", "table", "pre",
+                "hr", "address", "figure", "figcaption", "header", "footer", "main", "nav",
+                "aside", "center", "caption", "body", "h1", "h2", "h3", "h4", "h5", "h6")
+_NOISE_ATTR_RE = re.compile(r"pg-(?:header|footer|boilerplate|machine)|pagenum|pageno|page-?num"
+                            r"|page-?number", re.I)
+
+
+def _parser(kind: str) -> str:
+    try:
+        import lxml  # noqa: F401
+    except ImportError:
+        return "html.parser"
+    return "xml" if kind == "xml" else "lxml"
+
+
+def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
+            cells: Iterable[str], breaks: Iterable[str]) -> str:
+    """Flatten a cleaned soup to text: blocks get blank lines, lines/breaks newlines, cells ' | '."""
+    for node in soup.find_all(string=lambda s: isinstance(
+            s, (Comment, Doctype, Declaration, ProcessingInstruction))):
+        node.extract()
+    for pre in soup.find_all("pre"):
+        for s in list(pre.find_all(string=True)):
+            s.replace_with(s.replace("\n", _LINE).replace(" ", _HARD_SPACE))
+    for tag in soup.find_all(list(breaks)):
+        tag.replace_with(_LINE)
+    for tag in soup.find_all(list(blocks)):
+        tag.insert_before(_PARA)
+        tag.insert_after(_PARA)
+    for tag in soup.find_all(list(lines)):
+        tag.insert_before(_LINE)
+        tag.insert_after(_LINE)
+    for tag in soup.find_all(list(cells)):
+        tag.insert_after(_CELL)
+    text = re.sub(r"[ \t\n\r\f\v\xa0]+", " ", soup.get_text())
+    text = text.replace(_CELL, " | ").replace(_PARA, "\n\n").replace(_LINE, "\n")
+    out = []
+    for line in text.split("\n"):
+        line = line.strip(" ")
+        if "|" in line:
+            line = re.sub(r"^(?:\|\s*)+|(?:\s*\|)+$", "", re.sub(r"(?:\s*\|){2,}", " |", line))
+        out.append(line.replace(_HARD_SPACE, " ").rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML book page without markup, page numbers or Gutenberg boilerplate."""
+    soup = BeautifulSoup(html, _parser("html"))
+    for tag in soup.find_all(["script", "style", "head", "noscript", "template", "svg", "img",
+                              "map", "iframe", "object", "button", "select", "input", "form"]):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.decomposed or tag.attrs is None:
+            continue
+        attrs = " ".join([tag.get("id") or ""] + list(tag.get("class") or []))
+        if attrs.strip() and _NOISE_ATTR_RE.search(attrs):
+            tag.decompose()
+    text = _layout(soup, _HTML_BLOCKS, ("li", "tr", "dt", "dd"), ("td", "th"), ("br",))
+    text = re.sub(r"\[\s*(?:Pg|Page|p\.)\s*[\dIVXLCivxlc]+\s*\]|\[Illustration\]", "", text)
+    text = strip_gutenberg(text)
+    if not re.search(r"\w", text):
+        raise ExtractError("HTML contains no text after removing markup and Gutenberg boilerplate; "
+                           "the page is empty or not a book (check the URL)")
+    return text
+
+
+def latex_to_text(tex: str) -> str:
+    """Readable text from a (Gutenberg) LaTeX source; see bookgpt.crawl.latex."""
+    return strip_gutenberg(_latex.latex_to_text(tex))
+
+
+_MML_OPS = set("=+-−×÷<>≤≥±≠≈")
+
+
+def _wrap(s: str) -> str:
+    return s if len(s) <= 1 or s.isalnum() else f"({s})"
+
+
+def _mathml(tag: Tag) -> str:
+    """Flat plain-text rendering of a MathML element."""
+    name = tag.name
+    kids = [c for c in tag.children if isinstance(c, Tag)]
+    if name in ("mi", "mn", "mo", "mtext", "ms"):
+        text = tag.get_text().strip()
+        return f" {text} " if name == "mo" and text in _MML_OPS else text
+    parts = [_mathml(k).strip() for k in kids]
+    if name in ("msup", "msub") and len(parts) >= 2:
+        return parts[0] + ("^" if name == "msup" else "_") + _wrap(parts[1])
+    if name == "msubsup" and len(parts) >= 3:
+        return f"{parts[0]}_{_wrap(parts[1])}^{_wrap(parts[2])}"
+    if name == "mfrac" and len(parts) >= 2:
+        return f"{_wrap(parts[0])}/{_wrap(parts[1])}"
+    if name == "msqrt":
+        return f"sqrt({''.join(parts)})"
+    if name == "mroot" and len(parts) >= 2:
+        return f"sqrt[{parts[1]}]({parts[0]})"
+    if name == "mfenced":
+        return tag.get("open", "(") + ", ".join(parts) + tag.get("close", ")")
+    if name in ("annotation", "annotation-xml", "mphantom", "none", "mprescripts"):
+        return ""
+    if name == "semantics":
+        return parts[0] if parts else ""
+    if name == "mspace":
+        return " "
+    if name == "mtable":
+        return "; ".join(p for p in parts if p)
+    if name in ("mtr", "mlabeledtr"):
+        return " ".join(p for p in parts if p)
+    return "".join(_mathml(k) for k in kids)
+
+
+def cnxml_to_text(xml: str) -> str:
+    """Readable text of an OpenStax CNXML module: title, sections, paragraphs, lists, flat math."""
+    soup = BeautifulSoup(xml, _parser("xml"))
+    for tag in soup.find_all(["metadata", "media", "image", "iframe", "object", "flash",
+                              "download", "video", "audio"]):
+        tag.decompose()
+    for math in soup.find_all("math"):
+        text = re.sub(r"\s+", " ", _mathml(math)).strip()
+        math.replace_with(NavigableString(f" {text} "))
+    doc = soup.find("document")
+    title = doc.find("title", recursive=False) if doc else None
+    heading = title.get_text(" ", strip=True) if title else ""
+    if title:
+        title.decompose()
+    text = _layout(soup, ("para", "title", "list", "table", "equation", "note", "example",
+                          "exercise", "problem", "solution", "section", "definition", "meaning",
+                          "glossary", "figure", "caption", "content", "preformat", "quote",
+                          "commentary", "subfigure", "rule", "statement", "proof", "code"),
+                   ("item", "row"), ("entry",), ("newline",))
+    text = f"{heading}\n\n{text}".strip()
+    if not re.search(r"\w", text):
+        raise ExtractError("CNXML document contains no text (no title, paragraphs or lists); "
+                           "check that the file is a CNXML module")
+    return text
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+_FORMATS: dict[str, Callable[[str], str]] = {
+    "cnxml": cnxml_to_text, "html": html_to_text, "tex": latex_to_text, "txt": strip_gutenberg,
+}
+
+
+def extract_text(data: bytes, fmt: str, declared_charset: str | None = None) -> str:
+    """Decode `data` and convert it from format `fmt` (txt, html, tex, cnxml) to clean text."""
+    convert = _FORMATS.get(fmt.lower().strip(". "))
+    if convert is None:
+        raise ExtractError(f"unknown format {fmt!r}; known formats: {', '.join(sorted(_FORMATS))}")
+    text = decode_bytes(data, declared_charset)
+    if convert is strip_gutenberg and looks_like_html(text):
+        raise ExtractError("expected plain text but got an HTML page (an error or redirect page?); "
+                           "check the URL, or use fmt='html' for an HTML edition")
+    text = convert(text)
+    if not re.search(r"\w", text):
+        raise ExtractError(f"no text left after extracting {fmt!r}; the document is empty or "
+                           "contains only boilerplate")
+    return text

@@ -1,0 +1,289 @@
+"""Batched autoregressive generation: left-padded prompts, preallocated KV cache, compiled decode step.
+
+`Decoder` holds the cache and the (optionally torch.compiled) one-token step and is reused across calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from bookgpt.model.gpt import GPT, KVCache
+
+_WINDOW_ROUND = 64  # cache window rounded up to this, so compiled code sees few distinct shapes
+
+
+@dataclass
+class GenerationResult:
+    tokens: list[int]  # new tokens only, stop token excluded
+    logprobs: list[float]  # log p(token) under the untempered, unfiltered distribution
+    stopped: bool  # True if a stop token ended the sequence
+
+
+def _check_request(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                   temperature: float, top_k: int, top_p: float) -> None:
+    ctx = model.cfg.context_length
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0 = off), got {top_k}")
+    if not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    for i, p in enumerate(prompts):
+        if len(p) == 0:
+            raise ValueError(f"prompt {i} is empty; give at least one token")
+        if len(p) + max_new_tokens > ctx:
+            raise ValueError(f"prompt of {len(p)} tokens + {max_new_tokens} new tokens exceeds the "
+                             f"model's context of {ctx}; shorten the prompt or lower max_new_tokens")
+
+
+def _autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: GPT) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _pick(logp: torch.Tensor, greedy_tok: torch.Tensor, greedy_lp: torch.Tensor, temperature: float,
+          top_k: int, top_p: float, generator: torch.Generator | None
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Choose the next token per row from log-probs (B, V); returns (tokens (B,), logprobs (B,))."""
+    if temperature == 0.0:
+        return greedy_tok, greedy_lp
+    logits = logp / temperature  # (B, V); a per-row shift of the logits, so softmax is unchanged
+    if top_k > 0 and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
+        probs = F.softmax(sorted_logits, dim=-1)
+        # drop a token when the tokens before it already reach top_p (the first is always kept)
+        drop = (probs.cumsum(dim=-1) - probs) >= top_p  # (B, V)
+        logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
+    tok = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)  # (B, 1)
+    return tok.squeeze(1), logp.gather(1, tok).squeeze(1)  # (B,), (B,)
+
+
+def _greedy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """logits (B, V) -> log-probs (B, V) in fp32, argmax token (B,), its log-prob (B,)."""
+    logp = F.log_softmax(logits.float(), dim=-1)  # (B, V)
+    tok = logp.argmax(dim=-1)  # (B,)
+    return logp, tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1)
+
+
+class Decoder:
+    """Reusable batched decoder: a KV cache preallocated for (max_batch, context) and a decode step.
+
+    With compile=True the one-token step (all layers, log-softmax and argmax) is torch.compiled once;
+    batches are padded to a power of two so it specialises on at most log2(max_batch)+1 batch shapes.
+    dtype bfloat16 runs a bf16 copy of the weights with a bf16 cache (worth it for large batches on
+    CPUs with native bf16); float32 is exact. The copy is refreshed when the model's weights change.
+    """
+
+    def __init__(self, model: GPT, max_batch: int = 16, dtype: torch.dtype = torch.float32,
+                 compile: bool = True) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.model = model
+        self.max_batch = max_batch
+        self.dtype = dtype
+        self.compiled = compile
+        self.device = model.wte.weight.device
+        self._net = model
+        self._synced: tuple[int, ...] = ()
+        if dtype != model.wte.weight.dtype:
+            self._net = GPT(model.cfg, model.vocab_size).to(self.device, dtype).eval()
+        with torch.inference_mode():
+            self._cache = model.new_kv_cache(max_batch, model.cfg.context_length, dtype)
+        import os, json
+        opts = json.loads(os.environ.get("DEC_OPTS", "{}"))
+        self._matvec_max = int(os.environ.get("DEC_MATVEC", "1")) if compile else 0
+        self._full_window = os.environ.get("DEC_FULLW", "0") == "1"
+        self._skip_guards = os.environ.get("DEC_SKIPG", "0") == "1"
+        self._step = torch.compile(self._decode_step, dynamic=False, options=opts) if compile else self._decode_step
+
+    def _sync_weights(self) -> None:
+        """Copy the model's weights into the low-precision copy if they changed since the last call."""
+        if self._net is self.model:
+            return
+        versions = tuple(p._version for p in self.model.parameters())
+        if versions != self._synced:
+            self._net.load_state_dict(self.model.state_dict())
+            self._synced = versions
+
+    def _decode_step(self, idx: torch.Tensor, slot: torch.Tensor, pad: torch.Tensor,
+                     kv: KVCache, matvec: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One new token per row. idx (B, 1); slot () cache index being written; pad (B,) left pads."""
+        W = kv[0][0].size(2)
+        keys = torch.arange(W, device=idx.device)  # (W,)
+        # a row sees its own prompt and output (slots pad..slot), never its left padding
+        mask = (keys >= pad[:, None]) & (keys <= slot)  # (B, W)
+        pos_ids = (slot - pad).clamp(min=0)[:, None]  # (B, 1) position of the new token in its row
+        logits = self._net.forward_cached(idx, pos_ids, mask[:, None, None, :], kv,
+                                          slot.reshape(1), matvec=matvec)  # (B, 1, V)
+        return _greedy(logits[:, -1])
+
+    def _prefill(self, idx: torch.Tensor, pad: torch.Tensor,
+                 kv: KVCache) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the left-padded prompts (B, T) through the model, filling cache slots 0..T-1."""
+        T, W = idx.size(1), kv[0][0].size(2)
+        slots = torch.arange(T, device=idx.device)  # (T,)
+        keys = torch.arange(W, device=idx.device)  # (W,)
+        causal = keys[None, :] <= slots[:, None]  # (T, W)
+        real = keys[None, :] >= pad[:, None]  # (B, W)
+        # pad queries attend to themselves only, so no row of the mask is empty (that gives NaN)
+        mask = (causal[None] & real[:, None]) | (keys[None, :] == slots[:, None])[None]  # (B, T, W)
+        pos_ids = (slots[None, :] - pad[:, None]).clamp(min=0)  # (B, T)
+        logits = self._net.forward_cached(idx, pos_ids, mask[:, None], kv, slots)  # (B, 1, V)
+        return _greedy(logits[:, -1])
+
+    def generate(self, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
+                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+                 stop_ids: set[int] | frozenset[int] = frozenset(), pad_id: int = 0,
+                 generator: torch.Generator | None = None) -> list[GenerationResult]:
+        """Generate for every prompt (any count: done in chunks of max_batch). See generate()."""
+        _check_request(self.model, prompts, max_new_tokens, temperature, top_k, top_p)
+        if max_new_tokens == 0:
+            return [GenerationResult([], [], False) for _ in prompts]
+        results: list[GenerationResult] = []
+        with torch.inference_mode(), _eval_mode(self.model):
+            self._sync_weights()
+            for start in range(0, len(prompts), self.max_batch):
+                chunk = prompts[start:start + self.max_batch]
+                results += self._generate_chunk(chunk, max_new_tokens, temperature, top_k, top_p,
+                                                frozenset(stop_ids), pad_id, generator)
+        return results
+
+    def _generate_chunk(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                        temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
+                        pad_id: int, generator: torch.Generator | None) -> list[GenerationResult]:
+        n = len(prompts)
+        # compiled: round the batch up to a power of two (extra rows are 1-token dummies)
+        rows = min(1 << (n - 1).bit_length(), self.max_batch) if self.compiled else n
+        lengths = [len(p) for p in prompts] + [1] * (rows - n)
+        T = max(lengths)
+        ctx = self.model.cfg.context_length
+        window = min(ctx, -(-(T + max_new_tokens) // _WINDOW_ROUND) * _WINDOW_ROUND)
+        if self._full_window:
+            window = ctx
+        kv = [(k[:rows, :, :window], v[:rows, :, :window]) for k, v in self._cache]  # (B, nh, W, hs)
+        idx = torch.full((rows, T), pad_id, dtype=torch.long)
+        for r, p in enumerate(prompts):
+            idx[r, T - len(p):] = torch.as_tensor(list(p), dtype=torch.long)  # left pad
+        pad = torch.tensor([T - n_tok for n_tok in lengths], dtype=torch.long)  # (B,)
+        idx, pad = idx.to(self.device), pad.to(self.device)
+        matvec = rows <= self._matvec_max
+
+        results = [GenerationResult([], [], False) for _ in range(n)]
+        live = set(range(n))
+        logp, g_tok, g_lp = self._prefill(idx, pad, kv)
+        stance = (torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
+                  if self._skip_guards else contextlib.nullcontext())
+        with stance:
+          for step in range(max_new_tokens):
+            tok, lp = _pick(logp, g_tok, g_lp, temperature, top_k, top_p, generator)
+            tok_list, lp_list = tok.tolist(), lp.tolist()
+            for r in list(live):
+                if tok_list[r] in stop_ids:
+                    results[r].stopped = True
+                    live.discard(r)
+                else:
+                    results[r].tokens.append(tok_list[r])
+                    results[r].logprobs.append(lp_list[r])
+            if not live or step == max_new_tokens - 1:
+                break
+            slot = torch.tensor(T + step, dtype=torch.long, device=self.device)  # 0-d: static shape
+            logp, g_tok, g_lp = self._step(tok[:, None], slot, pad, kv, matvec)
+        return results
+
+
+def _cached_decoder(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> Decoder:
+    """One Decoder per (model, dtype, compile), kept on the model and grown for larger batches."""
+    decoders: dict = model.__dict__.setdefault("_bookgpt_decoders", {})
+    key = (dtype, compile)
+    dec = decoders.get(key)
+    if dec is None or dec.max_batch < batch or dec.device != model.wte.weight.device:
+        dec = Decoder(model, max_batch=max(batch, dec.max_batch if dec else 1), dtype=dtype,
+                      compile=compile)
+        decoders[key] = dec
+    return dec
+
+
+def generate(model: GPT, prompts: list[list[int]], *, max_new_tokens: int, temperature: float = 0.0,
+             top_k: int = 0, top_p: float = 1.0, stop_ids: set[int] | frozenset[int] = frozenset(),
+             pad_id: int = 0, use_cache: bool = True, generator: torch.Generator | None = None,
+             decoder: Decoder | None = None, compile: bool = False,
+             dtype: torch.dtype = torch.float32) -> list[GenerationResult]:
+    """Continue each prompt by up to max_new_tokens tokens; temperature 0 is greedy.
+
+    Prompts of different lengths are left-padded with pad_id, masked and given their own positions,
+    so each row decodes as it would alone. A token in stop_ids ends its row (excluded, stopped=True).
+    Uses `decoder` if given, else one cached on the model (eager unless compile=True: compiling
+    costs tens of seconds once, and pays off only in long-lived processes). use_cache=False
+    recomputes the full forward every step (reference and baseline).
+    """
+    if use_cache:
+        dec = decoder or _cached_decoder(model, len(prompts), dtype, compile)
+        return dec.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                            top_k=top_k, top_p=top_p, stop_ids=stop_ids, pad_id=pad_id,
+                            generator=generator)
+    return _generate_no_cache(model, prompts, max_new_tokens, temperature, top_k, top_p,
+                              frozenset(stop_ids), pad_id, generator, dtype)
+
+
+def _generate_no_cache(model: GPT, prompts: list[list[int]], max_new_tokens: int,
+                       temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
+                       pad_id: int, generator: torch.Generator | None,
+                       dtype: torch.dtype) -> list[GenerationResult]:
+    _check_request(model, prompts, max_new_tokens, temperature, top_k, top_p)
+    device = model.wte.weight.device
+    n = len(prompts)
+    results = [GenerationResult([], [], False) for _ in range(n)]
+    if max_new_tokens == 0 or n == 0:
+        return results
+    seqs = [list(p) for p in prompts]
+    live = set(range(n))
+    with torch.inference_mode(), _eval_mode(model):
+        for _ in range(max_new_tokens):
+            T = max(len(s) for s in seqs)
+            idx = torch.tensor([[pad_id] * (T - len(s)) + s for s in seqs], dtype=torch.long,
+                               device=device)  # (B, T) left-padded
+            pad = torch.tensor([T - len(s) for s in seqs], dtype=torch.long, device=device)  # (B,)
+            slots = torch.arange(T, device=device)  # (T,)
+            causal = slots[None, :] <= slots[:, None]  # (T, T)
+            mask = (causal[None] & (slots[None, None, :] >= pad[:, None, None])) \
+                | torch.eye(T, dtype=torch.bool, device=device)[None]  # (B, T, T)
+            pos_ids = (slots[None, :] - pad[:, None]).clamp(min=0)  # (B, T)
+            with _autocast(device, dtype):
+                logits = model.forward_cached(idx, pos_ids, mask[:, None])  # (B, 1, V)
+            logp, g_tok, g_lp = _greedy(logits[:, -1])
+            tok, lp = _pick(logp, g_tok, g_lp, temperature, top_k, top_p, generator)
+            for r, (t, lpr) in enumerate(zip(tok.tolist(), lp.tolist())):
+                if r not in live:
+                    seqs[r].append(pad_id)  # keeps the batch rectangular; never read
+                elif t in stop_ids:
+                    results[r].stopped = True
+                    live.discard(r)
+                    seqs[r].append(pad_id)
+                else:
+                    results[r].tokens.append(t)
+                    results[r].logprobs.append(lpr)
+                    seqs[r].append(t)
+            if not live:
+                break
+    return results

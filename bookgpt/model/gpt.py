@@ -1,0 +1,277 @@
+"""GPT-2 style decoder-only transformer in pure torch.
+
+Training forward (causal SDPA or blocked attention) and a KV-cache forward for batched decoding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from bookgpt.config import ModelConfig
+
+# One (k, v) pair per layer, each (B, nh, W, hs): preallocated, written in place at `cache_pos`.
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def linear(layer: nn.Linear, x: torch.Tensor, matvec: bool = False) -> torch.Tensor:
+    """layer(x), or with matvec as multiply-and-sum: for one row under torch.compile that becomes a
+    single fused reduction kernel, about twice as fast as an extern GEMM call (never use it eagerly:
+    it materialises (..., out, in))."""
+    if not matvec:
+        return layer(x)
+    y = (x.unsqueeze(-2) * layer.weight).sum(-1)  # (..., 1, in) * (out, in) -> (..., out)
+    return y if layer.bias is None else y + layer.bias
+
+
+def blocked_causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int,
+                             dropout_p: float = 0.0) -> torch.Tensor:
+    """Causal attention as plain matmuls over query blocks; each block only sees keys up to its end.
+
+    Skips most of the masked upper triangle, and at small head sizes plain (bf16) matmuls under
+    torch.compile beat SDPA's CPU kernel. q, k, v: (B, nh, T, hs) -> (B, nh, T, hs).
+    """
+    T, hs = q.size(2), q.size(3)
+    q = q * (1.0 / math.sqrt(hs))
+    outs = []
+    for start in range(0, T, block):
+        end = min(start + block, T)
+        att = q[:, :, start:end] @ k[:, :, :end].transpose(-2, -1)  # (B, nh, end-start, end)
+        # query start+i may see keys 0..start+i: only the diagonal sub-block is partly masked
+        keep = torch.ones(end - start, end, dtype=torch.bool, device=q.device).tril(diagonal=start)
+        att = att.masked_fill(~keep, float("-inf"))
+        att = F.softmax(att.float(), dim=-1).to(v.dtype)  # softmax in fp32 even under bf16
+        if dropout_p > 0.0:
+            att = F.dropout(att, p=dropout_p)
+        outs.append(att @ v[:, :, :end])  # (B, nh, end-start, hs)
+    return torch.cat(outs, dim=2)  # (B, nh, T, hs)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.head_size = cfg.n_embd // cfg.n_head
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.dropout = cfg.dropout
+        self.resid_drop = nn.Dropout(cfg.dropout)
+        self.attn_block = 0  # > 0: training uses blocked_causal_attention with this query block
+
+    def forward(self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+                cache_pos: torch.Tensor | None = None,
+                attn_mask: torch.Tensor | None = None, matvec: bool = False) -> torch.Tensor:
+        B, T, C = x.shape
+        nh, hs = self.n_head, self.head_size
+        q, k, v = linear(self.c_attn, x, matvec).split(C, dim=2)  # each (B, T, C)
+        q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        p = self.dropout if self.training else 0.0
+        if kv is not None:
+            # write this step's keys/values into the preallocated cache at their slots, then attend
+            # over the whole cache window; attn_mask hides unwritten slots and left padding
+            k_cache, v_cache = kv  # (B, nh, W, hs)
+            k_cache.index_copy_(2, cache_pos, k.to(k_cache.dtype))
+            v_cache.index_copy_(2, cache_pos, v.to(v_cache.dtype))
+            k, v = k_cache, v_cache  # (B, nh, W, hs)
+            q = q.to(k.dtype)
+        if attn_mask is not None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=p)
+        elif self.attn_block and T > self.attn_block:
+            y = blocked_causal_attention(q, k, v, self.attn_block, p)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+        return self.resid_drop(linear(self.c_proj, y.to(x.dtype), matvec))  # (B, T, C)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.gelu = nn.GELU(approximate="tanh")  # GPT-2's GELU
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, matvec: bool = False) -> torch.Tensor:
+        h = self.gelu(linear(self.c_fc, x, matvec))  # (B, T, 4C)
+        return self.drop(linear(self.c_proj, h, matvec))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+                cache_pos: torch.Tensor | None = None,
+                attn_mask: torch.Tensor | None = None, matvec: bool = False) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), kv, cache_pos, attn_mask, matvec)  # (B, T, C)
+        return x + self.mlp(self.ln_2(x), matvec)  # (B, T, C)
+
+
+class GPT(nn.Module):
+    """GPT-2: learned positions, pre-LN blocks, 4x GELU MLP, lm_head tied to the token embedding.
+
+    `attn_block` > 0 makes training attention use blocked_causal_attention with query blocks of
+    that size (SDPA stays the reference and the path for masked/cached attention).
+    """
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int, *, attn_block: int = 0) -> None:
+        super().__init__()
+        if cfg.n_embd % cfg.n_head:
+            raise ValueError(f"n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head})")
+        self.cfg = cfg
+        self.vocab_size = vocab_size
+        self.wte = nn.Embedding(vocab_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.context_length, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.lm_head = nn.Linear(cfg.n_embd, vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # weight tying: one (V, C) matrix
+        self.set_attn_block(attn_block)
+        self.apply(self._init_weights)
+        # GPT-2: scale the projections that write into the residual stream by 1/sqrt(2 * n_layer)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def set_attn_block(self, attn_block: int) -> None:
+        """Choose training attention: 0 = SDPA, > 0 = blocked matmul attention of that query block."""
+        if attn_block < 0:
+            raise ValueError(f"attn_block must be >= 0, got {attn_block}")
+        self.attn_block = attn_block
+        for blk in self.blocks:
+            blk.attn.attn_block = attn_block
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                loss_mask: torch.Tensor | None = None, *,
+                all_logits: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """idx (B, T) -> (logits, loss).
+
+        With targets (B, T) (-100 = ignore): logits (B, T, V) and the mean cross-entropy, restricted to
+        positions where loss_mask (B, T, bool or float weights) is non-zero. Without targets:
+        logits of the last position (B, 1, V), or of all positions if all_logits.
+        """
+        B, T = idx.shape
+        if T > self.cfg.context_length:
+            raise ValueError(f"sequence of {T} tokens exceeds the context of {self.cfg.context_length}")
+        pos = torch.arange(T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        for blk in self.blocks:
+            x = blk(x)  # (B, T, C)
+        x = self.ln_f(x)  # (B, T, C)
+        if targets is None:
+            if not all_logits:
+                x = x[:, -1:, :]  # (B, 1, C): generation needs only the next-token distribution
+            return self.lm_head(x), None  # (B, 1 or T, V)
+        logits = self.lm_head(x)  # (B, T, V)
+        return logits, self._loss(logits, targets, loss_mask)
+
+    @staticmethod
+    def _loss(logits: torch.Tensor, targets: torch.Tensor,
+              loss_mask: torch.Tensor | None) -> torch.Tensor:
+        flat_logits = logits.reshape(-1, logits.size(-1)).float()  # (B*T, V)
+        if loss_mask is None:
+            return F.cross_entropy(flat_logits, targets.reshape(-1), ignore_index=-100)
+        weight = loss_mask.reshape(-1).to(flat_logits.dtype)  # (B*T,)
+        # masked-out labels become ignore_index, so they cannot reach the loss or the gradients
+        flat_targets = targets.reshape(-1).masked_fill(weight == 0, -100)  # (B*T,)
+        weight = weight * (flat_targets != -100)
+        per_token = F.cross_entropy(flat_logits, flat_targets, ignore_index=-100,
+                                    reduction="none")  # (B*T,)
+        return (per_token * weight).sum() / weight.sum().clamp(min=1e-8)
+
+    def forward_cached(self, idx: torch.Tensor, pos_ids: torch.Tensor, attn_mask: torch.Tensor,
+                       kv_cache: KVCache | None = None, cache_pos: torch.Tensor | None = None,
+                       last_only: bool = True, matvec: bool = False) -> torch.Tensor:
+        """Inference forward with explicit positions and mask, optionally through a KV cache.
+
+        idx, pos_ids (B, T); attn_mask (B, 1, T, W) bool, True = may attend; kv_cache: per layer
+        (k, v) of (B, nh, W, hs), written at slots cache_pos (T,). Without a cache W = T.
+        Returns logits (B, 1, V) if last_only else (B, T, V). matvec: see linear() (compiled only).
+        """
+        x = self.wte(idx) + self.wpe(pos_ids)  # (B, T, C)
+        for i, blk in enumerate(self.blocks):
+            kv = kv_cache[i] if kv_cache is not None else None
+            # .forward, not __call__: bypasses compile_blocks' wrapper, which would recompile
+            # for every new prompt length; decoding compiles its own whole step instead
+            x = blk.forward(x, kv, cache_pos, attn_mask, matvec)  # (B, T, C)
+        if last_only:
+            x = x[:, -1:, :]  # (B, 1, C)
+        return linear(self.lm_head, self.ln_f(x), matvec)  # (B, 1 or T, V)
+
+    def new_kv_cache(self, batch: int, length: int | None = None,
+                     dtype: torch.dtype = torch.float32) -> KVCache:
+        """Zeroed cache (zeros, not empty: masked slots still enter the matmuls, NaN would leak)."""
+        length = length or self.cfg.context_length
+        nh, hs = self.cfg.n_head, self.cfg.n_embd // self.cfg.n_head
+        device = self.wte.weight.device
+        return [(torch.zeros(batch, nh, length, hs, dtype=dtype, device=device),  # (B, nh, W, hs)
+                 torch.zeros(batch, nh, length, hs, dtype=dtype, device=device))
+                for _ in range(self.cfg.n_layer)]
+
+    def num_params(self, exclude_embeddings: bool = False) -> int:
+        """Parameter count (the tied lm_head counted once); optionally without wte and wpe."""
+        n = sum(p.numel() for p in self.parameters())
+        if exclude_embeddings:
+            n -= self.wte.weight.numel() + self.wpe.weight.numel()
+        return n
+
+    def flops_per_token(self) -> int:
+        """Training FLOPs per token: 6*N + 12*n_layer*n_embd*context_length.
+
+        N = parameters without the position table (a lookup); the token table counts because the
+        tied lm_head multiplies by it. 6N covers forward+backward matmuls (2N + 4N); the second term
+        is the attention scores and weighted sum over a full context (PaLM appendix B).
+        """
+        n = self.num_params() - self.wpe.weight.numel()
+        c = self.cfg
+        return 6 * n + 12 * c.n_layer * c.n_embd * c.context_length
+
+    def configure_optimizer(self, weight_decay: float, lr: float, betas: tuple[float, float],
+                            device_type: str) -> torch.optim.AdamW:
+        """AdamW decaying 2-D weights only (not biases, LayerNorms or the position table).
+
+        Uses the fused kernel where this torch and device support it, else the default.
+        """
+        decay, no_decay = [], []
+        for name, p in self.named_parameters():  # tied weights appear once
+            if not p.requires_grad:
+                continue
+            (decay if p.dim() >= 2 and name != "wpe.weight" else no_decay).append(p)
+        groups = [{"params": decay, "weight_decay": weight_decay},
+                  {"params": no_decay, "weight_decay": 0.0}]
+        if device_type in ("cpu", "cuda", "mps"):
+            try:
+                return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=True)
+            except (RuntimeError, TypeError, ValueError):
+                pass  # older torch or a device without the fused kernel
+        return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+    def compile_blocks(self, **compile_kwargs) -> None:
+        """torch.compile each transformer block separately (measured faster than the whole model).
+
+        Affects forward() only; forward_cached() calls the uncompiled blocks.
+        """
+        for blk in self.blocks:
+            blk.compile(**compile_kwargs)

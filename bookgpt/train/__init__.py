@@ -1,0 +1,1 @@
+"""Training: checkpoints, the generic training loop, pretraining and fine-tuning of one book."""

@@ -1,0 +1,68 @@
+"""Per-device runtime choices: autocast dtype, whether torch.compile pays, thread counts, seeds."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import random
+import shutil
+import sys
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+
+@lru_cache(maxsize=1)
+def cpu_has_fast_bf16() -> bool:
+    """True on CPUs with native bf16 matmul (AVX-512 BF16 or AMX): there bf16 autocast is faster."""
+    if platform.machine().lower() in ("arm64", "aarch64") and sys.platform == "darwin":
+        return False  # Apple CPUs: the MPS device is the fast path, not CPU bf16
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def autocast_dtype(device: str, requested: str) -> torch.dtype | None:
+    """bf16 where the device does it fast, else None (plain fp32). `requested` is auto/bf16/fp32."""
+    if requested == "fp32":
+        return None
+    if requested == "bf16":
+        return torch.bfloat16
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device == "mps":
+        return torch.bfloat16
+    return torch.bfloat16 if cpu_has_fast_bf16() else None
+
+
+def autocast(device: str, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device, dtype=dtype)
+
+
+def use_compile(device: str, requested: str, planned_steps: int) -> bool:
+    """torch.compile where it works and its 30-45 s warm-up pays back: CUDA, or Linux CPU with a C
+    compiler, for runs of a few hundred steps or more. Off on MPS (partial support)."""
+    if requested == "on":
+        return True
+    if requested == "off" or device == "mps":
+        return False
+    if device == "cpu" and (sys.platform != "linux" or shutil.which("cc") is None):
+        return False
+    return planned_steps >= 300
+
+
+def set_threads(num_cpus: float | None) -> None:
+    """Ray reuses worker processes, so every task sets its own torch thread count."""
+    if num_cpus:
+        torch.set_num_threads(max(1, int(num_cpus)))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)

@@ -1,0 +1,70 @@
+"""Typed config: every shipped file loads, defaults match default.yaml, typos and bad types fail by path."""
+
+from __future__ import annotations
+
+import pytest
+
+from bookgpt.config import CONFIG_DIR, Config, ConfigError, load_config
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "shelf.yaml"),
+                         ids=lambda p: p.name)
+def test_every_shipped_config_loads(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, Config)
+
+
+def test_default_yaml_equals_code_defaults():
+    cfg = load_config()
+    assert cfg == Config()
+    assert (cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd) == (6, 8, 256)
+    assert cfg.model.context_length == 512 and cfg.tokenizer.vocab_size == 8192
+    assert cfg.pretrain.learning_rate == 3e-4 and cfg.pretrain.max_epochs == 50
+
+
+def test_every_default_setting_has_a_comment():
+    for line in (CONFIG_DIR / "default.yaml").read_text().splitlines():
+        if line.startswith("  ") and ":" in line:
+            assert "#" in line, f"setting without a comment: {line!r}"
+
+
+def test_typo_in_yaml_names_the_path(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  n_layr: 4\n")
+    with pytest.raises(ConfigError, match=r"n_layr.*\$\.model|\$\.model.*n_layr"):
+        load_config(bad)
+
+
+def test_wrong_type_in_yaml_names_the_path(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pretrain:\n  learning_rate: fast\n")
+    with pytest.raises(ConfigError, match=r"\$\.pretrain\.learning_rate"):
+        load_config(bad)
+
+
+def test_overrides_are_typed_and_must_exist():
+    cfg = load_config(overrides=["model.n_layer=4", "pretrain.learning_rate=1e-3", "device=cpu"])
+    assert cfg.model.n_layer == 4 and cfg.pretrain.learning_rate == 1e-3 and cfg.device == "cpu"
+    with pytest.raises(ConfigError, match="'n_layr' is not a setting of model"):
+        load_config(overrides=["model.n_layr=4"])
+    with pytest.raises(ConfigError, match=r"\$\.model\.n_layer"):
+        load_config(overrides=["model.n_layer=four"])
+    with pytest.raises(ConfigError, match="is a section"):
+        load_config(overrides=["model=3"])
+    with pytest.raises(ConfigError, match="key.path=value"):
+        load_config(overrides=["model.n_layer"])
+    with pytest.raises(ConfigError, match=r"\$\.device"):
+        load_config(overrides=["device=tpu"])
+
+
+def test_inconsistent_values_are_refused():
+    with pytest.raises(ConfigError, match="divisible"):
+        load_config(overrides=["model.n_head=5"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config("no/such/config.yaml")
+
+
+def test_configs_are_frozen():
+    cfg = load_config()
+    with pytest.raises(AttributeError):
+        cfg.model.n_layer = 3  # type: ignore[misc]

@@ -1,0 +1,119 @@
+"""Pretraining on a real book with the tiny config: learning, checkpoints, resume, bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+import torch
+
+from bookgpt.cli.main import main
+from bookgpt.config import load_config
+from bookgpt.inference import BookModel
+from bookgpt.model import GPT
+from bookgpt.paths import BookPaths
+from bookgpt.tokenizer import tokenize_book
+from bookgpt.train.checkpoint import (CheckpointError, load_checkpoint, model_from_checkpoint,
+                                      save_checkpoint)
+from bookgpt.train.pretrain import pretrain_book
+
+
+@pytest.fixture(scope="module")
+def book(crawled, tiny_cfg):
+    paths = BookPaths(crawled, "tangled_tale")
+    tokenize_book(paths, tiny_cfg.tokenizer)
+    return paths
+
+
+def with_eval(cfg, every):
+    return msgspec.structs.replace(cfg, pretrain=msgspec.structs.replace(cfg.pretrain,
+                                                                         eval_interval=every))
+
+
+def test_loss_falls_and_checkpoints_carry_their_recipe(book, tiny_cfg):
+    r = pretrain_book(tiny_cfg, book, progress=False)
+    log = [json.loads(line) for line in book.log("pretrain").read_text().splitlines()]
+    first = sum(rec["loss"] for rec in log[:3]) / 3
+    last = sum(rec["loss"] for rec in log[-3:]) / 3
+    assert r.steps == tiny_cfg.pretrain.max_steps == len(log)
+    assert last < first - 0.8, (first, last)  # ln(512) = 6.2 at the start
+    assert r.best_val_loss < first - 0.7
+    blob = load_checkpoint(book.pretrain_dir / "best.pt")
+    meta = blob["meta"]
+    assert meta["seed"] == tiny_cfg.pretrain.seed and meta["device"] == "cpu"
+    assert meta["val_loss"] == pytest.approx(r.best_val_loss)
+    assert meta["tokens_seen"] > 0 and meta["step"] > 0
+    assert blob["model_config"]["n_layer"] == tiny_cfg.model.n_layer
+    assert json.loads((book.pretrain_dir / "best.json").read_text())["vocab_size"] == blob["vocab_size"]
+    assert not list(book.pretrain_dir.glob("*.tmp"))
+
+
+def test_save_load_gives_identical_logits(tmp_path, tiny_cfg):
+    torch.manual_seed(0)
+    model = GPT(tiny_cfg.model, 97).eval()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model=model, model_cfg=tiny_cfg.model, vocab_size=97, meta={"step": 1})
+    loaded, _ = model_from_checkpoint(load_checkpoint(path))
+    loaded.eval()
+    x = torch.randint(0, 97, (2, 20))
+    with torch.no_grad():
+        assert torch.equal(model(x, all_logits=True)[0], loaded(x, all_logits=True)[0])
+
+
+def test_killed_run_resumes_to_the_same_state(book, tiny_cfg):
+    cfg = with_eval(tiny_cfg, 10)
+    pretrain_book(cfg, book, progress=False)
+    reference = load_checkpoint(book.pretrain_dir / "last.pt")
+
+    def crash(step: int) -> None:
+        if step == 25:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_book(cfg, book, progress=False, on_step=crash)
+    assert load_checkpoint(book.pretrain_dir / "last.pt")["train_state"]["step"] == 20
+    r = pretrain_book(cfg, book, resume=True, progress=False)
+    resumed = load_checkpoint(book.pretrain_dir / "last.pt")
+    assert r.steps == cfg.pretrain.max_steps
+    for name, tensor in reference["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert resumed["meta"]["val_loss"] == reference["meta"]["val_loss"]
+
+
+def test_corrupt_and_truncated_checkpoints_are_refused(book, tiny_cfg, tmp_path):
+    pretrain_book(tiny_cfg, book, progress=False)
+    data = (book.pretrain_dir / "best.pt").read_bytes()
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(bad)
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(bad)
+
+
+def test_tokenizer_model_mismatch_is_refused(crawled, tiny_cfg, book):
+    pretrain_book(tiny_cfg, book, progress=False)
+    other = load_config(overrides=["tokenizer.vocab_size=400"]).tokenizer
+    tokenize_book(book, other)  # rebuilt after training: 400 tokens instead of 512
+    try:
+        with pytest.raises(CheckpointError, match="tokenizer/model mismatch"):
+            BookModel.load(book, stage="pretrain")
+    finally:
+        tokenize_book(book, tiny_cfg.tokenizer)
+
+
+def test_cli_pretrain_and_sample(book, tiny_cfg, capsys):
+    from bookgpt.config import CONFIG_DIR
+
+    base = ["--config", str(CONFIG_DIR / "tiny.yaml"), "--artifacts", str(book.artifacts)]
+    assert main(base + ["pretrain", "--book-id", "tangled_tale", "--no-progress"]) == 0
+    assert "best validation loss" in capsys.readouterr().out
+    assert main(base + ["sample", "--book-id", "tangled_tale", "--prompt", "The knight",
+                        "--max-new-tokens", "10", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The knight") and len(out) > len("The knight")
+    assert main(base + ["sample", "--book-id", "tangled_tale", "--prompt", "x " * 200,
+                        "--max-new-tokens", "10"]) == 2
+    assert "exceeds the model's context" in capsys.readouterr().err
