@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+
+# Ray binds to the machine's address unless told otherwise; keep every test on the loopback.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_BOOKS = REPO.parent / "shared" / "books"
@@ -80,3 +84,31 @@ def crawled(tmp_path_factory, shared_books) -> Path:
                  "--book-id", "tangled_tale", "--book-id", "relativity"])
     assert code == 0
     return root
+
+
+TRAINED_BOOKS = ["tangled_tale", "relativity"]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, shared_books):
+    """Two real books through the whole pipeline with the tiny config: (artifacts, CLI prefix)."""
+    from bookgpt.cli.main import main
+    from bookgpt.config import CONFIG_DIR
+
+    root = tmp_path_factory.mktemp("trained")
+    base = ["--config", str(CONFIG_DIR / "tiny.yaml"), "--artifacts", str(root)]
+    ids = [a for b in TRAINED_BOOKS for a in ("--book-id", b)]
+    assert main(base + ["crawl", "--from-dir", str(shared_books), "--no-progress", *ids]) == 0
+    assert main(base + ["pipeline", "--no-progress", *ids]) == 0
+    return root, base
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster (2 CPUs, loopback only) shared by every Ray test."""
+    import ray
+
+    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
+             log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

@@ -66,8 +66,8 @@ def test_killed_run_resumes_to_the_same_state(book, tiny_cfg):
     pretrain_book(cfg, book, progress=False)
     reference = load_checkpoint(book.pretrain_dir / "last.pt")
 
-    def crash(step: int) -> None:
-        if step == 25:
+    def crash(record: dict) -> None:
+        if record["step"] == 25:
             raise KeyboardInterrupt("simulated kill")
 
     with pytest.raises(KeyboardInterrupt):

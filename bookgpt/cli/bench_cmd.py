@@ -1,4 +1,4 @@
-"""`bookgpt bench train|generate`: speed benchmarks that print figures (one JSON object with --json)."""
+"""`bookgpt bench train|generate|serve`: speed benchmarks that print figures (one JSON object with --json)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-transformers", action="store_true", help="skip the transformers baseline")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(run=run_generate)
+    sv = bsub.add_parser("serve", help="drive a running bookgpt-serve with concurrent clients "
+                                       "(batching on vs off, HTTP+Ray overhead)")
+    sv.add_argument("--url", default=None, help="server URL (default http://serve.host:serve.port)")
+    sv.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
+    sv.add_argument("--requests", type=int, default=400, help="questions per phase (default 400)")
+    sv.add_argument("--max-new-tokens", type=int, default=16, help="answer length (default 16)")
+    sv.add_argument("--no-local", action="store_true",
+                    help="skip the in-process comparison (which loads the models here)")
+    sv.add_argument("--json", action="store_true", help="print one JSON object")
+    sv.set_defaults(run=run_serve)
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -46,4 +56,15 @@ def run_generate(args: argparse.Namespace, cfg: Config) -> int:
 
     _print(bench_generate(cfg, new_tokens=args.new_tokens, compile=not args.no_compile,
                           with_transformers=not args.no_transformers), args.json)
+    return 0
+
+
+def run_serve(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.bench.serve_bench import bench_serve
+    from bookgpt.cli.main import artifacts_dir
+
+    url = args.url or f"http://{cfg.serve.host}:{cfg.serve.port}"
+    result = bench_serve(url, args.clients, args.requests, None if args.no_local else cfg,
+                         artifacts_dir(cfg), args.max_new_tokens)
+    _print(result, args.json)
     return 0

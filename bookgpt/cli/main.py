@@ -16,16 +16,19 @@ from bookgpt.crawl.catalog import CatalogError
 from bookgpt.device import DeviceError
 
 # Each command module offers add_parser(subparsers) and run(args, cfg) -> exit code.
-from bookgpt.cli import bench_cmd, crawl_cmd, train_cmd
+from bookgpt.cli import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
 from bookgpt.cli.train_cmd import BookSelectionError
+from cluster import train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
 from bookgpt.inference import PromptError
+from bookgpt.orchestrator import AskError
+from bookgpt.router import RouterError
 from bookgpt.tokenizer import TokenizerError
 from bookgpt.train.checkpoint import CheckpointError
 from bookgpt.train.pretrain import TrainingError
 
-COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, bench_cmd]
+COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd, cluster_train_cmd]
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
-               TokenizerError, CheckpointError, TrainingError, PromptError)
+               TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ Pure functions: no I/O, no network.
 from __future__ import annotations
 
 import codecs
+import importlib.util
 import re
 from collections.abc import Callable, Iterable
 
@@ -26,12 +27,14 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 _MAGIC = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (unpack it first)"),
           (b"\x1f\x8b", "gzip-compressed data (decompress it first)"), (b"\x89PNG", "a PNG image"),
-          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"\x7fELF", "an executable"))
+          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"\x7fELF", "an executable"))
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
 _DOC_CHARSET_RES = (
-    re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.I),
-    re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I),
-    re.compile(rb"^[ \t]*Character set encoding:[ \t]*([A-Za-z0-9._:-]+)", re.I | re.M),
+    re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE),
+    re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.IGNORECASE),
+    re.compile(rb"^[ \t]*Character set encoding:[ \t]*([A-Za-z0-9._:-]+)",
+               re.IGNORECASE | re.MULTILINE),
 )
 _SINGLE_BYTE = {"ascii", "iso8859-1", "cp1252", "iso8859-15"}
 
@@ -40,7 +43,7 @@ def _codec(name: str | None) -> str | None:
     """Normalised Python codec name for a charset label or Content-Type value, else None."""
     if not name:
         return None
-    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", name, re.I)
+    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", name, re.IGNORECASE)
     label = (m.group(1) if m else name).strip().strip("\"'")
     try:
         return codecs.lookup(label).name
@@ -57,9 +60,9 @@ def _check_binary(data: bytes) -> None:
     nul = sample.count(0)
     ctrl = sum(sample.count(b) for b in _CONTROL_BYTES)
     if nul > len(sample) / 1000 or ctrl > len(sample) / 100:
-        raise ExtractError(f"data does not look like text: {nul} NUL bytes and {ctrl} control bytes "
-                           f"in the first {len(sample)} bytes (binary file?); check that the URL "
-                           "points to a text, HTML, TeX or CNXML document")
+        raise ExtractError(f"data does not look like text: {nul} NUL bytes and {ctrl} control "
+                           f"bytes in the first {len(sample)} bytes (binary file?); check that "
+                           "the URL points to a text, HTML, TeX or CNXML document")
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
@@ -94,8 +97,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         assert text is not None  # latin-1 decodes any bytes
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if text.count("\x00") > len(text) / 1000:
-        raise ExtractError("decoded text is full of NUL characters (wrong encoding or binary data); "
-                           "pass the correct charset")
+        raise ExtractError("decoded text is full of NUL characters (wrong encoding or binary "
+                           "data); pass the correct charset")
     return text
 
 
@@ -110,23 +113,24 @@ def looks_like_html(text: str) -> bool:
 
 _START_RE = re.compile(
     r"^[^\n]*?\*{3}\s*START\s+OF\s+(?:THIS|THE)\s+PROJECT\s+GUTENBERG\s+E-?(?:BOOK|TEXT)"
-    r"(?:[^*]{0,300}?\*{3})?[^\n]*(?:\n|$)", re.I | re.M)
-_OLD_START_RE = re.compile(r"^[^\n]*\*\s*END\s*\*?\s*THE\s+SMALL\s+PRINT[^\n]*(?:\n|$)", re.I | re.M)
+    r"(?:[^*]{0,300}?\*{3})?[^\n]*(?:\n|$)", re.IGNORECASE | re.MULTILINE)
+_OLD_START_RE = re.compile(r"^[^\n]*\*\s*END\s*\*?\s*THE\s+SMALL\s+PRINT[^\n]*(?:\n|$)",
+                           re.IGNORECASE | re.MULTILINE)
 _END_RE = re.compile(
     r"^[^\n]*?(?:\*{3}\s*END\s+OF\s+(?:THIS|THE)\s+PROJECT\s+GUTENBERG"
     r"|END\s+OF\s+(?:THE\s+|THIS\s+)?PROJECT\s+GUTENBERG|\*{3}\s*START:?\s*FULL\s+LICEN[SC]E)",
-    re.I | re.M)
+    re.IGNORECASE | re.MULTILINE)
 _PG_RE = re.compile(r"project\s+gutenberg|gutenberg\.(?:org|net)|pgdp\.net|distributed\s+proof",
-                    re.I)
+                    re.IGNORECASE)
 _CREDIT_RE = re.compile(
     r"^\s*(?:produced\s+by|e-?text\s+prepared\s+by|e-?book\s+prepared\s+by|prepared\s+by|"
     r"transcribed\s+by|this\s+e-?(?:text|book)\s+was\s+(?:produced|prepared|created|transcribed)|"
     r"html\s+version\s+by|updated\s+editions\s+will|this\s+edition\s+had\s+all\s+images|"
-    r"\**\s*this\s+file\s+should\s+be\s+named)", re.I)
+    r"\**\s*this\s+file\s+should\s+be\s+named)", re.IGNORECASE)
 _HEADER_RE = re.compile(
     r"^\s*(?:title|author|editor|translator|illustrator|release\s+date|posting\s+date|"
     r"last\s+updated|language|character\s+set\s+encoding|edition|most\s+recently\s+updated)\s*:",
-    re.I | re.M)
+    re.IGNORECASE | re.MULTILINE)
 
 
 def _tidy(text: str) -> str:
@@ -161,25 +165,23 @@ def strip_gutenberg(text: str) -> str:
 
 # ----------------------------------------------------------------------------- markup
 
-_PARA, _LINE, _CELL, _HARD_SPACE = "\x02", "\x01", "\x03", "\x04"
+_PARA, _LINE, _CELL, _HARD_SPACE, _EDGE = "\x02", "\x01", "\x03", "\x04", "\x05"
 _HTML_BLOCKS = ("p", "div", "section", "article", "blockquote", "ul", "ol", "dl", "table", "pre",
                 "hr", "address", "figure", "figcaption", "header", "footer", "main", "nav",
                 "aside", "center", "caption", "body", "h1", "h2", "h3", "h4", "h5", "h6")
 _NOISE_ATTR_RE = re.compile(r"pg-(?:header|footer|boilerplate|machine)|pagenum|pageno|page-?num"
-                            r"|page-?number", re.I)
+                            r"|page-?number", re.IGNORECASE)
 
 
 def _parser(kind: str) -> str:
-    try:
-        import lxml  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("lxml") is None:
         return "html.parser"
     return "xml" if kind == "xml" else "lxml"
 
 
 def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
             cells: Iterable[str], breaks: Iterable[str]) -> str:
-    """Flatten a cleaned soup to text: blocks get blank lines, lines/breaks newlines, cells ' | '."""
+    """Flatten a cleaned soup: blocks get blank lines, lines/breaks newlines, cells ' | '."""
     for node in soup.find_all(string=lambda s: isinstance(
             s, (Comment, Doctype, Declaration, ProcessingInstruction))):
         node.extract()
@@ -192,11 +194,12 @@ def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
         tag.insert_before(_PARA)
         tag.insert_after(_PARA)
     for tag in soup.find_all(list(lines)):
-        tag.insert_before(_LINE)
-        tag.insert_after(_LINE)
+        tag.insert_before(_EDGE)
+        tag.insert_after(_EDGE)
     for tag in soup.find_all(list(cells)):
         tag.insert_after(_CELL)
     text = re.sub(r"[ \t\n\r\f\v\xa0]+", " ", soup.get_text())
+    text = re.sub(f"{_EDGE}(?: ?{_EDGE})*", _LINE, text)  # line edges of adjacent items: one break
     text = text.replace(_CELL, " | ").replace(_PARA, "\n\n").replace(_LINE, "\n")
     out = []
     for line in text.split("\n"):
@@ -230,7 +233,11 @@ def html_to_text(html: str) -> str:
 
 def latex_to_text(tex: str) -> str:
     """Readable text from a (Gutenberg) LaTeX source; see bookgpt.crawl.latex."""
-    return strip_gutenberg(_latex.latex_to_text(tex))
+    try:
+        return strip_gutenberg(_latex.latex_to_text(tex))
+    except RecursionError as exc:
+        raise ExtractError("LaTeX source nests groups/environments too deeply to convert; "
+                           "check that it is a real document (unbalanced braces?)") from exc
 
 
 _MML_OPS = set("=+-−×÷<>≤≥±≠≈")
@@ -242,7 +249,7 @@ def _wrap(s: str) -> str:
 
 def _mathml(tag: Tag) -> str:
     """Flat plain-text rendering of a MathML element."""
-    name = tag.name
+    name = tag.name.split(":")[-1]  # "m:mi" when parsed without a namespace-aware parser
     kids = [c for c in tag.children if isinstance(c, Tag)]
     if name in ("mi", "mn", "mo", "mtext", "ms"):
         text = tag.get_text().strip()
@@ -279,7 +286,7 @@ def cnxml_to_text(xml: str) -> str:
     for tag in soup.find_all(["metadata", "media", "image", "iframe", "object", "flash",
                               "download", "video", "audio"]):
         tag.decompose()
-    for math in soup.find_all("math"):
+    for math in soup.find_all(["math", "m:math"]):
         text = re.sub(r"\s+", " ", _mathml(math)).strip()
         math.replace_with(NavigableString(f" {text} "))
     doc = soup.find("document")

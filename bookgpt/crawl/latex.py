@@ -21,15 +21,16 @@ _TOKEN_RE = re.compile(
     r"|(?P<param>\#\d)"
     r"|(?P<special>\$\$|[{}$&~^_\[\]])"
     r"|(?P<text>[^\\%{}$&~^_\[\]\#]+|\#)",
-    re.S,
+    re.DOTALL,
 )
-_VERBATIM_RE = re.compile(r"\\begin\{(verbatim\*?|PGtext|alltt|lstlisting|Verbatim)\}(.*?)\\end\{\1\}", re.S)
+_VERBATIM_RE = re.compile(
+    r"\\begin\{(verbatim\*?|PGtext|alltt|lstlisting|Verbatim)\}(.*?)\\end\{\1\}", re.DOTALL)
 _DIMEN_RE = re.compile(
     r"\\(?:[vh]skip|kern|mkern|hangindent|parindent|parskip|spaceskip|baselineskip|"
     r"hangafter|penalty|looseness|tolerance|emergencystretch)(?![A-Za-z])\s*=?\s*-?[\d.]*\s*"
     r"(?:\\[A-Za-z]+|[a-z]{2})?(?:\s+(?:plus|minus)\s*-?[\d.]*\s*(?:fil+|[a-z]{2}))*"
 )
-_GUTENBERG_RE = re.compile(r"gutenberg", re.I)
+_GUTENBERG_RE = re.compile(r"gutenberg", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -62,49 +63,45 @@ def parse(src: str, paren_math: bool = True) -> list[Any]:
 
     paren_math=False treats \\( and \\) as ordinary commands (some books redefine them).
     """
-    root = Group()
-    stack: list[Group] = [root]
+    stack: list[Group] = [Group()]
+
+    def push(node: Group) -> None:
+        stack[-1].kids.append(node)
+        stack.append(node)
+
     for m in _TOKEN_RE.finditer(src):
         kind, tok, top = m.lastgroup, m.group(), stack[-1]
-        if kind == "text":
-            top.kids.append(tok)
-        elif kind == "cmd":
-            if tok == "\\[" or (tok == "\\(" and paren_math):
-                stack.append(Math(display=tok == "\\["))
-                top.kids.append(stack[-1])
-            elif tok == "\\]" or (tok == "\\)" and paren_math):
-                if isinstance(top, Math) and len(stack) > 1:
-                    stack.pop()
-            else:
-                top.kids.append(Cmd(tok[1:]))
-        elif kind == "special":
-            if tok == "{":
-                stack.append(Group())
-                top.kids.append(stack[-1])
-            elif tok == "}":
-                if any(type(g) is Group for g in stack[1:]):
-                    while type(stack.pop()) is not Group:
-                        pass
-            elif tok in ("$", "$$"):
-                if isinstance(top, Math) and len(stack) > 1:
-                    stack.pop()
-                else:
-                    stack.append(Math(display=tok == "$$"))
-                    top.kids.append(stack[-1])
-            else:
-                top.kids.append(tok)
+        if kind == "comment":
+            continue
+        if kind == "param":
+            top.kids.append(Param(int(tok[1])))
         elif kind == "begin":
-            stack.append(Env(name=m.group("bname").strip()))
-            top.kids.append(stack[-1])
+            push(Env(name=m.group("bname").strip()))
         elif kind == "end":
             name = m.group("ename").strip()
             for k in range(len(stack) - 1, 0, -1):
                 if isinstance(stack[k], Env) and stack[k].name == name:
                     del stack[k:]
                     break
-        elif kind == "param":
-            top.kids.append(Param(int(tok[1])))
-    return root.kids
+        elif tok == "{":
+            push(Group())
+        elif tok == "}":
+            if any(type(g) is Group for g in stack[1:]):
+                while type(stack.pop()) is not Group:
+                    pass
+        elif tok in ("$", "$$", "\\[", "\\(") and (paren_math or tok != "\\(") and not (
+                tok[0] == "$" and isinstance(top, Math)):
+            push(Math(display=tok in ("$$", "\\[")))
+        elif tok in ("$", "$$", "\\]", "\\)") and (paren_math or tok != "\\)"):
+            if isinstance(top, Math) and len(stack) > 1:
+                stack.pop()
+        else:
+            top.kids.append(Cmd(tok[1:]) if kind == "cmd" else tok)
+    return stack[0].kids
+
+
+def _words(spec: str) -> list[str]:
+    return spec.split()
 
 
 def _table(spec: str, pad: bool = False) -> dict[str, str]:
@@ -113,11 +110,11 @@ def _table(spec: str, pad: bool = False) -> dict[str, str]:
     return {k: (f" {v} " if pad else v).replace("~", " ") for k, v in pairs}
 
 
-_GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
-          "sigma tau upsilon phi chi psi omega").split()
-_WORDS = _GREEK + [g.capitalize() for g in _GREEK] + (
+_GREEK = _words("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+                "omicron pi rho sigma tau upsilon phi chi psi omega")
+_WORDS = _GREEK + [g.capitalize() for g in _GREEK] + _words(
     "sin cos tan cot sec csc sinh cosh tanh coth log ln lg exp max min sup inf det gcd arg deg dim "
-    "ker hom Pr lim limsup liminf").split()
+    "ker hom Pr lim limsup liminf")
 SYMBOLS: dict[str, str] = {
     **{w: f" {w} " for w in _WORDS},
     **{"var" + g: f" {g} " for g in ("epsilon", "theta", "pi", "rho", "sigma", "phi")},
@@ -140,8 +137,8 @@ SYMBOLS: dict[str, str] = {
              "textquoteright:' textquotedblleft:\" textquotedblright:\" textdegree:° "
              "textbackslash:∖ quad:~ qquad:~ enspace:~ thinspace:~ space:~ ,:~ ;:~ >:~ "
              "!: -: /: @: %:% &:& $:$ #:# _:_ {:{ }:} (:( ):) linebreak:~ cdotp:·"),
-    " ": " ", ":": " ", "\n": " ", "\t": " ", "par": PARA, "newline": LINE, "cr": LINE, "item": LINE,
-    "bigskip": PARA, "medskip": PARA, "smallskip": LINE,
+    " ": " ", ":": " ", "\n": " ", "\t": " ", "par": PARA, "newline": LINE, "cr": LINE,
+    "item": LINE, "bigskip": PARA, "medskip": PARA, "smallskip": LINE,
 }
 _ACCENTS = _table("':\u0301 `:\u0300 ^:\u0302 \":\u0308 ~:\u0303 =:\u0304 .:\u0307 c:\u0327 "
                   "v:\u030c u:\u0306 H:\u030b k:\u0328 r:\u030a d:\u0323 b:\u0331")
@@ -162,19 +159,19 @@ DROP = _table(
     "numberwithin:mm nonumber: notag: hyperdef:mmm special:m pdfstringdef:mm hangindent:m "
     "hskip:m vskip:m kern:m spaceskip:m")
 KEEP_LAST = {  # formatting commands: keep the text of the last argument
-    **{n: "m" for n in (
+    **{n: "m" for n in _words(
         "text textrm textit textbf textsc textsf texttt textup textsl textmd textnormal emph mbox "
-        "hbox fbox mathrm mathbf mathit mathsf mathtt mathcal mathbb mathfrak mathscr boldsymbol bm "
-        "pmb ensuremath underline uline overline widehat widetilde hat bar vec tilde dot ddot acute "
-        "grave check breve mathring overrightarrow underbrace overbrace mathop mathbin mathrel "
-        "mathord url smash upshape mathstrut centerline symbol").split()},
+        "hbox fbox mathrm mathbf mathit mathsf mathtt mathcal mathbb mathfrak mathscr boldsymbol "
+        "bm pmb ensuremath underline uline overline widehat widetilde hat bar vec tilde dot ddot "
+        "acute grave check breve mathring overrightarrow underbrace overbrace mathop mathbin mathrel "
+        "mathord url smash upshape mathstrut centerline symbol")},
     **_table("hyperref:om href:mm hyperlink:mm hypertarget:mm makebox:oom framebox:oom "
              "raisebox:moom parbox:ooomm scalebox:mom resizebox:mmm rotatebox:omm colorbox:mm "
              "textcolor:mm fcolorbox:mmm stackrel:mm overset:mm underset:mm multicolumn:mmm"),
 }
 _ONE_ARG: dict[str, tuple[str, Any]] = {  # name -> (argument spec, format of the last argument)
-    **{h: ("om", lambda s: f"{PARA}{s}{PARA}") for h in (
-        "part chapter section subsection subsubsection paragraph subparagraph").split()},
+    **{h: ("om", lambda s: f"{PARA}{s}{PARA}") for h in _words(
+        "part chapter section subsection subsubsection paragraph subparagraph")},
     **{f: ("om", lambda s: f" [{s}]") for f in ("footnote", "footnotetext", "thanks")},
     **{c: ("om", lambda s: f"{LINE}{s}{LINE}") for c in (
         "caption", "intertext", "shortintertext", "lintertext", "rintertext")},
@@ -184,18 +181,19 @@ _ONE_ARG: dict[str, tuple[str, Any]] = {  # name -> (argument spec, format of th
     "pmod": ("m", lambda s: f" (mod {s})"), "operatorname": ("m", lambda s: f" {s} "),
     "tag": ("m", lambda s: f" {s}" if s.startswith("(") else f" ({s})"),
 }
-_DELIMS = set("left right middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl Biggr "
-              "bigm Bigm".split())
-_FLOATS = set("figure table wrapfigure wraptable SCfigure picture tikzpicture pspicture "
-              "floatingfigure sidewaysfigure sidewaystable comment".split())
+_DELIMS = set(_words("left right middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl "
+                     "Biggr bigm Bigm"))
+_FLOATS = set(_words("figure table wrapfigure wraptable SCfigure picture tikzpicture pspicture "
+                     "floatingfigure sidewaysfigure sidewaystable comment"))
 _ENV_ARGS = _table("tabular:om tabular*:mom tabularx:mm longtable:om array:om minipage:ooom "
                    "multicols:m alignat:m alignat*:m alignedat:m thebibliography:m list:mm")
-_DISPLAY_RE = re.compile(r"align|gather|multline|eqnarray|equation|displaymath|flalign", re.I)
+_DISPLAY_RE = re.compile(r"align|gather|multline|eqnarray|equation|displaymath|flalign",
+                         re.IGNORECASE)
 _NOISE_NAME_RE = re.compile(r"label|ref$|^ref|bookmark|pagesep|skip|strut|phantom|heads?$|"
-                            r"graphic|color|counter|length|width|font|toc", re.I)
-_UNSAFE = set("def edef gdef xdef let csname expandafter global futurelet afterassignment "
-              "aftergroup ifx ifnum ifdim ifcase if ifmmode ifvmode ifhmode ifcat ifodd loop "
-              "repeat noexpand string".split())
+                            r"graphic|color|counter|length|width|font|toc", re.IGNORECASE)
+_UNSAFE = set(_words("def edef gdef xdef let csname expandafter global futurelet afterassignment "
+                     "aftergroup ifx ifnum ifdim ifcase if ifmmode ifvmode ifhmode ifcat ifodd "
+                     "loop repeat noexpand string"))
 
 
 @dataclass(slots=True)
@@ -313,8 +311,9 @@ def _flat_math(text: str) -> str:
 class Renderer:
     """Render a parsed tree to text containing LINE/PARA sentinels; see latex_to_text."""
 
-    def __init__(self, macros: dict[str, Macro], envs: dict[str, Macro]) -> None:
+    def __init__(self, macros: dict[str, Macro], envs: dict[str, Macro], budget: int) -> None:
         self.macros, self.envs = macros, envs
+        self.budget = budget  # macro expansions left: guards against exponential definitions
 
     def render(self, nodes: list[Any], math: bool = False, params: Any = None,
                depth: int = 0) -> str:
@@ -362,8 +361,9 @@ class Renderer:
         name = name.lstrip("\x00")
         base = name.rstrip("*") if len(name) > 1 else name
         macro = None if builtin else (self.macros.get(name) or self.macros.get(base))
-        r = lambda a: self.render(a, math, params, depth)  # noqa: E731
-        if macro is not None and depth < 12:
+        r = lambda a: self.render(a, math, params, depth)
+        if macro is not None and depth < 12 and self.budget > 0:
+            self.budget -= 1
             pieces, i = self.expand(macro, nodes, i, math, params, depth)
             if not (macro.opaque and _NOISE_NAME_RE.search(name)):
                 out.append(" ".join(pieces))
@@ -377,7 +377,7 @@ class Renderer:
         elif base in _ACCENTS:
             (arg,), i = _take(nodes, i, "m")
             s = r(arg)
-            out.append(unicodedata.normalize("NFC", s[:1] + _ACCENTS[base]) + s[1:])
+            out.append(unicodedata.normalize("NFC", s[:1] + _ACCENTS[base]) + s[1:] if s else "")
         elif base == "\\":
             if i < len(nodes) and isinstance(nodes[i], str) and nodes[i].startswith("*"):
                 nodes[i] = nodes[i][1:]
@@ -448,7 +448,8 @@ class Renderer:
         name, kids = node.name, list(node.kids)
         base = name.rstrip("*")
         user = self.envs.get(name)
-        if user is not None and depth < 12:
+        if user is not None and depth < 12 and self.budget > 0:
+            self.budget -= 1
             pieces, i = self.expand(user, kids, 0, math, params, depth)
             inner = self.render(kids[i:], math, params, depth)
             return PARA + (pieces[0] + inner + "".join(pieces[1:]) if pieces else inner) + PARA
@@ -477,10 +478,11 @@ def latex_to_text(tex: str) -> str:
     Gutenberg boilerplate inside verbatim-like environments is dropped here; the caller
     (extract.latex_to_text) also runs strip_gutenberg on the result.
     """
-    begin = re.search(r"^[^%\n]*?\\begin\s*\{document\}", tex, re.M)
-    end = re.search(r"^[^%\n]*?\\end\s*\{document\}", tex, re.M)
+    begin = re.search(r"^[^%\n]*?\\begin\s*\{document\}", tex, re.MULTILINE)
+    end = re.search(r"^[^%\n]*?\\end\s*\{document\}", tex, re.MULTILINE)
     preamble = tex[: begin.start()] if begin else ""
-    body = tex[begin.end() if begin else 0: end.start() if end and (not begin or end.start() > begin.end()) else len(tex)]
+    stop = end.start() if end and (not begin or end.start() > begin.end()) else len(tex)
+    body = tex[begin.end() if begin else 0: stop]
 
     verbatim: list[str] = []
 
@@ -498,7 +500,8 @@ def latex_to_text(tex: str) -> str:
     envs: dict[str, Macro] = {}
     collect_macros(parse(preamble), macros, envs)
     collect_macros(tree, macros, envs)
-    text = Renderer(macros, envs).render(tree)
+    renderer = Renderer(macros, envs, budget=len(body) // 10 + 1000)
+    text = renderer.render(tree)
 
     text = re.sub(r"[ \t]*\n[ \t]*\n\s*", PARA, text)
     text = re.sub(r"\s*\n\s*", " ", text)

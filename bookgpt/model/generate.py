@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +15,8 @@ import torch.nn.functional as F
 
 from bookgpt.model.gpt import GPT, KVCache
 
-_WINDOW_ROUND = 64  # cache window rounded up to this, so compiled code sees few distinct shapes
+_WINDOW_ROUND = 64  # attention window over the cache: prompt + new tokens, rounded up to this
+_MATVEC_MAX_ROWS = 4  # compiled steps of up to this many rows use multiply-and-sum linears (measured)
 
 
 @dataclass
@@ -86,57 +88,87 @@ def _greedy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return logp, tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1)
 
 
+def _decode_step(net: GPT, idx: torch.Tensor, slot: torch.Tensor, pad: torch.Tensor, kv: KVCache,
+                 matvec: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One new token per row. idx (B, 1); slot () cache index being written; pad (B,) left pads."""
+    W = kv[0][0].size(2)
+    keys = torch.arange(W, device=idx.device)  # (W,)
+    # a row sees its own prompt and output (slots pad..slot), never its left padding
+    mask = (keys >= pad[:, None]) & (keys <= slot)  # (B, W)
+    pos_ids = (slot - pad).clamp(min=0)[:, None]  # (B, 1) position of the new token in its row
+    logits = net.forward_cached(idx, pos_ids, mask[:, None, None, :], kv, slot.reshape(1),
+                                matvec=matvec)  # (B, 1, V)
+    return _greedy(logits[:, -1])
+
+
+_COMPILED_STEPS: dict[tuple, Callable] = {}
+
+
+def _compiled_step(key: tuple) -> Callable:
+    """torch.compile of _decode_step, one per model shape and dtype, on a code object of its own:
+    the recompile limit (8, after which torch silently runs eagerly) counts per code object, and
+    each shape/dtype needs one variant per batch bucket. Same-shaped models share the compilation.
+    """
+    if key not in _COMPILED_STEPS:
+        code = _decode_step.__code__.replace()  # an equal but distinct code object
+        fn = types.FunctionType(code, _decode_step.__globals__, _decode_step.__name__)
+        _COMPILED_STEPS[key] = torch.compile(fn, dynamic=False)
+    return _COMPILED_STEPS[key]
+
+
 class Decoder:
     """Reusable batched decoder: a KV cache preallocated for (max_batch, context) and a decode step.
 
     With compile=True the one-token step (all layers, log-softmax and argmax) is torch.compiled once;
-    batches are padded to a power of two so it specialises on at most log2(max_batch)+1 batch shapes.
+    batches are padded up to a bucket (powers of two, and max_batch), one compiled variant each.
     dtype bfloat16 runs a bf16 copy of the weights with a bf16 cache (worth it for large batches on
     CPUs with native bf16); float32 is exact. The copy is refreshed when the model's weights change.
+    Not thread-safe: one generate() at a time per Decoder (they share the cache).
     """
 
     def __init__(self, model: GPT, max_batch: int = 16, dtype: torch.dtype = torch.float32,
                  compile: bool = True) -> None:
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        if not 1 <= max_batch <= 128:  # compiled: at most 8 batch buckets (the recompile limit)
+            raise ValueError(f"max_batch must be in [1, 128], got {max_batch}")
         self.model = model
         self.max_batch = max_batch
         self.dtype = dtype
         self.compiled = compile
         self.device = model.wte.weight.device
         self._net = model
-        self._synced: tuple[int, ...] = ()
+        self._synced: tuple[tuple[int, int], ...] = ()
         if dtype != model.wte.weight.dtype:
-            self._net = GPT(model.cfg, model.vocab_size).to(self.device, dtype).eval()
+            with torch.device("meta"):  # no init work, and the global RNG is left untouched
+                net = GPT(model.cfg, model.vocab_size)
+            self._net = net.to_empty(device=self.device).to(dtype).eval()
+            self._net.lm_head.weight = self._net.wte.weight  # keep the tie through to_empty
         with torch.inference_mode():
             self._cache = model.new_kv_cache(max_batch, model.cfg.context_length, dtype)
-        import os, json
-        opts = json.loads(os.environ.get("DEC_OPTS", "{}"))
-        self._matvec_max = int(os.environ.get("DEC_MATVEC", "1")) if compile else 0
-        self._full_window = os.environ.get("DEC_FULLW", "0") == "1"
-        self._skip_guards = os.environ.get("DEC_SKIPG", "0") == "1"
-        self._step = torch.compile(self._decode_step, dynamic=False, options=opts) if compile else self._decode_step
+        # batch sizes stay static (buckets); the window dim is marked dynamic per call, so one
+        # compiled variant per bucket serves every prompt length
+        key = (dtype, model.cfg, model.vocab_size, str(self.device))
+        self._step = _compiled_step(key) if compile else _decode_step
+
+    def buckets(self) -> list[int]:
+        """Batch sizes the compiled step specialises on: powers of two up to max_batch, and max_batch."""
+        sizes = [1 << i for i in range(self.max_batch.bit_length()) if 1 << i < self.max_batch]
+        return sizes + [self.max_batch]
+
+    def warmup(self) -> None:
+        """Compile the decode step for every batch bucket now (tens of seconds each, once), so no
+        request pays for it later. Does nothing for an eager decoder."""
+        if self.compiled:
+            for rows in self.buckets():
+                self.generate([[0]] * rows, max_new_tokens=2)
 
     def _sync_weights(self) -> None:
         """Copy the model's weights into the low-precision copy if they changed since the last call."""
         if self._net is self.model:
             return
-        versions = tuple(p._version for p in self.model.parameters())
+        versions = tuple((id(p), p._version) for p in self.model.parameters())
         if versions != self._synced:
             self._net.load_state_dict(self.model.state_dict())
             self._synced = versions
-
-    def _decode_step(self, idx: torch.Tensor, slot: torch.Tensor, pad: torch.Tensor,
-                     kv: KVCache, matvec: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One new token per row. idx (B, 1); slot () cache index being written; pad (B,) left pads."""
-        W = kv[0][0].size(2)
-        keys = torch.arange(W, device=idx.device)  # (W,)
-        # a row sees its own prompt and output (slots pad..slot), never its left padding
-        mask = (keys >= pad[:, None]) & (keys <= slot)  # (B, W)
-        pos_ids = (slot - pad).clamp(min=0)[:, None]  # (B, 1) position of the new token in its row
-        logits = self._net.forward_cached(idx, pos_ids, mask[:, None, None, :], kv,
-                                          slot.reshape(1), matvec=matvec)  # (B, 1, V)
-        return _greedy(logits[:, -1])
 
     def _prefill(self, idx: torch.Tensor, pad: torch.Tensor,
                  kv: KVCache) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -173,29 +205,27 @@ class Decoder:
                         temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
                         pad_id: int, generator: torch.Generator | None) -> list[GenerationResult]:
         n = len(prompts)
-        # compiled: round the batch up to a power of two (extra rows are 1-token dummies)
-        rows = min(1 << (n - 1).bit_length(), self.max_batch) if self.compiled else n
+        # compiled: round the batch up to a bucket (extra rows are 1-token dummies)
+        rows = min(b for b in self.buckets() if b >= n) if self.compiled else n
         lengths = [len(p) for p in prompts] + [1] * (rows - n)
         T = max(lengths)
         ctx = self.model.cfg.context_length
         window = min(ctx, -(-(T + max_new_tokens) // _WINDOW_ROUND) * _WINDOW_ROUND)
-        if self._full_window:
-            window = ctx
         kv = [(k[:rows, :, :window], v[:rows, :, :window]) for k, v in self._cache]  # (B, nh, W, hs)
+        if self.compiled:
+            for t in (t for pair in kv for t in pair):
+                torch._dynamo.mark_dynamic(t, 2)  # without this every window size would recompile
         idx = torch.full((rows, T), pad_id, dtype=torch.long)
         for r, p in enumerate(prompts):
             idx[r, T - len(p):] = torch.as_tensor(list(p), dtype=torch.long)  # left pad
         pad = torch.tensor([T - n_tok for n_tok in lengths], dtype=torch.long)  # (B,)
         idx, pad = idx.to(self.device), pad.to(self.device)
-        matvec = rows <= self._matvec_max
+        matvec = self.compiled and rows <= _MATVEC_MAX_ROWS
 
         results = [GenerationResult([], [], False) for _ in range(n)]
         live = set(range(n))
         logp, g_tok, g_lp = self._prefill(idx, pad, kv)
-        stance = (torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
-                  if self._skip_guards else contextlib.nullcontext())
-        with stance:
-          for step in range(max_new_tokens):
+        for step in range(max_new_tokens):
             tok, lp = _pick(logp, g_tok, g_lp, temperature, top_k, top_p, generator)
             tok_list, lp_list = tok.tolist(), lp.tolist()
             for r in list(live):
@@ -207,20 +237,21 @@ class Decoder:
                     results[r].logprobs.append(lp_list[r])
             if not live or step == max_new_tokens - 1:
                 break
-            slot = torch.tensor(T + step, dtype=torch.long, device=self.device)  # 0-d: static shape
-            logp, g_tok, g_lp = self._step(tok[:, None], slot, pad, kv, matvec)
+            # slot as a 0-d tensor, not an int: an int would be specialised and recompile each step
+            slot = torch.tensor(T + step, dtype=torch.long, device=self.device)
+            logp, g_tok, g_lp = self._step(self._net, tok[:, None], slot, pad, kv, matvec)
         return results
 
 
-def _cached_decoder(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> Decoder:
-    """One Decoder per (model, dtype, compile), kept on the model and grown for larger batches."""
-    decoders: dict = model.__dict__.setdefault("_bookgpt_decoders", {})
-    key = (dtype, compile)
-    dec = decoders.get(key)
+def _decoder_for(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> Decoder:
+    """An eager Decoder is cheap: a fresh one per call. A compiled one is kept on the model (in
+    GPT.decoders, which pickling drops), so its compilation is paid once per process."""
+    if not compile:
+        return Decoder(model, max_batch=max(batch, 1), dtype=dtype, compile=False)
+    dec = model.decoders.get(dtype)
     if dec is None or dec.max_batch < batch or dec.device != model.wte.weight.device:
-        dec = Decoder(model, max_batch=max(batch, dec.max_batch if dec else 1), dtype=dtype,
-                      compile=compile)
-        decoders[key] = dec
+        dec = Decoder(model, max_batch=max(batch, 16), dtype=dtype, compile=True)
+        model.decoders[dtype] = dec
     return dec
 
 
@@ -238,7 +269,7 @@ def generate(model: GPT, prompts: list[list[int]], *, max_new_tokens: int, tempe
     recomputes the full forward every step (reference and baseline).
     """
     if use_cache:
-        dec = decoder or _cached_decoder(model, len(prompts), dtype, compile)
+        dec = decoder or _decoder_for(model, len(prompts), dtype, compile)
         return dec.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                             top_k=top_k, top_p=top_p, stop_ids=stop_ids, pad_id=pad_id,
                             generator=generator)

@@ -68,10 +68,11 @@ def train_loop(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches
                save: Callable[[str, dict[str, Any], dict[str, Any]], None], *,
                device: str, amp_dtype: torch.dtype | None, log_path: Path | None = None,
                resume: dict[str, Any] | None = None,
-               on_step: Callable[[int], None] | None = None) -> LoopResult:
+               on_step: Callable[[dict], None] | None = None) -> LoopResult:
     """Run until max_steps or early stopping. `save(name, train_state, meta)` writes best/last.
 
     `resume` is a train_state written by an earlier run: step, best/bad counters, data and RNG state.
+    `on_step(record)` gets each step's record (step, max_steps, loss, tokens_per_s, val_loss).
     """
     step, tokens_seen, best, bad, last_val = 0, 0, math.inf, 0, math.nan
     if resume:
@@ -143,8 +144,8 @@ def train_loop(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches
             bar.set_postfix(loss=f"{loss_sum:.3f}", val=f"{last_val:.3f}", tok_s=f"{tok_s:,.0f}",
                             **({"mfu": f"{record['mfu']:.0%}"} if "mfu" in record else {}))
             bar.update(1)
-            if on_step:
-                on_step(step)
+            if on_step:  # progress events (and a hook for tests to simulate a kill)
+                on_step({**record, "max_steps": opts.max_steps, "val_loss": last_val})
             if stopped_early:
                 break
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -13,6 +13,7 @@ import torch
 
 from bookgpt.config import Config, to_dict
 from bookgpt.device import resolve_device
+from bookgpt.fsio import atomic_write_json
 from bookgpt.paths import BookPaths
 from bookgpt.tokenizer import load_token_files, load_tokenizer
 from bookgpt.train.checkpoint import check_vocab, load_checkpoint, save_checkpoint
@@ -103,7 +104,7 @@ def planned_steps(cfg: Config, train_tokens: int) -> int:
 
 
 def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progress: bool = True,
-                  on_step: Callable[[int], None] | None = None,
+                  on_step: Callable[[dict], None] | None = None,
                   device: str | None = None) -> PretrainResult:
     """Pretrain (or resume) the book's model; writes pretrain/best.pt and pretrain/last.pt."""
     from bookgpt.model import GPT
@@ -162,11 +163,14 @@ def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
         return evaluate_tokens(model, val, mcfg.context_length, p.batch_size, p.eval_batches,
                                device, amp)
 
+    (paths.pretrain_dir / "done.json").unlink(missing_ok=True)
     if not resume:
         paths.log("pretrain").unlink(missing_ok=True)
     result: LoopResult = train_loop(model, optimizer, batches, evaluate, opts, save, device=device,
                                     amp_dtype=amp, log_path=paths.log("pretrain"), resume=state,
                                     on_step=on_step)
-    return PretrainResult(paths.book_id, result.steps, result.tokens_seen, result.best_val,
-                          math.exp(min(result.best_val, 50)), result.seconds, result.tokens_per_s,
-                          result.stopped_early, device, model.num_params())
+    out = PretrainResult(paths.book_id, result.steps, result.tokens_seen, result.best_val,
+                         math.exp(min(result.best_val, 50)), result.seconds, result.tokens_per_s,
+                         result.stopped_early, device, model.num_params())
+    atomic_write_json(paths.pretrain_dir / "done.json", asdict(out))  # marks the stage finished
+    return out

@@ -1,0 +1,113 @@
+"""Creating (or finding) the named actors, and the HTTP backend that talks to them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import ray
+
+from actors import MERGER_NAME, ROUTER_NAME, book_actor_name
+from actors.book_model import BookModelActor
+from actors.merger import MergerActor
+from actors.router import RouterActor
+from bookgpt.config import Config
+from bookgpt.device import resolve_device
+from bookgpt.fsio import read_json
+from bookgpt.messages import Answer, AskRequest, BookInfo
+from bookgpt.orchestrator import AskError, OverloadedError, trained_books
+from bookgpt.paths import BookPaths
+from cluster.resources import book_actor_options, check_feasible
+
+
+class Deployment:
+    """Handles to the router, the merger and one actor per trained book."""
+
+    def __init__(self, cfg: Config, artifacts: Path, batching: bool = True):
+        self.cfg, self.artifacts = cfg, artifacts
+        ns = cfg.serve.namespace
+        self.book_ids = trained_books(artifacts)
+        if not self.book_ids:
+            raise AskError(f"no fine-tuned book models under {artifacts}/models; train some "
+                           f"first (`bookgpt pipeline --all` or `bookgpt train --all`)")
+        builtins = msgspec.to_builtins(cfg)
+        device = resolve_device(cfg.device)
+        opts = book_actor_options(cfg.cluster, device)
+        check_feasible(opts, ray.nodes(), "a book model actor")
+        self.books: dict[str, Any] = {}
+        for book_id in self.book_ids:
+            self.books[book_id] = BookModelActor.options(
+                name=book_actor_name(book_id), namespace=ns, get_if_exists=True,
+                lifetime="detached", **opts).remote(builtins, str(artifacts), book_id,
+                                                    opts["num_cpus"], batching)
+        self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
+                                          lifetime="detached").remote()
+        self.router = RouterActor.options(name=ROUTER_NAME, namespace=ns, get_if_exists=True,
+                                          lifetime="detached").remote(builtins, str(artifacts),
+                                                                      self.book_ids, ns)
+
+    def teardown(self) -> None:
+        for handle in [*self.books.values(), self.merger, self.router]:
+            ray.kill(handle, no_restart=True)
+
+
+class RayBackend:
+    """The HTTP front's backend: every question goes to the router actor."""
+
+    def __init__(self, dep: Deployment):
+        self.dep = dep
+        self._info = []
+        for book_id in dep.book_ids:
+            meta = read_json(BookPaths(dep.artifacts, book_id).book_meta)
+            self._info.append((book_id, meta.get("title", book_id), meta.get("author", "")))
+
+    async def ask(self, req: AskRequest) -> Answer:
+        try:
+            return await self.dep.router.ask.remote(req)
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, (AskError, OverloadedError)):
+                raise cause from None
+            raise
+
+    async def set_batching(self, enabled: bool) -> None:
+        max_batch = self.dep.cfg.serve.max_batch_size
+        await asyncio.gather(*(h.set_batching.remote(enabled, max_batch)
+                               for h in self.dep.books.values()))
+
+    async def _healths(self, timeout: float = 2.0) -> dict[str, dict | None]:
+        async def one(h):
+            try:
+                return await asyncio.wait_for(h.health.remote(), timeout)
+            except Exception:
+                return None
+        results = await asyncio.gather(*(one(h) for h in self.dep.books.values()))
+        return dict(zip(self.dep.books, results))
+
+    async def books(self) -> list[BookInfo]:
+        health = await self._healths()
+        return [BookInfo(book_id=b, title=t, author=a, ready=health.get(b) is not None)
+                for b, t, a in self._info]
+
+    async def ready(self) -> tuple[bool, dict]:
+        health = await self._healths()
+        down = [b for b, h in health.items() if h is None]
+        return not down, {"books": len(health), "not_ready": down}
+
+    async def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
+        out: dict[str, list] = {"bookgpt_book_queue_depth": [], "bookgpt_book_batches_total": [],
+                                "bookgpt_book_items_total": [], "bookgpt_book_max_batch": [],
+                                "bookgpt_book_tokens_per_s": [], "bookgpt_book_up": []}
+        for book_id, h in (await self._healths()).items():
+            lab = {"book_id": book_id}
+            out["bookgpt_book_up"].append((lab, 0.0 if h is None else 1.0))
+            if h is None:
+                continue
+            out["bookgpt_book_queue_depth"].append((lab, h["queue"]))
+            out["bookgpt_book_batches_total"].append((lab, h["batches"]))
+            out["bookgpt_book_items_total"].append((lab, h["items"]))
+            out["bookgpt_book_max_batch"].append((lab, h["max_batch"]))
+            out["bookgpt_book_tokens_per_s"].append((lab, round(h["tokens_per_s"], 1)))
+        return out

@@ -1,0 +1,69 @@
+"""BookModelActor: one book's model on its device, behind a bounded queue with dynamic batching."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import msgspec
+import ray
+from ray.util import metrics
+
+from bookgpt.config import Config
+from bookgpt.inference import BookModel
+from bookgpt.messages import AnswerJob, BookAnswer
+from bookgpt.orchestrator import answer_batch
+from bookgpt.paths import BookPaths
+from bookgpt.serving.batcher import DynamicBatcher
+from bookgpt.train.runtime import set_threads
+
+
+@ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=1000)
+class BookModelActor:
+    def __init__(self, cfg_builtins: dict, artifacts: str, book_id: str, num_cpus: float = 1.0,
+                 batching: bool = True):
+        cfg = msgspec.convert(cfg_builtins, Config)
+        set_threads(num_cpus)
+        self.book_id = book_id
+        self.model = BookModel.load(BookPaths(Path(artifacts), book_id), device_pref=cfg.device)
+        s = cfg.serve
+        self.max_wait_s = s.max_batch_wait_ms / 1e3
+        self.batcher = DynamicBatcher(lambda jobs: answer_batch(self.model, jobs),
+                                      max_batch=s.max_batch_size if batching else 1,
+                                      max_wait_s=s.max_batch_wait_ms / 1e3 if batching else 0.0,
+                                      max_queue=s.max_queue)
+        tags = {"book_id": book_id}
+        self.m_queue = metrics.Gauge("bookgpt_book_queue_depth", "requests waiting",
+                                     tag_keys=("book_id",))
+        self.m_batch = metrics.Histogram("bookgpt_book_batch_size", "generation batch sizes",
+                                         boundaries=[1, 2, 4, 8, 16, 32], tag_keys=("book_id",))
+        self.m_tokens = metrics.Counter("bookgpt_book_tokens", "new tokens generated",
+                                        tag_keys=("book_id",))
+        for m in (self.m_queue, self.m_batch, self.m_tokens):
+            m.set_default_tags(tags)
+        self.tokens = 0
+        self.started = time.monotonic()
+
+    async def answer(self, job: AnswerJob, timeout_s: float) -> BookAnswer:
+        self.m_queue.set(self.batcher.depth() + 1)
+        ans = await self.batcher.submit(job, time.monotonic() + timeout_s)
+        self.m_batch.observe(self.batcher.stats.last_batch)
+        self.m_tokens.inc(max(ans.tokens, 0) or 0.0)
+        self.tokens += ans.tokens
+        self.m_queue.set(self.batcher.depth())
+        return ans
+
+    async def set_batching(self, on: bool, max_batch: int = 16) -> None:
+        self.batcher.max_batch = max_batch if on else 1
+        self.batcher.max_wait_s = self.max_wait_s if on else 0.0
+
+    async def health(self) -> dict:
+        """Answers while a batch is generating: generation runs off the event loop."""
+        s = self.batcher.stats
+        up = time.monotonic() - self.started
+        return {"book_id": self.book_id, "ok": True, "queue": self.batcher.depth(),
+                "busy": self.batcher.running, "batches": s.batches, "items": s.items,
+                "max_batch": s.max_batch, "dropped": s.dropped, "rejected": s.rejected,
+                "batch_sizes": dict(s.sizes), "tokens": self.tokens,
+                "tokens_per_s": self.tokens / s.busy_s if s.busy_s else 0.0, "uptime_s": up,
+                "device": self.model.device}

@@ -1,0 +1,15 @@
+"""MergerActor: applies the merge policy and returns the answer with its provenance."""
+
+from __future__ import annotations
+
+import ray
+
+from bookgpt.messages import Answer, BookAnswer, RoutedBook
+from bookgpt.orchestrator import merged
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class MergerActor:
+    def merge(self, question: str, routing: list[RoutedBook], candidates: list[BookAnswer],
+              timings: dict[str, float]) -> Answer:
+        return merged(question, routing, candidates, timings)

@@ -1,0 +1,69 @@
+"""RouterActor: routes a question, fans it out to the top-K book actors with deadlines, merges."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+import ray
+
+from actors import MERGER_NAME, book_actor_name
+from bookgpt.config import Config
+from bookgpt.messages import Answer, AskRequest, BookAnswer, RoutedBook
+from bookgpt.orchestrator import AskError, OverloadedError, job_for, route_request
+from bookgpt.paths import router_dir
+from bookgpt.router import BookRouter
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
+class RouterActor:
+    def __init__(self, cfg_builtins: dict, artifacts: str, book_ids: list[str], namespace: str):
+        self.cfg = msgspec.convert(cfg_builtins, Config)
+        self.router = BookRouter.load(router_dir(Path(artifacts)))
+        self.book_ids = book_ids
+        self.namespace = namespace
+        self._handles: dict[str, ray.actor.ActorHandle] = {}
+
+    def _handle(self, name: str):
+        if name not in self._handles:
+            self._handles[name] = ray.get_actor(name, namespace=self.namespace)
+        return self._handles[name]
+
+    async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
+        job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
+                      req.temperature)
+        try:
+            ref = self._handle(book_actor_name(r.book_id)).answer.remote(job, timeout)
+            return await asyncio.wait_for(ref, timeout=timeout)
+        except asyncio.TimeoutError:
+            err = f"timed out after {timeout:g} s"
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if hasattr(exc, "cause") else exc
+            if isinstance(cause, OverloadedError):
+                raise cause from None
+            err = f"{type(cause).__name__}: {cause}"
+        except Exception as exc:  # dead or restarting actor: a degraded answer, not a hang
+            err = f"{type(exc).__name__}: {exc}"
+        return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
+                          error=err[:300])
+
+    async def ask(self, req: AskRequest) -> Answer:
+        t0 = time.perf_counter()
+        if not req.question.strip():
+            raise AskError("the question is empty")
+        routing = route_request(self.router, req, self.book_ids, req.top_k or self.cfg.router.top_k,
+                                self.cfg.router.abstain_threshold)
+        t_route = (time.perf_counter() - t0) * 1e3
+        timeout = self.cfg.serve.request_timeout_s
+        results = await asyncio.gather(*(self._one(r, req, timeout) for r in routing),
+                                       return_exceptions=True)
+        if results and all(isinstance(x, OverloadedError) for x in results):
+            raise results[0]
+        cands = [x if isinstance(x, BookAnswer) else
+                 BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
+                            error=f"{type(x).__name__}: {x}"[:300])
+                 for r, x in zip(routing, results)]
+        timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
+        return await self._handle(MERGER_NAME).merge.remote(req.question, routing, cands, timings)

@@ -1,0 +1,73 @@
+"""`bookgpt-serve`: connect to Ray, create or reuse the actors, and serve HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+from bookgpt.config import ConfigError, load_config, replace
+from bookgpt.device import DeviceError
+from bookgpt.orchestrator import AskError
+from bookgpt.serving.http import create_app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bookgpt-serve",
+                                description="Serve every trained book behind one HTTP endpoint, "
+                                            "with one Ray actor per book model.")
+    p.add_argument("--config", metavar="PATH", default=None, help="YAML config")
+    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                   help="override one setting (repeatable)")
+    p.add_argument("--artifacts", metavar="DIR", default=None, help="artifact root (./artifacts)")
+    p.add_argument("--address", default=None,
+                   help="Ray address (default: the running cluster, else a local one)")
+    p.add_argument("--host", default=None, help="bind address (default serve.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default serve.port, 8000)")
+    p.add_argument("--no-batching", action="store_true", help="one request per generation")
+    p.add_argument("--teardown", action="store_true",
+                   help="kill the actors on exit (default: they stay for the next bookgpt-serve)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, args.overrides)
+        if args.artifacts:
+            cfg = replace(cfg, paths=msgspec.structs.replace(cfg.paths, artifacts=args.artifacts))
+        from actors.app import Deployment, RayBackend
+        from cluster.connect import connect
+
+        print(f"bookgpt-serve: {connect(args.address or cfg.cluster.address, cfg.serve.namespace)}",
+              flush=True)
+        artifacts = Path(cfg.paths.artifacts).expanduser().resolve()
+        dep = Deployment(cfg, artifacts, batching=not args.no_batching)
+    except (ConfigError, DeviceError, AskError, RuntimeError) as exc:
+        print(f"bookgpt-serve: error: {exc}", file=sys.stderr)
+        return 2
+    host, port = args.host or cfg.serve.host, args.port or cfg.serve.port
+    app = create_app(RayBackend(dep), max_body_bytes=cfg.serve.max_body_bytes)
+    print(f"bookgpt-serve: {len(dep.book_ids)} books ({', '.join(dep.book_ids)}) on "
+          f"http://{host}:{port}  (POST /v1/ask, /v1/chat/completions; GET /readyz)", flush=True)
+    try:
+        # run_app stops accepting on SIGINT/SIGTERM and lets in-flight requests finish
+        web.run_app(app, host=host, port=port, shutdown_timeout=cfg.serve.request_timeout_s,
+                    print=None, access_log=None)
+    finally:
+        if args.teardown:
+            dep.teardown()
+            print("bookgpt-serve: actors torn down", flush=True)
+        else:
+            print("bookgpt-serve: stopped; the actors stay for the next bookgpt-serve "
+                  "(--teardown removes them)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""`bookgpt bench serve`: drive a running bookgpt-serve with N concurrent clients.
+
+Measures questions/s, latency percentiles and errors with dynamic batching on and off (toggled
+through POST /admin/batching), and the cost of HTTP+Ray per question against the in-process
+orchestrator (one new token each, so generation time is small beside the overhead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import aiohttp
+
+QUESTIONS = ["What is the velocity of light?", "What did the knights ride up the hill?",
+             "How many sides has a square in Flatland?", "What is a co-ordinate system?",
+             "What did the Governor of Kgovjni want?", "What is the theory of relativity?",
+             "Who is the Sphere?", "How many hours did they walk?"]
+
+
+def percentile(xs: list[float], q: float) -> float:
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+async def drive(url: str, clients: int, requests: int, max_new_tokens: int) -> dict:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    counter = iter(range(requests))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        for i in counter:
+            body = {"question": QUESTIONS[i % len(QUESTIONS)], "max_new_tokens": max_new_tokens}
+            t0 = time.perf_counter()
+            try:
+                async with session.post(url + "/v1/ask", json=body) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors[str(r.status)] = errors.get(str(r.status), 0) + 1
+                        continue
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    conn = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=120)) as s:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(s) for _ in range(clients)))
+        wall = time.perf_counter() - start
+    ms = [x * 1e3 for x in latencies]
+    return {"clients": clients, "requests": requests, "ok": len(latencies),
+            "errors": sum(errors.values()), "error_kinds": errors,
+            "questions_per_s": round(len(latencies) / wall, 2),
+            "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1), "seconds": round(wall, 2)}
+
+
+async def set_batching(url: str, enabled: bool) -> None:
+    async with aiohttp.ClientSession() as s:
+        async with s.post(url + "/admin/batching", json={"enabled": enabled}) as r:
+            if r.status != 200:
+                raise RuntimeError(f"the server refused to switch batching ({r.status}): "
+                                   f"{await r.text()}")
+
+
+def in_process_overhead(cfg, artifacts: Path, n: int = 40) -> float:
+    """Median ms per question (one new token) through the in-process orchestrator."""
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import Orchestrator
+
+    orch = Orchestrator(cfg, artifacts)
+
+    async def run() -> list[float]:
+        out = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            await orch.ask(AskRequest(question=QUESTIONS[i % len(QUESTIONS)], max_new_tokens=1))
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    return statistics.median(asyncio.run(run())[5:])
+
+
+def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path | None = None,
+                max_new_tokens: int = 16) -> dict:
+    url = url.rstrip("/")
+    out: dict = {"benchmark": "serve", "url": url}
+    asyncio.run(set_batching(url, True))
+    asyncio.run(drive(url, min(clients, 8), 16, max_new_tokens))  # warm-up
+    out["batching_on"] = asyncio.run(drive(url, clients, requests, max_new_tokens))
+    asyncio.run(set_batching(url, False))
+    out["batching_off"] = asyncio.run(drive(url, clients, requests, max_new_tokens))
+    asyncio.run(set_batching(url, True))
+    off = out["batching_off"]["questions_per_s"] or 1e-9
+    out["batching_speedup"] = round(out["batching_on"]["questions_per_s"] / off, 2)
+    one = asyncio.run(drive(url, 1, 40, 1))
+    out["served_one_token_p50_ms"] = one["p50_ms"]
+    if cfg is not None and artifacts is not None:
+        local = in_process_overhead(cfg, artifacts)
+        out["in_process_one_token_p50_ms"] = round(local, 2)
+        out["http_ray_overhead_p50_ms"] = round(one["p50_ms"] - local, 2)
+    return out

@@ -1,0 +1,197 @@
+"""`bookgpt qa`, `finetune`, `build-router`, `route`, `ask`, `chat`, `pipeline`: the Q&A path."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+import msgspec
+
+from bookgpt.cli.train_cmd import add_book_selection, selected_books
+from bookgpt.config import Config
+from bookgpt.paths import router_dir
+from bookgpt.pipeline import build_router, make_qa
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qa", help="generate question-answer pairs from each book's own text")
+    add_book_selection(p)
+    p.set_defaults(run=run_qa)
+
+    p = sub.add_parser("finetune", help="fine-tune each pretrained book model on its Q&A pairs")
+    add_book_selection(p)
+    p.add_argument("--resume", action="store_true", help="continue from finetune/last.pt")
+    p.add_argument("--format", choices=("closed", "open"), default=None,
+                   help="prompt format (default: finetune.prompt_format)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_finetune)
+
+    p = sub.add_parser("build-router", help="index every crawled book for routing (TF-IDF)")
+    p.set_defaults(run=run_build_router)
+
+    p = sub.add_parser("route", help="show which books a question goes to")
+    p.add_argument("question", help="the question")
+    p.add_argument("--top-k", type=int, default=None, help="books to return (default router.top_k)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_route)
+
+    p = sub.add_parser("ask", help="ask the books a question (route, answer, merge)")
+    p.add_argument("question", help="the question")
+    p.add_argument("--top-k", type=int, default=None, help="books to ask (default router.top_k)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="answer length cap")
+    p.add_argument("--book-id", action="append", default=None, metavar="ID",
+                   help="ask only this book (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_ask)
+
+    p = sub.add_parser("chat", help="ask questions interactively (/books, /topk N, /quit)")
+    p.set_defaults(run=run_chat)
+
+    p = sub.add_parser("pipeline", help="tokenize, pretrain, generate Q&A and fine-tune each book, "
+                                        "then build the router; finished stages are skipped")
+    add_book_selection(p)
+    p.add_argument("--force", action="store_true", help="redo finished stages")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(run=run_pipeline)
+
+
+def run_qa(args: argparse.Namespace, cfg: Config) -> int:
+    for paths in selected_books(args, cfg):
+        n_train, n_val = make_qa(cfg, paths)
+        print(f"{paths.book_id}: {n_train + n_val} pairs ({n_train} train, {n_val} validation)")
+    return 0
+
+
+def run_finetune(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.train.finetune import finetune_book
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    for paths in selected_books(args, cfg):
+        r = finetune_book(cfg, paths, resume=args.resume, progress=progress,
+                          prompt_format=args.format)
+        print(f"{r.book_id}: {r.steps} steps ({r.prompt_format}-book), best validation Q&A loss "
+              f"{r.best_val_loss:.4f}, {r.seconds:.0f} s")
+    return 0
+
+
+def run_build_router(args: argparse.Namespace, cfg: Config) -> int:
+    print(f"router built over {build_router(cfg)} books")
+    return 0
+
+
+def run_route(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.cli.main import artifacts_dir
+    from bookgpt.router import BookRouter, RouterError
+
+    if not args.question.strip():
+        raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+    router = BookRouter.load(router_dir(artifacts_dir(cfg)))
+    r = router.route(args.question, top_k=args.top_k or cfg.router.top_k,
+                     abstain_threshold=cfg.router.abstain_threshold)
+    obj = {"abstained": r.abstained,
+           "books": [{"book_id": h.book_id, "title": h.title, "weight": round(h.weight, 4),
+                      "score": round(h.score, 4), "passage": h.passage} for h in r.books]}
+    if args.json:
+        print(json.dumps(obj))
+    elif r.abstained:
+        print("no book covers this question")
+    else:
+        for h in obj["books"]:
+            print(f"{h['weight']:.2f}  {h['book_id']}  ({h['title']})\n      {h['passage'][:160]!r}")
+    return 0
+
+
+def print_answer(ans, as_json: bool) -> None:
+    if as_json:
+        print(msgspec.json.encode(ans).decode())
+        return
+    if ans.abstained:
+        print("No book covers this question." if not ans.candidates else
+              "The books could not answer this question.")
+        return
+    print(f"{ans.answer}\n  — {ans.title} ({ans.book_id}), confidence {ans.confidence:.2f}"
+          f"{', degraded' if ans.degraded else ''}")
+    for c in ans.candidates:
+        status = f"error: {c.error}" if c.error else f"{c.answer!r} (confidence {c.confidence:.2f})"
+        print(f"    {c.book_id} [weight {c.weight:.2f}]: {status}")
+
+
+def run_ask(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.cli.main import artifacts_dir
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import Orchestrator
+
+    orch = Orchestrator(cfg, artifacts_dir(cfg))
+    req = AskRequest(question=args.question, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
+                     book_ids=args.book_id)
+    print_answer(asyncio.run(orch.ask(req)), args.json)
+    return 0
+
+
+def run_chat(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.cli.main import artifacts_dir
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import AskError, Orchestrator
+
+    try:
+        import readline  # noqa: F401  (line editing and history with the arrow keys)
+    except ImportError:
+        pass
+    orch = Orchestrator(cfg, artifacts_dir(cfg))
+    top_k = cfg.router.top_k
+    print(f"BookGPT chat over {len(orch.book_ids)} books. /books, /topk N, /quit")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/books":
+            print("  " + "\n  ".join(orch.book_ids))
+            continue
+        if line.startswith("/topk"):
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0:
+                top_k = int(parts[1])
+                print(f"  asking the top {top_k} books")
+            else:
+                print("  usage: /topk N (a positive whole number)")
+            continue
+        if line.startswith("/"):
+            print("  commands: /books, /topk N, /quit")
+            continue
+        try:
+            print_answer(asyncio.run(orch.ask(AskRequest(question=line, top_k=top_k))), False)
+        except AskError as exc:
+            print(f"  {exc}")
+
+
+def run_pipeline(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.tokenizer import tokenize_book
+    from bookgpt.train.finetune import finetune_book
+    from bookgpt.train.pretrain import pretrain_book
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    for paths in selected_books(args, cfg):
+        def fresh(marker) -> bool:
+            return args.force or not marker.is_file()
+
+        if fresh(paths.tokens_meta):
+            tokenize_book(paths, cfg.tokenizer)
+        if fresh(paths.pretrain_dir / "done.json"):
+            r = pretrain_book(cfg, paths, resume=not args.force, progress=progress)
+            print(f"{paths.book_id}: pretrained, validation loss {r.best_val_loss:.3f}")
+        if fresh(paths.qa_dir / "val.jsonl"):
+            n_train, n_val = make_qa(cfg, paths)
+            print(f"{paths.book_id}: {n_train + n_val} Q&A pairs")
+        if fresh(paths.finetune_dir / "done.json"):
+            f = finetune_book(cfg, paths, resume=not args.force, progress=progress)
+            print(f"{paths.book_id}: fine-tuned, validation Q&A loss {f.best_val_loss:.3f}")
+    print(f"router built over {build_router(cfg)} books")
+    return 0

@@ -1,0 +1,99 @@
+"""`bookgpt eval`: routing accuracy, per-book and merged Q&A scores, beside an extractive baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from bookgpt.merge import exact_match, normalise, token_f1
+from bookgpt.messages import AskRequest
+from bookgpt.orchestrator import Orchestrator, book_answer, route_request
+from bookgpt.paths import BookPaths
+from bookgpt.qa.pairs import read_jsonl
+
+OFF_TOPIC = [
+    "What is the best recipe for chocolate cake with butter?",
+    "Which football team won the league last season?",
+    "How do I reset the password of my wireless router?",
+    "What time does the pharmacy on Main Street open?",
+]
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def extractive_answer(question: str, passage: str) -> str:
+    """The passage sentence sharing the most words with the question (the baseline)."""
+    q = set(normalise(question))
+    sentences = [s for s in _SENTENCE.split(passage) if s.strip()] or [passage]
+    return max(sentences, key=lambda s: len(q & set(normalise(s))) / (1 + 0.01 * len(s)))
+
+
+def _mean(xs: list[float]) -> float:
+    return round(sum(xs) / len(xs), 4) if xs else 0.0
+
+
+def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
+    """Scores on up to `per_book` validation pairs of every trained book."""
+    cfg = orch.cfg
+    top_k = cfg.router.top_k
+    start = time.perf_counter()
+    rows = {"route_top1": [], "route_topk": [], "book_em": [], "book_f1": [], "merged_em": [],
+            "merged_f1": [], "baseline_em": [], "baseline_f1": [], "abstained": []}
+    books: dict[str, dict] = {}
+    for book_id in orch.book_ids:
+        pairs = read_jsonl(BookPaths(orch.artifacts, book_id).qa_dir / "val.jsonl")[:per_book]
+        own = {"book_f1": [], "book_em": [], "merged_f1": [], "route_top1": []}
+        for pair in pairs:
+            req = AskRequest(question=pair.question, top_k=top_k)
+            routing = route_request(orch.router, req, orch.book_ids, top_k,
+                                    cfg.router.abstain_threshold)
+            ids = [r.book_id for r in routing]
+            rows["abstained"].append(float(not routing))
+            rows["route_top1"].append(float(ids[:1] == [book_id]))
+            rows["route_topk"].append(float(book_id in ids))
+            own["route_top1"].append(rows["route_top1"][-1])
+            # the book's own model, shown the passage the router found in its book
+            mine = route_request(orch.router, AskRequest(question=pair.question,
+                                                         book_ids=[book_id]),
+                                 orch.book_ids, 1, cfg.router.abstain_threshold)[0]
+            ans = book_answer(orch.model(book_id), mine, pair.question, cfg.serve.max_new_tokens)
+            for key, value in (("book_em", float(exact_match(ans.answer, pair.answer))),
+                               ("book_f1", token_f1(ans.answer, pair.answer))):
+                rows[key].append(value)
+                own[key].append(value)
+            merged = asyncio.run(orch.ask(req))
+            rows["merged_em"].append(float(exact_match(merged.answer, pair.answer)))
+            rows["merged_f1"].append(token_f1(merged.answer, pair.answer))
+            own["merged_f1"].append(rows["merged_f1"][-1])
+            base = extractive_answer(pair.question, routing[0].passage) if routing else ""
+            rows["baseline_em"].append(float(exact_match(base, pair.answer)))
+            rows["baseline_f1"].append(token_f1(base, pair.answer))
+        books[book_id] = {k: _mean(v) for k, v in own.items()} | {"questions": len(pairs)}
+    off = [not r for q in OFF_TOPIC
+           for r in [route_request(orch.router, AskRequest(question=q), orch.book_ids, top_k,
+                                   cfg.router.abstain_threshold)]]
+    out = {k: _mean(v) for k, v in rows.items()}
+    out["abstained_on_book_questions"] = out.pop("abstained")
+    out["abstained_off_topic"] = _mean([float(x) for x in off])
+    out["questions"] = len(rows["route_top1"])
+    out["top_k"] = top_k
+    out["books"] = books
+    out["seconds"] = round(time.perf_counter() - start, 1)
+    return out
+
+
+def book_f1(paths: BookPaths, n: int = 20, max_new_tokens: int = 32) -> float:
+    """Mean token F1 of a fine-tuned book model on up to n validation pairs, shown each pair's own
+    passage (a quick per-book score for training summaries)."""
+    from bookgpt.inference import BookModel
+    from bookgpt.messages import AnswerJob
+    from bookgpt.orchestrator import answer_batch
+
+    pairs = read_jsonl(paths.qa_dir / "val.jsonl")[:n]
+    if not pairs:
+        return 0.0
+    model = BookModel.load(paths, device_pref="cpu")
+    jobs = [AnswerJob(book_id=paths.book_id, question=p.question, passage=p.passage,
+                      max_new_tokens=max_new_tokens) for p in pairs]
+    answers = answer_batch(model, jobs)
+    return _mean([token_f1(a.answer, p.answer) for a, p in zip(answers, pairs)])

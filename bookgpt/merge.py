@@ -1,0 +1,58 @@
+"""The merge policy: pick one answer among the books' candidates by router weight, model
+confidence and agreement between candidates."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from bookgpt.messages import BookAnswer
+
+_WORD = re.compile(r"\w+")
+
+
+def normalise(text: str) -> list[str]:
+    """Lower-case word tokens without articles, for exact match and token F1."""
+    return [w for w in _WORD.findall(text.lower()) if w not in {"a", "an", "the"}]
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    p, r = normalise(prediction), normalise(reference)
+    if not p or not r:
+        return float(p == r)
+    common = sum((Counter(p) & Counter(r)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, reference: str) -> bool:
+    return normalise(prediction) == normalise(reference)
+
+
+def score_candidates(cands: list[BookAnswer]) -> list[float]:
+    """score = weight x confidence x (1 + agreement), where agreement is the weight-averaged token F1
+    with the other usable candidates: books that agree reinforce each other."""
+    usable = [c for c in cands if not c.error and c.answer.strip()]
+    scores = []
+    for c in cands:
+        if c.error or not c.answer.strip():
+            scores.append(0.0)
+            continue
+        others = [o for o in usable if o is not c]
+        total = sum(o.weight for o in others)
+        agreement = sum(o.weight * token_f1(c.answer, o.answer) for o in others) / total if total else 0.0
+        scores.append(c.weight * c.confidence * (1.0 + agreement))
+    return scores
+
+
+def merge_answers(cands: list[BookAnswer]) -> tuple[BookAnswer | None, float]:
+    """The chosen candidate and the merged confidence (0..1), or (None, 0) when nothing usable."""
+    scores = score_candidates(cands)
+    if not cands or max(scores, default=0.0) <= 0.0:
+        return None, 0.0
+    best = max(range(len(cands)), key=lambda i: scores[i])
+    share = scores[best] / sum(scores)
+    # the model's own confidence, discounted when other books outvote it
+    return cands[best], cands[best].confidence * (0.5 + 0.5 * share)

@@ -1,0 +1,103 @@
+"""Every message that crosses a process, actor or HTTP boundary, as msgspec Structs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+
+class _Msg(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class AskRequest(_Msg):
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]  # the question
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # books asked (router.top_k)
+    max_new_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None  # answer length cap
+    temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0  # 0 = greedy
+    book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class RoutedBook(_Msg):
+    book_id: str
+    title: str
+    weight: float  # router weight, normalised over the chosen books
+    score: float  # raw router score
+    passage: str  # best matching passage of the book
+
+
+class BookAnswer(_Msg):
+    """One book model's answer to one question."""
+
+    book_id: str
+    title: str = ""
+    answer: str = ""
+    confidence: float = 0.0  # exp(mean token log-probability) of the answer, 0..1
+    mean_logprob: float = float("-inf")
+    weight: float = 0.0  # router weight
+    passage: str = ""  # the passage shown to / supporting the model
+    tokens: int = 0
+    latency_ms: float = 0.0
+    error: str = ""  # non-empty when this book failed (timeout, crash): the answer is degraded
+
+
+class Answer(_Msg):
+    """The merged answer with its provenance."""
+
+    question: str
+    answer: str
+    book_id: str | None
+    title: str | None
+    confidence: float
+    abstained: bool
+    degraded: bool = False  # some routed books failed or timed out
+    candidates: list[BookAnswer] = []
+    routing: list[RoutedBook] = []
+    timings_ms: dict[str, float] = {}
+
+
+class BookInfo(_Msg):
+    book_id: str
+    title: str
+    author: str = ""
+    ready: bool = False
+
+
+# OpenAI-compatible requests: unknown fields are ignored (clients send many optional ones), but the
+# fields we use are type-checked.
+class ChatMessage(msgspec.Struct):
+    role: str
+    content: str
+
+
+class ChatCompletionRequest(msgspec.Struct, kw_only=True):
+    messages: list[ChatMessage]
+    model: str = "bookgpt"  # "bookgpt" (routed) or "bookgpt/<book_id>"
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
+    temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
+    stream: bool = False
+
+
+class CompletionRequest(msgspec.Struct, kw_only=True):
+    prompt: str
+    model: str = "bookgpt"
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
+    temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
+    stream: bool = False
+
+
+class AnswerJob(_Msg):
+    """One question for one book model (router -> book actor)."""
+
+    book_id: str
+    question: str
+    passage: str = ""
+    title: str = ""
+    weight: float = 1.0
+    max_new_tokens: int = 48
+    temperature: float = 0.0
+
+
+class BatchingRequest(_Msg):
+    enabled: bool  # dynamic batching on (true) or off (one request per generation)

@@ -1,0 +1,170 @@
+"""The in-process query path: route a question, ask the top-K book models concurrently, merge."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from pathlib import Path
+
+from bookgpt.config import Config
+from bookgpt.inference import BookModel
+from bookgpt.merge import merge_answers
+from bookgpt.fsio import read_json
+from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo, RoutedBook
+from bookgpt.paths import BookPaths, router_dir
+from bookgpt.qa.format import prompt_ids
+from bookgpt.router import BookRouter, RouterError
+
+
+class AskError(ValueError):
+    """A question cannot be asked as given (empty, unknown book, nothing trained)."""
+
+
+class UnknownBookError(AskError):
+    """A request names a book that is not served."""
+
+
+class OverloadedError(RuntimeError):
+    """Every queue that could take the request is full; retry later."""
+
+
+def trained_books(artifacts: Path) -> list[str]:
+    root = artifacts / "models"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "finetune" / "best.pt").is_file())
+
+
+def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
+    """Answer several questions with one batched generation, in the prompt format the model was
+    fine-tuned with (open-book: the router's passage is shown before the question)."""
+    start = time.perf_counter()
+    fmt = model.meta.get("prompt_format", "closed")
+    chars = model.meta.get("config", {}).get("finetune", {}).get("passage_chars", 600)
+    max_new = max(j.max_new_tokens for j in jobs)
+    budget = model.context_length - max_new
+    prompts = [prompt_ids(model.tokenizer, model.special, j.question,
+                          j.passage[:chars] if fmt == "open" else None, budget) for j in jobs]
+    outs: list = [None] * len(jobs)
+    for temp in sorted({j.temperature for j in jobs}):  # one generation per temperature
+        idx = [i for i, j in enumerate(jobs) if j.temperature == temp]
+        res = model.complete([prompts[i] for i in idx], max_new_tokens=max_new, temperature=temp)
+        for i, r in zip(idx, res):
+            outs[i] = r
+    ms = (time.perf_counter() - start) * 1e3
+    answers = []
+    for j, out in zip(jobs, outs):
+        lps = out.logprobs[: j.max_new_tokens]
+        text = model.decode(out.tokens[: j.max_new_tokens]).strip()
+        mean = sum(lps) / len(lps) if lps else -math.inf
+        answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
+                                  confidence=math.exp(mean) if lps else 0.0, mean_logprob=mean,
+                                  weight=j.weight, passage=j.passage, tokens=len(lps),
+                                  latency_ms=ms))
+    return answers
+
+
+def job_for(routed: RoutedBook, question: str, max_new_tokens: int,
+            temperature: float = 0.0) -> AnswerJob:
+    return AnswerJob(book_id=routed.book_id, question=question, passage=routed.passage,
+                     title=routed.title, weight=routed.weight, max_new_tokens=max_new_tokens,
+                     temperature=temperature)
+
+
+def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tokens: int,
+                temperature: float = 0.0) -> BookAnswer:
+    return answer_batch(model, [job_for(routed, question, max_new_tokens, temperature)])[0]
+
+
+def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
+                  threshold: float) -> list[RoutedBook]:
+    """The top-K eligible books for a question, weights renormalised over them ([] = abstain)."""
+    if req.book_ids:
+        unknown = [b for b in req.book_ids if b not in eligible]
+        if unknown:
+            raise UnknownBookError(f"unknown or untrained book(s): {', '.join(unknown)}; trained: "
+                           f"{', '.join(eligible) or 'none'}")
+        eligible = list(req.book_ids)
+    # books named by the caller are asked even when the router would abstain
+    result = router.route(req.question, top_k=len(router.book_ids),
+                          abstain_threshold=0.0 if req.book_ids else threshold)
+    if result.abstained:
+        return []
+    hits = [h for h in result.books if h.book_id in eligible][:top_k]
+    total = sum(h.score for h in hits) or 1.0
+    return [RoutedBook(book_id=h.book_id, title=h.title, weight=h.score / total, score=h.score,
+                       passage=h.passage) for h in hits]
+
+
+def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
+           timings: dict[str, float]) -> Answer:
+    chosen, confidence = merge_answers(cands)
+    degraded = any(c.error for c in cands)
+    if chosen is None:
+        return Answer(question=question, answer="", book_id=None, title=None, confidence=0.0,
+                      abstained=True, degraded=degraded, candidates=cands, routing=routing,
+                      timings_ms=timings)
+    return Answer(question=question, answer=chosen.answer, book_id=chosen.book_id,
+                  title=chosen.title, confidence=confidence, abstained=False, degraded=degraded,
+                  candidates=cands, routing=routing, timings_ms=timings)
+
+
+class Orchestrator:
+    """Routes and answers in one process; book models load lazily and stay loaded."""
+
+    def __init__(self, cfg: Config, artifacts: Path):
+        self.cfg, self.artifacts = cfg, artifacts
+        self.router = BookRouter.load(router_dir(artifacts))
+        self.book_ids = [b for b in trained_books(artifacts) if b in self.router.book_ids]
+        if not self.book_ids:
+            raise AskError(f"no fine-tuned book models under {artifacts}/models; run `bookgpt "
+                           f"pipeline --all` (or tokenize, pretrain, qa, finetune) first")
+        self._models: dict[str, BookModel] = {}
+
+    def model(self, book_id: str) -> BookModel:
+        if book_id not in self._models:
+            self._models[book_id] = BookModel.load(BookPaths(self.artifacts, book_id),
+                                                   device_pref=self.cfg.device)
+        return self._models[book_id]
+
+    async def ask(self, req: AskRequest) -> Answer:
+        if not req.question.strip():
+            raise AskError("the question is empty; ask something, e.g. \"What is a square?\"")
+        t0 = time.perf_counter()
+        top_k = req.top_k or self.cfg.router.top_k
+        try:
+            routing = route_request(self.router, req, self.book_ids, top_k,
+                                    self.cfg.router.abstain_threshold)
+        except RouterError as exc:
+            raise AskError(str(exc)) from None
+        t_route = (time.perf_counter() - t0) * 1e3
+        max_new = req.max_new_tokens or self.cfg.serve.max_new_tokens
+
+        async def one(r: RoutedBook) -> BookAnswer:
+            try:
+                model = await asyncio.to_thread(self.model, r.book_id)
+                return await asyncio.wait_for(
+                    asyncio.to_thread(book_answer, model, r, req.question, max_new, req.temperature),
+                    timeout=self.cfg.serve.request_timeout_s)
+            except Exception as exc:  # a failing book degrades the answer, never the whole query
+                return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight,
+                                  passage=r.passage, error=f"{type(exc).__name__}: {exc}"[:300])
+
+        cands = list(await asyncio.gather(*(one(r) for r in routing)))
+        timings = {"route": round(t_route, 2), "total": round((time.perf_counter() - t0) * 1e3, 2)}
+        return merged(req.question, routing, cands, timings)
+
+    async def books(self) -> list[BookInfo]:
+        out = []
+        for book_id in self.book_ids:
+            meta = read_json(BookPaths(self.artifacts, book_id).book_meta)
+            out.append(BookInfo(book_id=book_id, title=meta.get("title", book_id),
+                                author=meta.get("author", ""), ready=book_id in self._models))
+        return out
+
+    async def ready(self) -> tuple[bool, dict]:
+        return True, {"books": len(self.book_ids), "loaded": len(self._models)}
+
+    async def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
+        return {"bookgpt_models_loaded": [({}, float(len(self._models)))]}

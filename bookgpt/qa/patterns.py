@@ -1,0 +1,423 @@
+"""Word lists, sentence splitting, book statistics and the span-finding question patterns.
+
+Every generator yields candidates ``(kind, question, answer_start, answer_end)`` in absolute
+character offsets of the book text; `bookgpt.qa.pairs` trims, filters and balances them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bookgpt.qa.pairs import BookStats
+
+Candidate = tuple[str, str, int, int]
+
+
+def _W(s: str) -> frozenset[str]:
+    return frozenset(s.split())
+
+
+PRONOUNS = _W("i me my mine we us our ours you your yours he him his she her hers it its they them "
+              "their theirs this that these those which who whom whose what whatever one ones itself "
+              "himself herself themselves ourselves myself yourself yourselves there here such "
+              "something anything nothing everything someone anyone everyone somebody nobody all "
+              "both each either neither none other others another same former latter thou thee")
+STOPWORDS = PRONOUNS | _W(
+    "a an the and or but nor so yet for of in on at to from by with without into onto upon over "
+    "under about above below between among through during before after since until till as than "
+    "then if when where while whether because though although unless is are was were be been being "
+    "am do does did done have has had having will would shall should can could may might must not "
+    "no yes only also very too just even still ever never always often more most less least much "
+    "many some any few several own how why thus hence therefore however indeed now again once up "
+    "down out off here well quite rather almost soon already sometimes nevertheless")
+BAD_START = PRONOUNS | _W(
+    "and or but nor so yet for if when where while whether because though although unless as then "
+    "thus hence therefore however indeed now again once here there not no yes only also even still "
+    "perhaps let suppose imagine consider take see say note observe since until after before to of "
+    "in on at by with from into upon how why accordingly moreover besides further furthermore "
+    "finally first secondly lastly nay oh ah alas well like unlike")
+MODALS = _W("will would shall should can could may might must")
+AUX = MODALS | _W("is are was were has have had does do did")
+SAY_VERBS = _W("said replied answered asked cried exclaimed remarked continued added observed "
+               "whispered muttered shouted began suggested echoed returned rejoined interrupted "
+               "explained murmured sighed declared insisted protested groaned repeated resumed "
+               "says replies answers asks cries")
+IRREGULAR = dict(p.split(":") for p in ["said:say", "made:make", "took:take", "came:come", "went:go", "saw:see", "found:find", "gave:give", "became:become", "began:begin", "knew:know", "thought:think", "told:tell", "felt:feel", "stood:stand", "left:leave", "brought:bring", "held:hold", "ran:run", "rose:rise", "fell:fall", "got:get", "sat:sit", "led:lead", "meant:mean", "kept:keep", "wrote:write", "taught:teach", "spoke:speak", "grew:grow", "drew:draw", "built:build", "sent:send", "bore:bear", "broke:break", "won:win", "caught:catch", "threw:throw", "sought:seek", "fought:fight", "wore:wear", "hung:hang", "met:meet", "paid:pay", "sold:sell", "spent:spend", "understood:understand", "heard:hear", "lost:lose", "struck:strike", "chose:choose", "forgot:forget", "hid:hide", "laid:lay", "shook:shake", "bought:buy", "drove:drive", "rode:ride", "ate:eat", "shot:shoot", "sang:sing", "swore:swear", "withdrew:withdraw", "overcame:overcome", "undertook:undertake", "beheld:behold"])
+VERBS = AUX | SAY_VERBS | frozenset(IRREGULAR) | _W(
+    "says makes takes comes goes sees finds gives becomes begins knows thinks tells feels stands "
+    "brings holds runs rises falls gets sits leads means keeps seems lies shows shown proves "
+    "remains depends consists contains gives forms moves occurs appears exists follows represents "
+    "requires writes teaches speaks grows draws set put struck bears won hung lay")
+PERSON_VERBS = _W("said says thought thinks believed believes wrote writes showed shows proved proves "
+                  "discovered invented asked replied answered told tells knew knows argued argues "
+                  "supposed supposes remarked observed maintained maintains held taught teaches "
+                  "claimed claims died lived married spoke speaks felt feels found introduced "
+                  "pointed noticed realized recognized stated expressed gave")
+PERSON_NOUNS = _W(
+    "man men woman women boy boys girl girls king queen prince princess knight knights lady ladies "
+    "lord gentleman gentlemen father mother son sons daughter daughters brother sister uncle aunt "
+    "wife husband child children author writer reader readers teacher master pupil professor "
+    "mathematician mathematicians philosopher philosophers physicist physicists geometer geometers "
+    "astronomer astronomers observer observers traveller travellers stranger friend friends governor "
+    "doctor priest priests student students person people old young younger elder other host guest "
+    "guests visitor companion sphere square monarch widow nurse servant captain judge grandson")
+TITLES = _W("Mr Mrs Miss Dr Sir Lord Lady Professor Prof King Queen Captain Saint St General")
+DETERMINERS = _W("a an the one some any every each no this that these those our their his her its "
+                 "my your")
+DET_ALL = (DETERMINERS | _W("every both many most few several such all two three four five six "
+                            "seven eight nine ten twelve")) - {"that"}
+DEF_DETS = _W("a an the one some any that what nothing only simply merely just")
+PREPS = _W("of in on at with for from between among within along across")
+TAIL_PREPS = PREPS - {"of"} | _W("by as into upon through over under about")
+TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant morning "
+                "evening night week weeks month months")
+CONJ = _W("and but that while when if because since so for then where whereas although though as "
+          "until till unless hence thus therefore now whence whilst or nor")
+NO_CLAUSE = _W("if unless whether though although that as")  # hypothetical or dependent clauses
+SUBJ_PRONOUNS = _W("i we you he she they")
+AFTER_VERB = _W("a an the this these those its his her their our my your some any no not to into on "
+                "upon in at with from for by through up out down as that it them him us me itself "
+                "themselves only also all both every each two three many more less")
+NON_HEAD = _W("following same other first second third fourth fifth last former latter whole alone "
+              "itself rest relative respective")
+ADVERBS = _W("often always never also still then thus therefore indeed now only sometimes usually "
+             "generally already soon thereby evidently certainly really merely")
+NOT_ED = _W("hundred kindred indeed speed breed creed steed naked sacred wicked rugged crooked ragged "
+            "beloved learned aged need seed deed bed red")
+PLURALS = _W("men women children people feet teeth mice data phenomena criteria police cattle")
+LY_NOUNS = _W("family assembly supply monopoly anomaly ally belly folly jelly lily rally italy reply "
+              "fly july")
+NO_OBJECT = _W("call see go come according let make get put take set cut read become became becomes "
+               "seem seemed seems remain remained remains appear appeared appears look looked "
+               "looks grow grew grows")
+THAT_VERBS = _W("see know find show prove believe think admit assume suppose conclude observe notice "
+                "remark recognize recognise understand learn hold maintain affirm deny state feel "
+                "realize realise perceive discover infer deduce establish demonstrate verify agree "
+                "declare explain answer reply imagine expect fear hope teach tell")
+MEAN_VERBS = {"means": "mean", "meant": "mean", "denotes": "denote", "signifies": "signify"}
+_WORD = re.compile(r"[A-Za-z](?:[A-Za-z'’]|-(?=[A-Za-z]))*|\d+(?:[.,]\d+)*")
+_CLAUSE_CUT = re.compile(r"\s*(?:;|:|--|—|\(|\)|\s\[|,\s+(?:and|but|or|which|while|whereas|for|so|"
+                         r"because|since|although|though|if|when|where|who|whom)\s|\s+and\s+(?:I|"
+                         r"we|he|she|it|they|this|these|there)\s)")
+_AGENT = re.compile(r"(?P<aux>is|are|was|were|has\s+been|have\s+been|had\s+been)\s+"
+                    r"(?P<p>[a-z]+(?:ed|en|wn))\s+by\s+(?P<by>(?:[A-Za-z][\w'-]*(?:\s+|$)){1,6})")
+_CALLED = re.compile(r"(?:(?:also|usually|sometimes|generally|often|commonly|therefore|then|rightly|"
+                     r"properly)\s+)?(?P<how>defined\s+as|called|termed|named|known\s+as)\s+(?=\S)")
+_WE_MEAN = re.compile(r"\b[Bb]y\s+(?P<x>[^,;:()]{2,60}?),?\s+(?:we|I|one)\s+(?:shall\s+|will\s+|"
+                      r"may\s+|can\s+)?(?:mean|understand|denote|designate)\s+(?P<y>\S)")
+
+
+def squash(s: str) -> str:
+    """One line of text: whitespace collapsed and the `_italic_` markers of Gutenberg removed."""
+    return " ".join(s.replace("_", " ").split())
+
+
+def tokens(text: str, s: int, e: int) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, s, e)]
+
+
+def phrase_for_question(s: str, stats: BookStats) -> str:
+    """A sentence-initial noun phrase as it reads inside a question ("The Earth" -> "the Earth")."""
+    s = squash(s).strip("\"'“”‘’")
+    first, _, rest = s.partition(" ")
+    if first.lower() in DETERMINERS | SUBJ_PRONOUNS - {"i"} or (
+            first[:1].isupper() and not stats.is_name(first) and not first.isupper()):
+        first = first.lower()
+    return f"{first} {rest}".strip()
+
+
+def clause_end(text: str, start: int, end: int) -> int:
+    """End of the clause starting at `start` (before ; : -- ( or ', and' ...), at most `end`."""
+    m = _CLAUSE_CUT.search(text, start, end)
+    return m.start() if m else end
+
+
+def question_tail(s: str, max_words: int) -> str:
+    """The end of a question from book text: cut at a comma, bare of end marks and dangling words."""
+    ws = squash(s).split(",")[0].split()
+    while ws and ws[-1].lower().strip(".!?;:'\"”’") in CONJ | PREPS | DET_ALL | _W("to by as than"):
+        ws.pop()
+    s = re.sub(r"[^\w)\]]+$", "", " ".join(ws))
+    return s if len(ws) <= max_words and s.count('"') % 2 == 0 and "'" not in s[-1:] else ""
+
+
+# --------------------------------------------------------------------------- clauses
+
+def _is_verb(toks: list, j: int, head: str, stats: BookStats | None = None) -> bool:
+    w = toks[j][0]
+    lw = w.lower()
+    nxt = toks[j + 1][0].lower() if j + 1 < len(toks) else ""
+    if not w.islower() or lw in NOT_ED or (nxt == "by" and lw.endswith("ed")):
+        return False  # "the theory developed by ..." is a participle, not the verb
+    if lw in VERBS or (lw.endswith("ed") and len(lw) > 4):
+        return nxt != "of"  # "the means of ..." is a noun
+    if lw.endswith("ly") and nxt and _is_verb(toks, j + 1, head, stats):
+        return True
+    if not (nxt in AFTER_VERB or nxt.endswith("ly")) or lw in STOPWORDS or len(lw) < 3:
+        return False
+    if head.endswith("s") and not head.endswith("ss") and stats is not None:
+        return not lw.endswith("s") and bool(stats.lower[lw + "ed"] or stats.lower[lw + "d"])
+    return (lw.endswith("s") and not lw.endswith(("ss", "us", "is")) and len(lw) > 3
+            and not head.endswith("ed") and (stats is None or stats.base(lw)))
+
+
+def parse_clause(text: str, toks: list, i: int, at_start: bool, stats: BookStats) -> int | None:
+    """Index of the verb after a subject noun phrase starting at token i, or None.
+
+    The subject is a determiner- or name-led noun phrase, with up to two prepositional phrases
+    ("the velocity of light in vacuo"), directly followed by its verb.
+    """
+    w0 = toks[i][0]
+    j, content, preps, head, last = i, 0, 0, "", ""
+    if w0.lower() in DET_ALL:
+        j, last = i + 1, "det"
+    elif not at_start and w0.islower() and len(w0) > 3 and i + 1 < len(toks) and \
+            toks[i + 1][0] in AUX and w0 not in STOPWORDS | VERBS | NON_HEAD and \
+            not w0.endswith(("ed", "ing", "ly")) and w0 != "example":
+        return i + 1  # a bare noun before an auxiliary: "... but men are divided ..."
+    elif not (w0[0].isupper() and (at_start or stats.is_name(w0))):
+        return None
+    while j < len(toks) and j - i < 9:
+        w, ws, _ = toks[j]
+        lw = w.lower()
+        if j > i and text[toks[j - 1][2]:ws].strip():
+            return None  # punctuation inside: not a simple noun phrase
+        # "the procedure often seems ...": the adverb starts the question
+        adverb = lw in ADVERBS and j + 1 < len(toks) and toks[j + 1][0] not in AUX and \
+            _is_verb(toks, j + 1, head, stats)
+        if last == "content" and (adverb or _is_verb(toks, j, head, stats)):
+            if content == 1 and j == i + 1 and at_start and not stats.is_name(w0):
+                return None  # "Strong is the ambition ...": a bare word is too vague a subject
+            return j if not head.endswith("ed") else None
+        if lw in PREPS and last == "content" and preps < 2:
+            preps, last = preps + 1, "prep"
+        elif lw in DET_ALL and last == "prep":
+            last = "det"
+        elif (w[0].isalpha() and lw not in STOPWORDS | VERBS | NON_HEAD
+              and (at_start or last != "" or w[0].isupper())
+              and (not lw.endswith("ly") or lw in LY_NOUNS)):
+            if not at_start and last == "" and not stats.is_name(w):
+                return None
+            content, last = content + 1, "content"
+            head = lw if preps == 0 else head
+        else:
+            return None
+        j += 1
+    return None
+
+
+def clauses(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterator[Candidate]:
+    """Definitions, called, why, subject and object questions from each sentence's clauses."""
+    for s, e in sents:
+        toks = tokens(text, s, e)
+        starts = [i for i in range(len(toks)) if i == 0 and toks[0][1] - s <= 1 or i > 0 and (
+            re.search(r"[,;:]|--|—", text[toks[i - 1][2]:toks[i][1]])
+            or toks[i - 1][0].lower() in CONJ - NO_CLAUSE)]
+        for i in starts[:6]:
+            if toks[i][0].lower() in SUBJ_PRONOUNS and i + 1 < len(toks):
+                subj = toks[i][0] if toks[i][0] == "I" else toks[i][0].lower()
+                yield from _object_questions(text, toks, subj, i + 1, e, stats)
+                continue
+            v = parse_clause(text, toks, i, i == 0, stats)
+            if v is not None:
+                yield from _clause_questions(text, toks, i, v, e, stats)
+        yield from _relatives(text, toks, e, stats)
+        m = _WE_MEAN.search(text, s, e)
+        if m and len(m["x"].split()) <= 8 and m["x"].split()[0].lower() not in BAD_START - DET_ALL:
+            a = m.start("y")
+            yield "we_mean", f"What is meant by {squash(m['x'])}?", a, clause_end(text, a, e)
+
+
+def _relatives(text: str, toks: list, e: int, stats: BookStats) -> Iterator[Candidate]:
+    """'... a point, which moves along the line' -> 'What moves along the line?' and
+    'Poincaré, the great mathematician, ...' -> 'Who is Poincaré?'"""
+    for k in range(1, len(toks) - 2):
+        gap = text[toks[k - 1][2]:toks[k][1]]
+        lw = toks[k][0]
+        if lw in ("which", "who") and gap.strip() == "," and toks[k + 1][0].islower() and \
+                _is_verb(toks, k + 1, "", stats) and toks[k + 1][0] not in SAY_VERBS:
+            d = next((d for d in range(k - 1, max(k - 7, -1), -1) if toks[d][0].lower() in
+                      DETERMINERS - PRONOUNS | _W("a an the")), None)
+            if d is None or any(t[0].lower() in STOPWORDS | VERBS and t[0] != "of" or
+                                text[t[2]:toks[j + 1][1]].strip() for j, t in
+                                enumerate(toks[d + 1:k - 1], d + 1)) or \
+                    toks[k - 1][0].lower() in STOPWORDS:
+                continue
+            rest = question_tail(text[toks[k + 1][1]:clause_end(text, toks[k + 1][1], e)], 20)
+            if len(rest.split()) >= 3 and rest.split()[1].lower() not in CONJ | _W("not"):
+                wh = "Who" if lw == "who" else "What"
+                yield ("who" if lw == "who" else "statement"), f"{wh} {rest}?", toks[d][1], toks[k - 1][2]
+        elif gap.strip() == "," and lw.lower() in ("a", "an", "the") and \
+                stats.is_name(toks[k - 1][0]) and (k == 1 or "," in text[toks[k - 2][2]:toks[k - 1][1]]):
+            stop = text.find(",", toks[k][2], e)
+            app = text[toks[k][1]:stop] if stop > 0 else ""
+            name = toks[k - 1][0]
+            if app and 2 <= len(app.split()) <= 8 and not any(
+                    w.lower() in AUX | CONJ | PRONOUNS or w.endswith("ed") for w in app.split()[1:]) \
+                    and (name in stats.people or stats.is_person(app.split())):
+                wh = "Who" if name in stats.people or stats.is_person(app.split()) else "What"
+                yield ("who" if wh == "Who" else "definition"), f"{wh} is {name}?", toks[k][1], stop
+
+
+def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
+                      stats: BookStats) -> Iterator[Candidate]:
+    a, b = toks[i][1], toks[v - 1][2]
+    subj = phrase_for_question(text[a:b], stats)
+    vw, vs = toks[v][0].lower(), toks[v][1]
+    stop = clause_end(text, vs, e)
+    person = stats.is_person(text[a:b].split()) or (
+        toks[i][0] in stats.people or (stats.is_name(toks[i][0]) and vw in PERSON_VERBS))
+    after = toks[v + 1] if v + 1 < len(toks) else ("", e, e)
+    head = toks[v - 1][0]
+    plural = head.lower() in PLURALS or head.endswith("s") and not head.endswith(
+        ("ss", "us", "is")) or " and " in text[a:b]
+    if head.islower() and not re.search(r"\bof\b", text[a:b]) and (
+            vw in ("is", "was", "has") and plural or vw in ("are", "were", "have") and not plural):
+        return  # the verb does not agree with the subject: a misparse
+    wh = "Who" if person else "What"
+    if vw in ("is", "are", "was", "were"):
+        m = _CALLED.match(text, after[1], e)
+        if m:
+            q = f"How {vw} {subj} defined?" if "defined" in m["how"] else f"What {vw} {subj} called?"
+            yield ("definition" if q[0] == "H" else "called"), q, m.end(), clause_end(text, m.end(), e)
+        elif after[0].lower() in DEF_DETS or after[0][:1].isupper():
+            end = text.find(",", after[1], stop)
+            end = end if end > 0 and len(text[after[1]:end].split()) >= 2 else stop
+            yield ("who" if person else "definition"), f"{wh} {vw} {subj}?", after[1], end
+    elif vw in MEAN_VERBS and after[0] and after[0].lower() not in PREPS:
+        aux = "did" if vw == "meant" else "does"
+        yield "definition", f"What {aux} {subj} {MEAN_VERBS[vw]}?", after[1], stop
+    why = re.compile(r"\s+because\s+").search(text, vs, stop)
+    if vw in AUX - _W("do does did") and why:
+        rest = question_tail(text[toks[v][2]:why.start()], 16)
+        if rest and rest.split()[0].lower() not in CONJ and text[why.end():why.end() + 3] != "of ":
+            yield "why", f"Why {vw} {subj} {rest}?", why.end(), clause_end(text, why.end(), e)
+    m = _AGENT.match(text, vs, stop)
+    if m and m["p"] not in NOT_ED and not person:
+        by = tokens(text, m.start("by"), m.end("by"))
+        n = 1 + (by[0][0].lower() in DET_ALL)
+        while n < len(by) and (by[n][0].lower() not in STOPWORDS | VERBS and not by[n][0].endswith(
+                ("ed", "ing", "ly")) or by[n][0] == "of" and n + 1 < len(by) and by[n - 1][0] != "of"):
+            n += 1
+        agent = [t[0] for t in by[:n]]
+        if n > len(by) or agent[-1].lower() in STOPWORDS:
+            return
+        aux, *more = m["aux"].split()
+        wh = "By whom" if stats.is_person(agent) or agent[-1] in stats.people else "By what"
+        q = " ".join([wh, aux, subj, *more, m["p"]]) + "?"
+        yield "agent", q, by[0][1], by[n - 1][2]
+    rest = question_tail(text[vs:stop], 20)
+    nxt = rest.split()[1].lower() if len(rest.split()) > 1 else ""
+    if not person and head[:1].isupper() and vw in SAY_VERBS | PERSON_VERBS:
+        wh, person = "Who", True
+    if len(rest.split()) >= (4 if vw in AUX else 3) and nxt != "not" and vw not in SAY_VERBS and (
+            vw not in AUX or nxt not in CONJ | PREPS):
+        yield ("who" if person else "statement"), f"{wh} {rest}?", a, b
+    if vw not in SAY_VERBS | MEAN_VERBS.keys() | _W("is are was were"):
+        yield from _object_questions(text, toks, subj, v, e, stats)
+
+
+def _object_questions(text: str, toks: list, subj: str, v: int, e: int,
+                      stats: BookStats) -> Iterator[Candidate]:
+    """'Newton discovered the law of gravitation' -> 'What did Newton discover?' (the object)."""
+    vw = toks[v][0]
+    if not vw.islower() or vw in SAY_VERBS or vw in STOPWORDS - AUX:
+        return
+    if vw in _W("has have had") and v + 1 < len(toks) and toks[v + 1][0].lower() in DET_ALL:
+        aux, verb, o = ("did" if vw == "had" else "does" if vw == "has" else "do"), "have", v + 1
+        if aux == "does" and subj.lower() in SUBJ_PRONOUNS - _W("he she"):
+            return
+    elif vw in MODALS | _W("has have had") and v + 2 < len(toks):
+        aux, verb, o = vw, toks[v + 1][0], v + 2  # "we can see the ..." -> "What can we see?"
+        if verb in STOPWORDS | NO_OBJECT or not verb.islower() or verb.endswith("ly") or (
+                vw in MODALS and stats.base(verb) != verb):
+            return
+    elif vw in AUX or vw.endswith(("ly", "ing")) or vw in NO_OBJECT or v + 1 >= len(toks):
+        return
+    else:
+        past = vw in IRREGULAR or vw.endswith("ed")
+        third = not past and vw.endswith("s") and subj.lower() not in SUBJ_PRONOUNS - _W("he she")
+        if not past and not third and subj in ("he", "she"):
+            return
+        aux = "did" if past else "does" if third else "do"
+        verb, o = stats.base(vw), v + 1
+        if not verb or verb in NO_OBJECT:
+            return
+    if o >= len(toks) or text[toks[o - 1][2]:toks[o][1]].strip():
+        return
+    if toks[o][0] == "that" and verb in THAT_VERBS and o + 3 < len(toks):
+        a = toks[o + 1][1]
+        end = clause_end(text, a, e)
+        if end - a > 8 and toks[o + 1][0].lower() not in CONJ:
+            yield "object", f"What {aux} {subj} {verb}?", a, end
+        return
+    det = toks[o][0].lower() in DET_ALL
+    end, j, seen_of, seen_and, content = toks[o][2], o + det, False, False, 0
+    while j < len(toks) and (j == o or not text[toks[j - 1][2]:toks[j][1]].strip()):
+        lw = toks[j][0].lower()
+        if lw == "of" and content and not seen_of:
+            seen_of = True
+        elif lw == "and" and content and not seen_and and not seen_of and j + 1 < len(toks) and (
+                toks[j + 1][0].lower() in DET_ALL or toks[j + 1][0][0].isupper()):
+            seen_and = True
+        elif content and _is_verb(toks, j, toks[j - 1][0].lower(), stats):
+            break
+        elif lw in DET_ALL and seen_of and toks[j - 1][0] == "of":
+            pass
+        elif lw in STOPWORDS | VERBS | NON_HEAD or lw.endswith(("ed", "ing", "ly")) or \
+                not lw[0].isalpha():
+            break
+        else:
+            content, end = content + 1, toks[j][2]
+        j += 1
+    w = toks[o][0]
+    if text[toks[o][1]:end].split()[-1].lower() in TIME_WORDS:
+        return  # "ten times", "the next day": not an object
+    if not det and not (stats.is_name(w) or w.endswith("s") and not w.endswith(("ss", "us"))
+                        and w.islower() and w not in STOPWORDS | VERBS and content > 0):
+        return  # without a determiner, only a name or a plural noun is taken for an object
+    tail = question_tail(text[end:clause_end(text, end, e)], 10).split()
+    if not content or (tail and (tail[0].lower() not in TAIL_PREPS or len(tail) > 1 and
+                                 tail[1].lower() in _W("which whom whose what"))):
+        return
+    wh = "Who" if stats.is_person(text[toks[o][1]:end].split()) else "What"
+    yield "object", " ".join([wh, aux, subj, verb, *tail]) + "?", toks[o][1], end
+
+
+_SAY = "|".join(sorted(SAY_VERBS))
+_SAID_AFTER = re.compile(
+    r"[\"“](?P<q>[^\"“”]{6,240}?)[,!?]?[\"”][ \t\n]+(?:(?P<v1>" + _SAY + r")[ \t\n]+(?P<w1>(?:the"
+    r"[ \t\n]+)?[A-Za-z]+(?:[ \t\n]+[A-Z][a-z]+)?)|(?P<w2>(?:[Tt]he[ \t\n]+(?:[a-z]+[ \t\n]+)?)?"
+    r"[A-Z]?[a-z]+(?:[ \t\n]+[A-Z][a-z]+)?)[ \t\n]+(?:[a-z]+ly[ \t\n]+)?(?P<v2>" + _SAY + r"))\b")
+
+
+_SAID_BEFORE = re.compile(
+    r"(?P<w2>\b(?:[Tt]he[ \t\n]+(?:[a-z]+[ \t\n]+)?)?[A-Z][a-z]+(?:[ \t\n]+[A-Z][a-z]+)?)[ \t\n]+"
+    r"(?:[a-z]+ly[ \t\n]+)?(?P<v2>" + _SAY + r")[,:]?[ \t\n]+[\"“](?P<q>[^\"“”]{6,240}?)[,.!?]?[\"”]")
+
+
+_SCRIPT = re.compile(r"^(?P<w>[A-Z][A-Z]+)\.[ \t]+(?P<q>[A-Z][^\n.?!]*(?:\n[^\n.?!]+)*[.?!])", re.M)
+
+
+def dialogue(text: str, passage: tuple[int, int], stats: BookStats) -> Iterator[Candidate]:
+    """'"Four miles in the hour," the other replied.' -> 'Who replied "Four miles in the hour"?'"""
+    found = [*_SAID_AFTER.finditer(text, *passage), *_SAID_BEFORE.finditer(text, *passage)]
+    for m in found:
+        who, verb = ("w1", "v1") if m.groupdict().get("w1") else ("w2", "v2")
+        name = m[who]
+        nw = name.split()
+        if nw[-1].lower() in STOPWORDS or (nw[0].islower() and nw[0] != "the") or (
+                nw[-1][0].islower() and nw[-1].lower() not in PERSON_NOUNS):
+            continue
+        quote = squash(m["q"]).rstrip(",")
+        if len(quote.split()) < 3 or len(quote.split()) > 25:
+            continue
+        yield "who", f'Who {m[verb]} "{quote}"?', m.start(who), m.end(who)
+    for m in _SCRIPT.finditer(text, *passage):  # a play's layout: "SPHERE.  Define Space."
+        quote = squash(m["q"])
+        if 3 <= len(quote.split()) <= 25 and m["w"] not in ("I", "NOTE", "CHAPTER", "SECTION"):
+            q = f'Who says "{quote.rstrip(".")}"' + ("" if quote[-1] in "?!" else "?")
+            yield "who", q, m.start("w"), m.end("w")

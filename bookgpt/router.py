@@ -1,0 +1,400 @@
+"""Routes a question to the books that can answer it, from the books' text alone.
+
+Every book is cut into passages of about `passage_chars` characters (at paragraph, else sentence,
+else word boundaries; each keeps its character offset). Passages are indexed with two TF-IDF
+vectorizers (sublinear tf, smooth idf, rows L2-normalised), both on lower-cased, accent-stripped
+text without English stop words:
+
+- words: unigrams and bigrams;
+- characters: 3-5-grams inside each word (char_wb style), which match inflections and related
+  forms ("dimensions" ~ "dimension", "differentiate" ~ "differential").
+
+Their cosines are averaged (`WORD_SHARE`). A third, binary index of word keys (the first five
+letters of a word, plural "s" removed) gives each passage's *coverage* of the question: the
+idf-weighted share of the question's words the passage contains (words no book knows count as
+missing). A passage scores cosine x sqrt(coverage), so one rare shared word ("chocolate") is not
+enough while a question whose words all occur together is. A book scores the mean of its best
+passage score and its centroid cosine (the normalised sum of its passages) x sqrt(its best
+coverage). The router abstains when the best book scores below the threshold.
+
+Saved as JSON (vocabularies, passages, manifest) and one .npz of plain numeric arrays: nothing is
+pickled and nothing is refitted on load. Every file is written atomically and `meta.json`, which
+holds each file's sha256, is written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+
+from bookgpt.fsio import atomic_write_bytes, atomic_write_json
+
+FORMAT, VERSION = "bookgpt-router", 1
+META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages.json"
+WORD_SHARE = 0.5  # weight of the word cosine; the character n-gram cosine gets the rest
+CENTROID_SHARE = 0.5  # weight of the whole-book (centroid) term in a book's score
+CHAR_NGRAMS = (3, 5)
+KEY_CHARS = 5  # a word's key: its first letters
+MIN_DF = 2  # passages a bigram or character n-gram must occur in; every single word is kept
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOP = frozenset(ENGLISH_STOP_WORDS)
+_PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")
+
+
+class RouterError(RuntimeError):
+    """The router cannot be built, loaded or asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RouteHit:
+    book_id: str
+    title: str
+    weight: float  # normalised over the returned books (sums to 1)
+    score: float  # raw book score (cosine similarity based)
+    passage: str  # the best matching passage of that book
+    passage_start: int  # its character offset in the book's text
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    abstained: bool
+    books: list[RouteHit]  # best first; empty when abstained
+
+
+# ---- text analysis (the same functions at build time and after load) ----
+
+def _tokens(text: str) -> list[str]:
+    """Lower-cased, accent-stripped words of two or more characters, English stop words removed."""
+    out = []
+    for tok in _TOKEN.findall(text.lower()):
+        if not tok.isascii():
+            tok = "".join(c for c in unicodedata.normalize("NFKD", tok)
+                          if not unicodedata.combining(c))
+        if tok not in _STOP:
+            out.append(tok)
+    return out
+
+
+def _word_features(toks: list[str]) -> list[str]:
+    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+
+
+def _ngrams(tok: str) -> list[str]:
+    w, (lo, hi) = f" {tok} ", CHAR_NGRAMS
+    return [w[i:i + n] for n in range(lo, min(hi, len(w)) + 1) for i in range(len(w) - n + 1)]
+
+
+def _char_features(toks: list[str], cache: dict[str, list[str]] | None = None) -> list[str]:
+    """Character 3-5-grams of each word padded with spaces (as sklearn's char_wb)."""
+    cache = {} if cache is None else cache
+    out: list[str] = []
+    for tok in toks:
+        if tok not in cache:
+            cache[tok] = _ngrams(tok)
+        out.extend(cache[tok])
+    return out
+
+
+def _key(tok: str) -> str:
+    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
+        tok = tok[:-1]
+    return tok[:KEY_CHARS]
+
+
+def _key_features(toks: list[str]) -> list[str]:
+    return [_key(t) for t in toks]
+
+
+def split_passages(text: str, passage_chars: int) -> list[tuple[int, int]]:
+    """(start, end) spans of about `passage_chars` characters covering the text's non-blank parts.
+
+    Paragraphs are packed together while they fit; a paragraph longer than the limit is cut at
+    sentence ends, else at a space. A very short passage (a heading) may take the next piece and
+    grow to 1.25x the limit.
+    """
+    limit = passage_chars
+    pieces: list[tuple[int, int]] = []
+    pos = 0
+    bounds = [(m.start(), m.end()) for m in _PARAGRAPH.finditer(text)] + [(len(text), len(text))]
+    for p_end, nxt in bounds:
+        s = pos
+        while p_end - s > limit:
+            window = text[s:s + limit]
+            cut = max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= limit // 3),
+                      default=0)
+            if not cut:
+                space = window.rfind(" ")
+                cut = space + 1 if space > limit // 3 else limit
+            pieces.append((s, s + cut))
+            s += cut
+        if p_end > s:
+            pieces.append((s, p_end))
+        pos = nxt
+    spans: list[tuple[int, int]] = []
+    for s, e in pieces:
+        if not text[s:e].strip():
+            continue
+        short = bool(spans) and spans[-1][1] - spans[-1][0] < limit // 4
+        if spans and (e - spans[-1][0] <= limit or (short and e - spans[-1][0] <= limit * 5 // 4)):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    out = []
+    for s, e in spans:  # trim surrounding whitespace, keeping offsets exact
+        chunk = text[s:e]
+        lead = len(chunk) - len(chunk.lstrip())
+        out.append((s + lead, s + len(chunk.rstrip())))
+    return out
+
+
+# ---- the router ----
+
+def _tfidf_query(feats: list[str], vocab: dict[str, int],
+                 idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and L2-normalised sublinear tf-idf weights of one text (as TfidfVectorizer does)."""
+    counts = Counter(f for f in feats if f in vocab)
+    if not counts:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    cols = np.fromiter((vocab[f] for f in counts), np.int64, len(counts))
+    vals = (1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))) * idf[cols]
+    return cols, vals / np.linalg.norm(vals)
+
+
+class BookRouter:
+    """Picks the books whose text best matches a question; see the module docstring."""
+
+    def __init__(self, book_ids: list[str], titles: list[str], passages: list[str],
+                 passage_starts: np.ndarray, book_starts: np.ndarray, vocabs: dict[str, list[str]],
+                 idf: dict[str, np.ndarray], X: sp.csc_matrix, centroids: sp.csc_matrix,
+                 keys: sp.csc_matrix, params: dict):
+        self.book_ids, self.titles = book_ids, titles
+        self.passages, self.passage_starts, self.book_starts = passages, passage_starts, book_starts
+        self.vocabs, self.idf, self.params = vocabs, idf, params
+        self._index = {k: {t: i for i, t in enumerate(v)} for k, v in vocabs.items()}
+        self.X, self.centroids, self.keys = X, centroids, keys
+
+    # -- build --
+    @classmethod
+    def build(cls, books: dict[str, tuple[str, str]], *, passage_chars: int = 1200,
+              max_features: int = 200_000) -> BookRouter:
+        """Index `books` (book_id -> (title, text)). `max_features` caps each vocabulary."""
+        if not books:
+            raise RouterError("no books to index; crawl some first (`bookgpt crawl`)")
+        if passage_chars < 100 or max_features < 100:
+            raise RouterError(f"passage_chars must be >= 100 and max_features >= 100 (got "
+                              f"{passage_chars}, {max_features}); fix router.* in the config")
+        ids, titles, texts, starts, book_starts = [], [], [], [], []
+        for book_id, entry in books.items():
+            if not (isinstance(book_id, str) and book_id and isinstance(entry, (tuple, list))
+                    and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
+                raise RouterError(f"book {book_id!r}: expected a non-empty id and (title, text) "
+                                  f"strings")
+            title, text = entry
+            spans = split_passages(text, passage_chars)
+            if not spans:
+                raise RouterError(f"book {book_id!r} has no text to index; re-crawl it or drop it")
+            ids.append(book_id)
+            titles.append(title or book_id)
+            book_starts.append(len(texts))
+            texts.extend(text[s:e] for s, e in spans)
+            starts.extend(s for s, _ in spans)
+        min_df = MIN_DF if len(texts) >= 50 else 1
+        toks = [_tokens(t) for t in texts]
+        # every word is kept (a name said once still routes), but only the bigrams and character
+        # n-grams found in min_df passages: the rest is noise that would fill max_features
+        pair_df = Counter(g for t in toks for g in set(_word_features(t)[len(t):]))
+        pairs = {g for g, c in pair_df.items() if c >= min_df}
+        cache: dict[str, list[str]] = {}
+        mats, vocabs, idf = [], {}, {}
+        for name, analyzer, mdf in (
+                ("word", lambda t: t + [g for g in _word_features(t)[len(t):] if g in pairs], 1),
+                ("char", lambda t: _char_features(t, cache), min_df)):
+            vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=mdf,
+                                  max_features=max_features, dtype=np.float32)
+            try:
+                mats.append(vec.fit_transform(toks))
+            except ValueError:  # empty vocabulary: only stop words, digits or symbols
+                raise RouterError("the books contain no indexable words (only stop words, digits "
+                                  "or symbols?); check their text.txt") from None
+            vocabs[name] = vec.get_feature_names_out().tolist()
+            idf[name] = vec.idf_.astype(np.float64)
+        keyvec = CountVectorizer(analyzer=_key_features, binary=True, dtype=np.float32)
+        keys = keyvec.fit_transform(toks)
+        vocabs["key"] = keyvec.get_feature_names_out().tolist()
+        df = np.bincount(keys.indices, minlength=keys.shape[1])
+        idf["key"] = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
+        a = WORD_SHARE
+        X = sp.hstack([mats[0] * np.float32(np.sqrt(a)),
+                       mats[1] * np.float32(np.sqrt(1 - a))]).tocsr()
+        bounds = itertools.pairwise([*book_starts, len(texts)])
+        sums = sp.vstack([sp.csr_matrix(X[s:e].sum(axis=0)) for s, e in bounds])
+        norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+        centroids = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ sums
+        params = {"passage_chars": passage_chars, "max_features": max_features, "min_df": min_df,
+                  "word_share": WORD_SHARE, "centroid_share": CENTROID_SHARE,
+                  "char_ngrams": list(CHAR_NGRAMS), "key_chars": KEY_CHARS}
+        return cls(ids, titles, texts, np.array(starts, np.int64), np.array(book_starts, np.int64),
+                   vocabs, idf, X.tocsc(), centroids.astype(np.float32).tocsc(),
+                   keys.tocsc(), params)
+
+    # -- query --
+    def _query_vector(self, toks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        wc, wv = _tfidf_query(_word_features(toks), self._index["word"], self.idf["word"])
+        cc, cv = _tfidf_query(_char_features(toks), self._index["char"], self.idf["char"])
+        a = self.params["word_share"]
+        return (np.concatenate([wc, cc + len(self.vocabs["word"])]),
+                np.concatenate([wv * np.sqrt(a), cv * np.sqrt(1 - a)]))
+
+    def _coverage(self, toks: list[str]) -> np.ndarray:
+        """Per passage: idf-weighted share of the question's word keys it contains."""
+        kinds, index, idf = set(_key_features(toks)), self._index["key"], self.idf["key"]
+        cols = np.array([index[k] for k in kinds if k in index], np.int64)
+        if not len(cols):
+            return np.zeros(len(self.passages))
+        unknown = np.log(1.0 + len(self.passages)) + 1.0  # a key no passage has: rarest of all
+        total = idf[cols].sum() + unknown * (len(kinds) - len(cols))
+        return (self.keys[:, cols] @ idf[cols]) / total
+
+    def scores(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """(score of each book, index of each book's best passage) for a question."""
+        toks = _tokens(question)
+        cols, vals = self._query_vector(toks)
+        n_books = len(self.book_ids)
+        if not len(cols):
+            return np.zeros(n_books), self.book_starts.copy()
+        sims = np.asarray(self.X[:, cols] @ vals).ravel()
+        cov = np.sqrt(self._coverage(toks))
+        per_passage = sims * cov
+        best = np.maximum.reduceat(per_passage, self.book_starts)
+        best_cov = np.maximum.reduceat(cov, self.book_starts)
+        cent = np.asarray(self.centroids[:, cols] @ vals).ravel()
+        lam = self.params["centroid_share"]
+        score = (1 - lam) * best + lam * cent * best_cov
+        bounds = itertools.pairwise([*self.book_starts.tolist(), len(self.passages)])
+        where = np.array([s + int(np.argmax(per_passage[s:e])) for s, e in bounds])
+        return np.maximum(score, 0.0), where
+
+    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.05) -> RouteResult:
+        """The `top_k` best books for `question`, or an abstention when the best scores below
+        `abstain_threshold` (0 never abstains). An empty question is an error."""
+        if not isinstance(question, str) or not question.strip():
+            raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+        if top_k < 1:
+            raise RouterError(f"top_k must be at least 1 (got {top_k})")
+        score, where = self.scores(question)
+        order = np.argsort(-score, kind="stable")[:top_k]
+        if score[order[0]] < abstain_threshold:
+            return RouteResult(abstained=True, books=[])
+        total = float(score[order].sum())
+        hits = []
+        for b in order:
+            p = int(where[b])
+            weight = float(score[b]) / total if total > 0 else 1.0 / len(order)
+            hits.append(RouteHit(book_id=self.book_ids[b], title=self.titles[b], weight=weight,
+                                 score=float(score[b]), passage=self.passages[p],
+                                 passage_start=int(self.passage_starts[p])))
+        return RouteResult(abstained=False, books=hits)
+
+    # -- persistence --
+    def save(self, directory: Path) -> None:
+        """Write the router to `directory` (see the module docstring for the format)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / META).unlink(missing_ok=True)  # a crash mid-save leaves "no router", not a mix
+        arrays = {"passage_starts": self.passage_starts, "book_starts": self.book_starts}
+        for name, m in (("X", self.X), ("centroids", self.centroids), ("keys", self.keys)):
+            arrays.update({f"{name}_data": m.data, f"{name}_indices": m.indices,
+                           f"{name}_indptr": m.indptr,
+                           f"{name}_shape": np.array(m.shape, np.int64)})
+        arrays.update({f"idf_{k}": v for k, v in self.idf.items()})
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        blobs = {INDEX: buf.getvalue(),
+                 VOCAB: json.dumps(self.vocabs, ensure_ascii=False).encode("utf-8"),
+                 PASSAGES: json.dumps({"passages": self.passages},
+                                      ensure_ascii=False).encode("utf-8")}
+        for name, data in blobs.items():
+            atomic_write_bytes(directory / name, data)
+        atomic_write_json(directory / META, {
+            "format": FORMAT, "version": VERSION, "params": self.params,
+            "books": [{"book_id": b, "title": t} for b, t in zip(self.book_ids, self.titles)],
+            "passages": len(self.passages),
+            "vocabulary": {k: len(v) for k, v in self.vocabs.items()},
+            "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in blobs.items()}})
+
+    @classmethod
+    def load(cls, directory: Path) -> BookRouter:
+        """Read a router written by `save`, verifying every file against the manifest."""
+        directory = Path(directory)
+        rebuild = "rebuild it with `bookgpt build-router`"
+        if not (directory / META).is_file():
+            raise RouterError(f"no router at {directory}; run `bookgpt build-router`")
+        try:
+            meta = json.loads((directory / META).read_text("utf-8"))
+            files, params, books = meta["files"], meta["params"], meta["books"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RouterError(f"corrupt router manifest {directory / META} ({exc}); "
+                              f"{rebuild}") from None
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise RouterError(f"{directory} holds router format {meta.get('format')!r} version "
+                              f"{meta.get('version')!r}, this code reads version {VERSION}; "
+                              f"{rebuild}")
+        blobs = {}
+        for name in (INDEX, VOCAB, PASSAGES):
+            path = directory / name
+            if not path.is_file():
+                raise RouterError(f"router file {path} is missing; {rebuild}")
+            data = path.read_bytes()
+            if name not in files or hashlib.sha256(data).hexdigest() != files[name].get("sha256"):
+                raise RouterError(f"router file {path} does not match its manifest (corrupt or "
+                                  f"partly written); {rebuild}")
+            blobs[name] = data
+        try:
+            vocabs = json.loads(blobs[VOCAB])
+            passages = json.loads(blobs[PASSAGES])["passages"]
+            with np.load(io.BytesIO(blobs[INDEX]), allow_pickle=False) as z:
+                arr = {k: z[k] for k in z.files}
+            mats = {name: sp.csc_matrix((arr[f"{name}_data"], arr[f"{name}_indices"],
+                                         arr[f"{name}_indptr"]), shape=tuple(arr[f"{name}_shape"]))
+                    for name in ("X", "centroids", "keys")}
+            idf = {k: arr[f"idf_{k}"] for k in ("word", "char", "key")}
+            router = cls([b["book_id"] for b in books], [b["title"] for b in books], passages,
+                         arr["passage_starts"], arr["book_starts"], vocabs, idf, mats["X"],
+                         mats["centroids"], mats["keys"], params)
+            consistent = router._consistent()
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, OSError,
+                zipfile.BadZipFile) as exc:
+            raise RouterError(f"corrupt router in {directory} ({type(exc).__name__}: {exc}); "
+                              f"{rebuild}") from None
+        if not consistent:
+            raise RouterError(f"router files in {directory} disagree with each other (shapes or "
+                              f"offsets); {rebuild}")
+        return router
+
+    def _consistent(self) -> bool:
+        """Shapes, offsets and parameters agree with each other."""
+        n, nb = len(self.passages), len(self.book_ids)
+        nw, nc, nk = (len(self.vocabs[k]) for k in ("word", "char", "key"))
+        ok = (nb > 0 and self.X.shape == (n, nw + nc) and self.centroids.shape == (nb, nw + nc)
+              and self.keys.shape == (n, nk) and len(self.passage_starts) == n
+              and len(self.book_starts) == nb and self.book_starts[0] == 0
+              and np.all(np.diff(self.book_starts) > 0) and self.book_starts[-1] < n
+              and [len(self.idf[k]) for k in ("word", "char", "key")] == [nw, nc, nk]
+              and 0 <= float(self.params["word_share"]) <= 1
+              and 0 <= float(self.params["centroid_share"]) <= 1
+              and all(isinstance(p, str) for p in self.passages))
+        return bool(ok)

@@ -1,0 +1,1 @@
+"""The serving layer without Ray: HTTP front, dynamic batching, metrics."""

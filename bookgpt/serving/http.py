@@ -1,0 +1,231 @@
+"""The HTTP front (aiohttp): BookGPT's API and an OpenAI-compatible one, over any async backend.
+
+The backend is the in-process Orchestrator or the Ray router; this module imports no Ray.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Protocol
+
+import msgspec
+from aiohttp import web
+
+from bookgpt.messages import (Answer, AskRequest, BatchingRequest, BookInfo,
+                              ChatCompletionRequest, CompletionRequest)
+from bookgpt.orchestrator import AskError, OverloadedError, UnknownBookError
+from bookgpt.serving.metrics import HttpMetrics
+
+MODEL_PREFIX = "bookgpt"
+
+
+class Backend(Protocol):
+    async def ask(self, req: AskRequest) -> Answer: ...
+    async def books(self) -> list[BookInfo]: ...
+    async def ready(self) -> tuple[bool, dict[str, Any]]: ...
+    async def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]: ...
+
+
+BACKEND = web.AppKey("backend", object)
+METRICS = web.AppKey("metrics", HttpMetrics)
+LIMITS = web.AppKey("limits", dict)
+
+_ENC = msgspec.json.Encoder()
+
+
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=_ENC.encode(obj), status=status, content_type="application/json",
+                        headers=headers)
+
+
+def error(status: int, message: str, kind: str, headers: dict | None = None) -> web.Response:
+    return json_response({"error": {"message": message, "type": kind}}, status, headers)
+
+
+async def decode(request: web.Request, cls: type) -> Any:
+    limit = request.app[LIMITS]["max_body_bytes"]
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    body = await request.read()
+    try:
+        return msgspec.json.decode(body, type=cls)
+    except msgspec.ValidationError as exc:
+        raise AskError(f"invalid request: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise AskError(f"malformed JSON: {exc}") from None
+
+
+def check_limits(req: AskRequest, limits: dict) -> AskRequest:
+    if not req.question.strip():
+        raise AskError("invalid request: `$.question` is empty")
+    if len(req.question) > limits["max_question_chars"]:
+        raise AskError(f"invalid request: `$.question` is {len(req.question)} characters; the "
+                       f"limit is {limits['max_question_chars']}")
+    return req
+
+
+def book_ids_for_model(model: str) -> list[str] | None:
+    if model == MODEL_PREFIX:
+        return None
+    if model.startswith(MODEL_PREFIX + "/") and len(model) > len(MODEL_PREFIX) + 1:
+        return [model[len(MODEL_PREFIX) + 1:]]
+    raise UnknownBookError(f"unknown model '{model}'; use 'bookgpt' (routed) or "
+                           f"'bookgpt/<book_id>' (see GET /v1/models)")
+
+
+@web.middleware
+async def errors_and_metrics(request: web.Request, handler):
+    start = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    status = 500
+    try:
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    except UnknownBookError as exc:
+        status = 404
+        return error(404, str(exc), "not_found")
+    except OverloadedError as exc:
+        status = 503
+        return error(503, str(exc), "overloaded", {"Retry-After": "1"})
+    except AskError as exc:
+        status = 400
+        return error(400, str(exc), "invalid_request")
+    except web.HTTPRequestEntityTooLarge as exc:
+        status = 413
+        return error(413, f"request body over the limit of {request.app[LIMITS]['max_body_bytes']} "
+                          f"bytes", "too_large")
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except Exception as exc:  # the server never crashes on one request
+        status = 500
+        return error(500, f"internal error: {type(exc).__name__}: {exc}"[:300], "internal")
+    finally:
+        request.app[METRICS].observe(route, status, time.perf_counter() - start)
+
+
+async def ask(request: web.Request) -> web.Response:
+    req = check_limits(await decode(request, AskRequest), request.app[LIMITS])
+    return json_response(await request.app[BACKEND].ask(req))
+
+
+def _question_of(messages) -> str:
+    users = [m.content for m in messages if m.role == "user"]
+    if not users:
+        raise AskError("invalid request: `$.messages` holds no message with role 'user'")
+    return users[-1]
+
+
+async def _openai(request: web.Request, question: str, model: str, max_tokens: int | None,
+                  temperature: float | None, stream: bool, chat: bool) -> web.StreamResponse:
+    req = check_limits(AskRequest(question=question, book_ids=book_ids_for_model(model),
+                                  max_new_tokens=max_tokens, temperature=temperature or 0.0),
+                       request.app[LIMITS])
+    ans = await request.app[BACKEND].ask(req)
+    ident = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    used = f"{MODEL_PREFIX}/{ans.book_id}" if ans.book_id else model
+    obj = "chat.completion" if chat else "text_completion"
+    if not stream:
+        choice = ({"index": 0, "message": {"role": "assistant", "content": ans.answer},
+                   "finish_reason": "stop"} if chat else
+                  {"index": 0, "text": ans.answer, "finish_reason": "stop"})
+        tokens = sum(c.tokens for c in ans.candidates)
+        return json_response({"id": ident, "object": obj, "created": created, "model": used,
+                              "choices": [choice],
+                              "usage": {"prompt_tokens": 0, "completion_tokens": tokens,
+                                        "total_tokens": tokens},
+                              "bookgpt": ans})
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                       "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    words = ans.answer.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if ans.answer else []
+    chunk_obj = obj + (".chunk" if chat else "")
+    if chat:
+        pieces = [None, *pieces]  # the first chunk carries the role
+    for piece in pieces:
+        if chat:
+            delta = {"role": "assistant"} if piece is None else {"content": piece}
+            choice = {"index": 0, "delta": delta, "finish_reason": None}
+        else:
+            choice = {"index": 0, "text": piece, "finish_reason": None}
+        await resp.write(b"data: " + _ENC.encode({"id": ident, "object": chunk_obj,
+                                                  "created": created, "model": used,
+                                                  "choices": [choice]}) + b"\n\n")
+    final = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
+    await resp.write(b"data: " + _ENC.encode({"id": ident, "object": chunk_obj, "created": created,
+                                              "model": used, "choices": [final],
+                                              "bookgpt": ans}) + b"\n\n")
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    r = await decode(request, ChatCompletionRequest)
+    return await _openai(request, _question_of(r.messages), r.model, r.max_tokens, r.temperature,
+                         r.stream, chat=True)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    r = await decode(request, CompletionRequest)
+    return await _openai(request, r.prompt, r.model, r.max_tokens, r.temperature, r.stream,
+                         chat=False)
+
+
+async def models(request: web.Request) -> web.Response:
+    books = await request.app[BACKEND].books()
+    data = [{"id": MODEL_PREFIX, "object": "model", "owned_by": "bookgpt"}]
+    data += [{"id": f"{MODEL_PREFIX}/{b.book_id}", "object": "model", "owned_by": "bookgpt"}
+             for b in books]
+    return json_response({"object": "list", "data": data})
+
+
+async def books(request: web.Request) -> web.Response:
+    return json_response({"books": await request.app[BACKEND].books()})
+
+
+async def admin_batching(request: web.Request) -> web.Response:
+    """Switch dynamic batching on or off (used by `bookgpt bench serve`)."""
+    body = await decode(request, BatchingRequest)
+    setter = getattr(request.app[BACKEND], "set_batching", None)
+    if setter is None:
+        raise AskError("this backend has no dynamic batching to switch")
+    await setter(body.enabled)
+    return json_response({"batching": body.enabled})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    ok, detail = await request.app[BACKEND].ready()
+    return json_response({"ready": ok, **detail}, 200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    extra = await request.app[BACKEND].metrics()
+    return web.Response(text=request.app[METRICS].render(extra), content_type="text/plain")
+
+
+def create_app(backend: Backend, *, max_body_bytes: int = 65536,
+               max_question_chars: int = 2000) -> web.Application:
+    """The HTTP application over `backend` (see README "Serving" for the API)."""
+    app = web.Application(middlewares=[errors_and_metrics], client_max_size=max_body_bytes)
+    app[BACKEND] = backend
+    app[METRICS] = HttpMetrics()
+    app[LIMITS] = {"max_body_bytes": max_body_bytes, "max_question_chars": max_question_chars}
+    app.router.add_post("/v1/ask", ask)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/v1/books", books)
+    app.router.add_post("/admin/batching", admin_batching)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

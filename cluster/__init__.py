@@ -1,0 +1,1 @@
+"""Maps configuration to Ray resources and runs BookGPT's distributed jobs."""

@@ -1,0 +1,122 @@
+"""The Q&A path end to end on two real books with the tiny config: pipeline, ask, route, eval."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bookgpt.cli.main import main
+from bookgpt.merge import merge_answers, token_f1
+from bookgpt.messages import BookAnswer
+from bookgpt.model import GPT
+from bookgpt.paths import BookPaths
+from bookgpt.qa.format import build_example
+from bookgpt.tokenizer import SpecialIds, load_tokenizer
+from bookgpt.train.finetune import collate
+
+from conftest import TRAINED_BOOKS as BOOKS
+
+
+def test_pipeline_writes_every_stage(trained):
+    root, _ = trained
+    for book in BOOKS:
+        p = BookPaths(root, book)
+        for f in (p.tokenizer, p.pretrain_dir / "best.pt", p.qa_dir / "train.jsonl",
+                  p.qa_dir / "val.jsonl", p.finetune_dir / "best.pt", p.finetune_dir / "done.json"):
+            assert f.is_file(), f
+        meta = json.loads((p.finetune_dir / "best.json").read_text())
+        assert meta["stage"] == "finetune" and meta["prompt_format"] in ("open", "closed")
+    assert (root / "router").is_dir()
+
+
+def test_pipeline_rerun_skips_finished_stages(trained, capsys):
+    root, base = trained
+    before = (BookPaths(root, BOOKS[0]).finetune_dir / "best.pt").stat().st_mtime_ns
+    assert main(base + ["pipeline", "--no-progress", "--book-id", BOOKS[0]]) == 0
+    assert (BookPaths(root, BOOKS[0]).finetune_dir / "best.pt").stat().st_mtime_ns == before
+    assert "fine-tuned" not in capsys.readouterr().out
+
+
+def test_ask_json_has_answer_and_provenance(trained, capsys):
+    _, base = trained
+    capsys.readouterr()
+    assert main(base + ["ask", "What is the velocity of light in relativity?", "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    for key in ("answer", "book_id", "confidence", "abstained", "candidates"):
+        assert key in ans
+    assert not ans["abstained"] and ans["book_id"] in BOOKS
+    assert 0.0 < ans["confidence"] <= 1.0
+    assert ans["candidates"] and all({"book_id", "answer", "confidence", "weight", "passage"}
+                                     <= set(c) for c in ans["candidates"])
+    assert ans["candidates"][0]["passage"]
+
+
+def test_route_json(trained, capsys):
+    _, base = trained
+    capsys.readouterr()
+    assert main(base + ["route", "Einstein special theory of relativity and the velocity of light",
+                        "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["abstained"] is False and r["books"][0]["book_id"] == "relativity"
+    assert abs(sum(b["weight"] for b in r["books"]) - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["ask", "   "], "question is empty"),
+    (["ask", "What?", "--book-id", "nope"], "unknown or untrained book"),
+])
+def test_ask_bad_input(trained, capsys, argv, message):
+    _, base = trained
+    assert main(base + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ask_before_training_or_router(tmp_path, capsys):
+    assert main(["--artifacts", str(tmp_path), "ask", "What is a square?"]) == 2
+    assert "no router" in capsys.readouterr().err
+
+
+def test_eval_reports_models_and_baseline(trained, capsys):
+    _, base = trained
+    capsys.readouterr()
+    assert main(base + ["eval", "--per-book", "4", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("route_top1", "route_topk", "merged_f1", "baseline_f1", "book_f1"):
+        assert 0.0 <= r[key] <= 1.0
+    assert r["questions"] == 8 and r["abstained_off_topic"] >= 0.5
+
+
+def test_finetune_loss_ignores_prompt_tokens(tiny_cfg, trained):
+    root, _ = trained
+    tok = load_tokenizer(BookPaths(root, BOOKS[0]).tokenizer)
+    special = SpecialIds.of(tok)
+    ex = build_example(tok, special, "Who rode the horse?", "the knight", "A passage.", 64)
+    x, y, m = collate([ex], special.pad, "cpu")
+    assert m.sum() == len(tok.encode(" the knight").ids) + 1  # answer tokens and the end token
+    torch.manual_seed(0)
+    model = GPT(tiny_cfg.model, tok.get_vocab_size())
+
+    def grads(targets):
+        model.zero_grad()
+        model(x, targets, m)[1].backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    y2 = y.clone()
+    y2[~m] = (y2[~m] + 7) % tok.get_vocab_size()  # change every prompt label
+    for a, b in zip(grads(y), grads(y2)):
+        assert torch.equal(a, b)
+
+
+def test_merge_policy_rules():
+    a = BookAnswer(book_id="a", answer="the square", confidence=0.6, weight=0.5)
+    b = BookAnswer(book_id="b", answer="a square", confidence=0.5, weight=0.3)
+    c = BookAnswer(book_id="c", answer="a triangle", confidence=0.7, weight=0.2)
+    chosen, conf = merge_answers([a, b, c])
+    assert chosen.book_id == "a" and 0 < conf <= 0.6  # weight, confidence and agreement win
+    dead = BookAnswer(book_id="d", error="timeout", weight=0.9)
+    chosen, _ = merge_answers([dead, c])
+    assert chosen.book_id == "c"  # a failed book is never chosen
+    assert merge_answers([dead]) == (None, 0.0)
+    assert token_f1("the square", "a square") == 1.0

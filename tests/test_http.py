@@ -1,0 +1,112 @@
+"""The HTTP front on a real aiohttp server on 127.0.0.1, over the in-process orchestrator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from bookgpt.config import CONFIG_DIR, load_config
+from bookgpt.orchestrator import Orchestrator
+from bookgpt.serving.http import create_app
+from conftest import TRAINED_BOOKS, ThreadedServer
+
+
+@pytest.fixture(scope="module")
+def server(trained):
+    root, _ = trained
+    cfg = load_config(CONFIG_DIR / "tiny.yaml")
+    app = create_app(Orchestrator(cfg, root), max_body_bytes=4096)
+    with ThreadedServer(app) as srv:
+        yield srv
+
+
+async def _post(url, body, raw=False):
+    async with aiohttp.ClientSession() as s:
+        data = body if raw else json.dumps(body)
+        async with s.post(url, data=data, headers={"Content-Type": "application/json"}) as r:
+            return r.status, await r.text(), r.headers
+
+
+def post(url, body, raw=False):
+    return asyncio.run(_post(url, body, raw))
+
+
+def get(url):
+    async def go():
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url) as r:
+                return r.status, await r.text()
+    return asyncio.run(go())
+
+
+def test_ask_returns_answer_with_provenance(server):
+    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the knights ride?",
+                                                    "top_k": 2, "max_new_tokens": 6})
+    assert status == 200, text
+    ans = json.loads(text)
+    assert ans["abstained"] is False and ans["book_id"] in TRAINED_BOOKS
+    assert ans["candidates"] and ans["routing"] and "total" in ans["timings_ms"]
+
+
+@pytest.mark.parametrize("body,status,message", [
+    (b"{not json", 400, "malformed JSON"),
+    ({"question": "hi", "colour": "red"}, 400, "unknown field `colour`"),
+    ({"question": 42}, 400, "`$.question`"),
+    ({"question": "hi", "top_k": 0}, 400, "`$.top_k`"),
+    ({"question": "hi", "temperature": 9}, 400, "`$.temperature`"),
+    ({"question": ""}, 400, "`$.question`"),
+    ({"question": "   "}, 400, "empty"),
+    ({"question": "x" * 3000}, 400, "limit is 2000"),
+    ({"question": "hi", "book_ids": ["nope"]}, 404, "unknown or untrained book"),
+])
+def test_bad_input_gets_a_clear_error(server, body, status, message):
+    got, text, _ = post(server.url + "/v1/ask", body, raw=isinstance(body, bytes))
+    assert got == status, text
+    assert message in json.loads(text)["error"]["message"]
+
+
+def test_body_over_the_limit_is_413(server):
+    got, text, _ = post(server.url + "/v1/ask", {"question": "x" * 5000})
+    assert got == 413 and "limit" in json.loads(text)["error"]["message"]
+
+
+def test_openai_chat_completions_and_streaming(server):
+    body = {"model": "bookgpt", "messages": [{"role": "system", "content": "be brief"},
+                                             {"role": "user", "content": "What is light?"}],
+            "max_tokens": 5, "temperature": 0, "n": 1, "user": "x"}
+    status, text, _ = post(server.url + "/v1/chat/completions", body)
+    assert status == 200, text
+    obj = json.loads(text)
+    assert obj["object"] == "chat.completion" and obj["model"].startswith("bookgpt/")
+    content = obj["choices"][0]["message"]["content"]
+    status, text, headers = post(server.url + "/v1/chat/completions", {**body, "stream": True})
+    assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+    events = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert streamed == content and chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_openai_completions_one_book_and_unknown_model(server):
+    status, text, _ = post(server.url + "/v1/completions",
+                           {"model": "bookgpt/relativity", "prompt": "What is time?", "max_tokens": 4})
+    assert status == 200 and json.loads(text)["model"] == "bookgpt/relativity"
+    status, text, _ = post(server.url + "/v1/completions", {"model": "gpt-4", "prompt": "x"})
+    assert status == 404 and "unknown model" in text
+
+
+def test_models_books_health_and_metrics(server):
+    status, text = get(server.url + "/v1/models")
+    ids = {m["id"] for m in json.loads(text)["data"]}
+    assert status == 200 and {"bookgpt", "bookgpt/relativity", "bookgpt/tangled_tale"} <= ids
+    status, text = get(server.url + "/v1/books")
+    assert {b["book_id"] for b in json.loads(text)["books"]} == set(TRAINED_BOOKS)
+    assert get(server.url + "/healthz")[0] == 200 and get(server.url + "/readyz")[0] == 200
+    status, text = get(server.url + "/metrics")
+    assert 'bookgpt_http_requests_total{route="/v1/ask",status="400"}' in text
+    assert "bookgpt_http_latency_seconds_bucket" in text

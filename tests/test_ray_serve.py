@@ -1,0 +1,152 @@
+"""Serving on a real Ray cluster: book model actors, router and merger behind the HTTP front."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import aiohttp
+import msgspec
+import pytest
+import ray
+
+from actors import book_actor_name
+from actors.app import Deployment, RayBackend
+from bookgpt.config import CONFIG_DIR, load_config
+from bookgpt.serving.http import create_app
+from conftest import TRAINED_BOOKS, ThreadedServer, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def deployment(trained, ray_cluster):
+    root, _ = trained
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.max_batch_wait_ms=20"])
+    dep = Deployment(cfg, root)
+    yield dep
+    dep.teardown()
+
+
+@pytest.fixture(scope="module")
+def server(deployment):
+    with ThreadedServer(create_app(RayBackend(deployment))) as srv:
+        yield srv
+
+
+async def ask_many(url: str, n: int, concurrency: int, path="/v1/ask", body=None) -> list[tuple]:
+    sem = asyncio.Semaphore(concurrency)
+    questions = ["What is the velocity of light?", "What did the knights ride?",
+                 "What is a co-ordinate system?", "How many hours did they walk?"]
+
+    async def one(s, i):
+        async with sem:
+            payload = body or {"question": questions[i % 4], "max_new_tokens": 4}
+            async with s.post(url + path, json=payload) as r:
+                return r.status, await r.text()
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as s:
+        return await asyncio.gather(*(one(s, i) for i in range(n)))
+
+
+def test_many_concurrent_questions_are_all_answered_in_batches(server, deployment):
+    results = asyncio.run(ask_many(server.url, 60, 60))
+    assert [s for s, _ in results].count(200) == 60, [t for s, t in results if s != 200][:3]
+    answers = [json.loads(t) for _, t in results]
+    assert all(a["book_id"] in TRAINED_BOOKS and a["candidates"] for a in answers)
+    health = ray.get([h.health.remote() for h in deployment.books.values()])
+    assert max(h["max_batch"] for h in health) > 1, health  # dynamic batching formed batches
+    assert sum(h["items"] for h in health) >= 60
+
+
+def test_named_actors_are_found_by_a_second_driver_name(deployment):
+    ns = deployment.cfg.serve.namespace
+    handle = ray.get_actor(book_actor_name("relativity"), namespace=ns)
+    assert ray.get(handle.health.remote())["book_id"] == "relativity"
+
+
+def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deployment):
+    handle = deployment.books["relativity"]
+
+    async def scenario():
+        load = asyncio.create_task(ask_many(server.url, 30, 10))
+        await asyncio.sleep(0.3)
+        ray.kill(handle, no_restart=False)
+        return await load
+
+    results = asyncio.run(scenario())
+    assert all(s in (200, 503) for s, _ in results), [t for s, _ in results][:3]
+    deadline = time.time() + 60
+    while time.time() < deadline:  # the actor restarts and reloads its model
+        try:
+            if ray.get(handle.health.remote(), timeout=5)["ok"]:
+                break
+        except Exception:
+            time.sleep(0.5)
+    else:
+        pytest.fail("book actor did not come back")
+    status, text = asyncio.run(ask_many(server.url, 1, 1, body={
+        "question": "What is the velocity of light?", "book_ids": ["relativity"],
+        "max_new_tokens": 3}))[0]
+    assert status == 200 and not json.loads(text)["degraded"]
+
+
+def test_openai_streaming_through_ray(server):
+    body = {"model": "bookgpt/tangled_tale", "stream": True, "max_tokens": 4,
+            "messages": [{"role": "user", "content": "Who are the knights?"}]}
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/chat/completions", body))[0]
+    assert status == 200 and text.rstrip().endswith("data: [DONE]")
+
+
+def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
+    root, _ = trained
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actors.serve", "--config", str(CONFIG_DIR / "tiny.yaml"),
+         "--artifacts", str(root), "--address", ray_cluster, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if asyncio.run(_get(url + "/readyz")) == 200:
+                    break
+            except aiohttp.ClientError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("bookgpt-serve did not become ready:\n" + proc.stdout.read())
+
+        async def scenario():
+            load = asyncio.create_task(ask_many(url, 12, 12, body={
+                "question": "What is the velocity of light?", "max_new_tokens": 24}))
+            await asyncio.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            return await load
+
+        results = asyncio.run(scenario())
+        assert [s for s, _ in results].count(200) == 12, results[:2]
+        assert proc.wait(60) == 0
+        assert "actors stay" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+async def _get(url: str) -> int:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url) as r:
+            return r.status
+
+
+def test_messages_round_trip_between_processes():
+    from bookgpt.messages import Answer, BookAnswer
+    ans = Answer(question="q", answer="a", book_id="b", title="t", confidence=0.5, abstained=False,
+                 candidates=[BookAnswer(book_id="b", answer="a")])
+    assert msgspec.json.decode(msgspec.json.encode(ans), type=Answer) == ans
