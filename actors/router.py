@@ -34,9 +34,19 @@ class RouterActor:
     async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
         job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
                       req.temperature)
+        deadline = time.monotonic() + timeout
         try:
-            ref = self._handle(book_actor_name(r.book_id)).answer.remote(job, timeout)
-            return await asyncio.wait_for(ref, timeout=timeout)
+            for attempt in range(3):
+                left = deadline - time.monotonic()
+                ref = self._handle(book_actor_name(r.book_id)).answer.remote(job, left)
+                try:
+                    return await asyncio.wait_for(ref, timeout=left)
+                except ray.exceptions.ActorUnavailableError:
+                    # the actor restarted (or is restarting): answering is read-only, so retry
+                    if attempt == 2 or deadline - time.monotonic() < 0.1:
+                        raise
+                    await asyncio.sleep(0.05 * (attempt + 1))
+            raise AssertionError("unreachable")
         except asyncio.TimeoutError:
             err = f"timed out after {timeout:g} s"
         except ray.exceptions.RayTaskError as exc:

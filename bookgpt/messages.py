@@ -34,7 +34,7 @@ class BookAnswer(_Msg):
     title: str = ""
     answer: str = ""
     confidence: float = 0.0  # exp(mean token log-probability) of the answer, 0..1
-    mean_logprob: float = float("-inf")
+    mean_logprob: float | None = None  # None when no token was generated
     weight: float = 0.0  # router weight
     passage: str = ""  # the passage shown to / supporting the model
     tokens: int = 0

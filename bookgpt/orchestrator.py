@@ -57,9 +57,10 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
     for j, out in zip(jobs, outs):
         lps = out.logprobs[: j.max_new_tokens]
         text = model.decode(out.tokens[: j.max_new_tokens]).strip()
-        mean = sum(lps) / len(lps) if lps else -math.inf
+        mean = sum(lps) / len(lps) if lps else None
         answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
-                                  confidence=math.exp(mean) if lps else 0.0, mean_logprob=mean,
+                                  confidence=math.exp(mean) if mean is not None else 0.0,
+                                  mean_logprob=mean,
                                   weight=j.weight, passage=j.passage, tokens=len(lps),
                                   latency_ms=ms))
     return answers

@@ -93,7 +93,7 @@ def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deploy
     status, text = asyncio.run(ask_many(server.url, 1, 1, body={
         "question": "What is the velocity of light?", "book_ids": ["relativity"],
         "max_new_tokens": 3}))[0]
-    assert status == 200 and not json.loads(text)["degraded"]
+    assert status == 200 and not json.loads(text)["degraded"], text
 
 
 def test_openai_streaming_through_ray(server):

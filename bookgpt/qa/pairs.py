@@ -25,21 +25,6 @@ from pathlib import Path
 
 from bookgpt.fsio import atomic_write_text
 from bookgpt.qa import patterns as P
-from bookgpt.qa.patterns import (
-    _W,
-    CONJ,
-    DET_ALL,
-    DETERMINERS,
-    IRREGULAR,
-    PERSON_NOUNS,
-    SAY_VERBS,
-    STOPWORDS,
-    TITLES,
-    VERBS,
-    Candidate,
-    squash,
-    tokens,
-)
 
 # the most a kind may make up of a book's pairs; definitions and headings are never capped
 KIND_SHARE = {"definition": 1.0, "called": 1.0, "we_mean": 1.0, "heading": 1.0, "why": 1.0,
@@ -61,7 +46,7 @@ class QAPair:
 
 # --------------------------------------------------------------------------- passages
 
-ABBREV = _W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz cf ie "
+ABBREV = P._W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz cf ie "
             "eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
@@ -149,29 +134,29 @@ class BookStats:
         self.freq = Counter(w.lower() for w in re.findall(r"[A-Za-z]+", text))
         self.lower = Counter(re.findall(r"\b[a-z]+\b", text))
         self.cap_mid = Counter(re.findall(r"(?<=[a-z,;])[ \t\n]+([A-Z][a-z]+)", text))
-        say, titles = "|".join(SAY_VERBS), "|".join(TITLES)
+        say, titles = "|".join(P.SAY_VERBS), "|".join(P.TITLES)
         people = re.findall(r"\b(?:" + say + r")\s+(?:the\s+)?([A-Z][a-z]+)", text)
         people += re.findall(r"\b([A-Z][a-z]+)\s+(?:" + say + r")\b", text)
         people += re.findall(r"\b(?:" + titles + r")\.?\s+([A-Z][a-z]+)", text)
         people += re.findall(r"\b([A-Z][a-z]+)\s+(?:has\s+|had\s+)?(?:thought|thinks|believed|believes|"
                              r"wrote|writes|discovered|invented|died|lived|married|argued|claimed|"
                              r"supposed|spoke|proved)\b", text)
-        self.people = {p for p in people if p.lower() not in STOPWORDS}
+        self.people = {p for p in people if p.lower() not in P.STOPWORDS}
 
     def is_name(self, w: str) -> bool:
         return w[:1].isupper() and self.cap_mid[w] >= 2 and self.cap_mid[w] > self.lower[w.lower()]
 
     def is_person(self, np_words: list[str]) -> bool:
         cut = next((k for k, w in enumerate(np_words) if w.lower() in P.PREPS), len(np_words))
-        head = [w for w in np_words[:cut] if w.lower() not in DETERMINERS]
-        if any(w in self.people or w.rstrip(".") in TITLES for w in head):
+        head = [w for w in np_words[:cut] if w.lower() not in P.DETERMINERS]
+        if any(w in self.people or w.rstrip(".") in P.TITLES for w in head):
             return True
-        return bool(head) and head[-1].lower() in PERSON_NOUNS
+        return bool(head) and head[-1].lower() in P.PERSON_NOUNS
 
     def base(self, verb: str) -> str | None:
         """The base form of a past (-ed, irregular) or third-person (-s) verb, if the book has it."""
-        if verb in IRREGULAR:
-            return IRREGULAR[verb]
+        if verb in P.IRREGULAR:
+            return P.IRREGULAR[verb]
         if verb.endswith(("ied", "ies")):
             cands = [verb[:-3] + "y"]
         elif verb.endswith("ed"):
@@ -183,7 +168,7 @@ class BookStats:
         else:  # a base form: accept it when the book also inflects it
             forms = (verb + "s", verb + "es", verb + "ed", verb + "d", verb + "ing",
                      verb[:-1] + "ied", verb[:-1] + "ing")
-            return verb if verb in VERBS or any(self.lower[f] for f in forms) else None
+            return verb if verb in P.VERBS or any(self.lower[f] for f in forms) else None
         best = max(cands, key=lambda c: self.lower[c])
         return best if self.lower[best] > 0 and len(best) > 2 else None
 
@@ -193,7 +178,7 @@ class BookStats:
 NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                 "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
                 "eighty ninety hundred thousand million dozen")
-NOT_UNITS = _W("is was has does this thus his as us its yes ours always perhaps sometimes less "
+NOT_UNITS = P._W("is was has does this thus his as us its yes ours always perhaps sometimes less "
                "unless whereas besides towards afterwards sides steps times others ones days")
 
 
@@ -213,12 +198,12 @@ def _clause(text: str, s: int, e: int, a: int) -> tuple[int, int]:
     return lo, (a + m.start() if m else e)
 
 
-def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterator[Candidate]:
+def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterator[P.Candidate]:
     for s, e in sents:
         for m in _YEAR.finditer(text, s, e):  # "X happened in 1905." -> "X happened: in what year?"
             lo, hi = _clause(text, s, e, m.start())
-            left = squash(text[lo:m.start()]).rstrip(" ,")
-            right = squash(text[m.end():hi]).strip(" ,")
+            left = P.squash(text[lo:m.start()]).rstrip(" ,")
+            right = P.squash(text[m.end():hi]).strip(" ,")
             prep = m["prep"].lower()
             q = f"{left} {prep} what year {right}" if left and right else \
                 f"{left or right}: {prep} what year"
@@ -228,12 +213,12 @@ def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
         for m in _NUM.finditer(text, s, e):
             prev = re.search(r"(\S+)\s*$", text[s:m.start()])
             if m["u"] in NOT_UNITS or re.match(r"1[5-9]\d\d$|20\d\d$", m["n"]) or prev and (
-                    prev.group(1).lower() in DET_ALL | CONJ | _W("first last next") or
+                    prev.group(1).lower() in P.DET_ALL | P.CONJ | P._W("first last next") or
                     not prev.group(1)[-1].isalnum() and prev.group(1)[-1] not in ",;:"):
                 continue
             lo, hi = _clause(text, s, e, m.start())
-            before = squash(text[lo:m.start()]).lstrip("\"'“‘(")
-            after = squash(text[m.start("u"):hi]).rstrip(" .,;!?\"'”’)")
+            before = P.squash(text[lo:m.start()]).lstrip("\"'“‘(")
+            after = P.squash(text[m.start("u"):hi]).rstrip(" .,;!?\"'”’)")
             q = f"{before} how many {after}".strip() if before else f"How many {after}"
             q = q[0].upper() + q[1:] + "?"
             yield "how_many", q, m.start(), m.end()
@@ -241,7 +226,7 @@ def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
 
 # --------------------------------------------------------------------------- headings
 
-_HEAD = re.compile(r"[ \t]*(?P<label>CHAPTER|Chapter|BOOK|Book|PART|Part|SECTION|Section|KNOT|Knot|"
+_HEAD = re.compile(r"^[ \t]*(?P<label>CHAPTER|Chapter|BOOK|Book|PART|Part|SECTION|Section|KNOT|Knot|"
                    r"LECTURE|Lecture|LESSON|Lesson|ARTICLE|Article|§)[ \t]*(?P<num>[IVXLC]+|\d+)\b\.?"
                    r"[ \t]*(?:(?:--|[-—–:.])[ \t]*)?(?P<title>[^\n]*)$", re.MULTILINE)
 _GENERIC = {"chapter", "section", "part", "book", "lecture", "lesson", "article", "§"}
@@ -254,29 +239,30 @@ def _title_ok(t: str) -> bool:
 
 
 def _title_words(t: str, stats: BookStats) -> str:
-    ws = re.sub(r"[\W_]+$", "", squash(t)).split()
+    ws = re.sub(r"[\W_]+$", "", P.squash(t)).split()
     if t.upper() != t:
-        return " ".join([ws[0].lower() if ws[0].lower() in DETERMINERS else ws[0], *ws[1:]])
+        return " ".join([ws[0].lower() if ws[0].lower() in P.DETERMINERS else ws[0], *ws[1:]])
     return " ".join("-".join(p.capitalize() if stats.is_name(p.capitalize()) else p.lower()
                              for p in w.split("-")) for w in ws)
 
 
-def headings(text: str, stats: BookStats) -> Iterator[Candidate]:
+def headings(text: str, stats: BookStats) -> Iterator[P.Candidate]:
     parent = ""
     for m in _HEAD.finditer(text):
-        title_s, title = m.start("title"), m["title"].strip()
-        if re.search(r"\s{3,}\d+\s*$", m.group()):  # a contents line with its page number
-            continue
+        title_s, title, same_line = m.start("title"), m["title"].strip(), True
+        before = text[max(0, m.start() - 3):m.start()].replace(" ", "").replace("\t", "")
+        if re.search(r"\s{3,}\d+\s*$", m.group()) or (m.start() > 0 and not before.endswith("\n\n")):
+            continue  # a contents line with its page number, or a reference inside a paragraph
         if not title:
             nxt = re.compile(r"\s*\n(?:[ \t]*\n){0,3}[ \t]*([^\n]+)").match(text, m.end())
             if not nxt or _HEAD.match(nxt.group(1)) or nxt.group(1).strip().upper() != \
                     nxt.group(1).strip():
                 continue
-            title_s, title = nxt.start(1), nxt.group(1).rstrip()
+            title_s, title, same_line = nxt.start(1), nxt.group(1).rstrip(), False
         more = re.compile(r"\n([ \t]*\S[^\n]{0,70})(?=\n[ \t]*\n)").match(text, title_s + len(title))
         if more and not _HEAD.match(more.group(1)) and title[-1:] not in ".:":
             title = text[title_s:more.end()]  # a title that runs on to a second line
-        if not _title_ok(squash(title)):
+        if not _title_ok(P.squash(title)):
             continue
         label = m["label"].lower()
         name = ("section" if label == "§" else label) if label in _GENERIC else label.capitalize()
@@ -284,7 +270,7 @@ def headings(text: str, stats: BookStats) -> Iterator[Candidate]:
         if label in ("book", "part"):
             parent = f" of {label} {num}"
         where = parent if label not in ("book", "part") else ""
-        if title is m["title"].strip() and not title.isupper() and sum(
+        if same_line and not title.isupper() and sum(
                 w[0].isupper() for w in title.split() if len(w) > 3) < 0.5 * len(
                 [w for w in title.split() if len(w) > 3]):
             continue  # "Book VI only what was ...": a sentence, not a heading
@@ -301,34 +287,51 @@ def headings(text: str, stats: BookStats) -> Iterator[Candidate]:
             q = f"Which {name.lower()} discusses {topic}?"
         q = q.replace(f"Which {name.lower()} ", f"Which {name.lower()}{where} ", 1)
         yield "heading", q, m.start("label"), m.end("num")
+    yield from _bare_headings(text)
+
+
+_BARE_HEAD = re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*(?P<t>[A-Z][A-Z0-9 ,;:'’\-]{8,90}[A-Z0-9.?]?)[ \t]*"
+                        r"\n[ \t]*\n\s*(?P<p>[A-Z\"“][^\n]*\n[^\n]+)")
+
+
+def _bare_headings(text: str) -> Iterator[P.Candidate]:
+    """An unnumbered all-capitals title over prose: 'Which section begins "In your schooldays"?'"""
+    for m in _BARE_HEAD.finditer(text):
+        title, para = m["t"].strip(), P.squash(m["p"])
+        if len(title.split()) < 2 or _HEAD.match(title) or title.startswith("BY ") or \
+                not re.search(r"[a-z]{3}.*[a-z]{3}", para):
+            continue
+        opening = re.sub(r"[^\w]+$", "", " ".join(para.split()[:8]))
+        yield "heading", f'Which section begins "{opening} ..."?', m.start("t"), m.end("t")
 
 
 # --------------------------------------------------------------------------- cloze
 
 def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
-          max_words: int) -> Iterator[Candidate]:
+          max_words: int) -> Iterator[P.Candidate]:
     """A sentence with its most specific span blanked: a name, a number phrase or a rare term."""
     for s, e in sents:
         sent = text[s:e]
         n = len(sent.split())
-        if not 6 <= n <= max_words or not re.search(r"[a-z]{3}", sent) or sent.count('"') % 2:
+        if not 6 <= n <= max_words or not re.search(r"[a-z]{3}", sent) or sent.count('"') % 2 \
+                or not re.match(r"[\"“‘'(_]*[A-Z0-9]", sent):
             continue
-        toks = tokens(text, s, e)
+        toks = P.tokens(text, s, e)
         if sum(len(t[0]) for t in toks) < 0.6 * len(sent.replace(" ", "").replace("\n", "")):
             continue
         best, score = None, 0.0
         for j, (w, a, b) in enumerate(toks):
             lw = w.lower()
-            if j and stats.is_name(w) and lw not in STOPWORDS:
+            if j and stats.is_name(w) and lw not in P.STOPWORDS:
                 sc, k = 3.0, j
                 while k + 1 < len(toks) and stats.is_name(toks[k + 1][0]) and \
                         not text[toks[k][2]:toks[k + 1][1]].strip():
                     k += 1
                 b = toks[k][2]
             elif w[0].isdigit() and j + 1 < len(toks) and toks[j + 1][0].isalpha() and \
-                    toks[j + 1][0].lower() not in STOPWORDS and not text[b:toks[j + 1][1]].strip():
+                    toks[j + 1][0].lower() not in P.STOPWORDS and not text[b:toks[j + 1][1]].strip():
                 sc, b = 2.5, toks[j + 1][2]
-            elif j and w.isalpha() and len(w) >= 5 and lw not in STOPWORDS and stats.freq[lw] >= 2 \
+            elif j and w.isalpha() and len(w) >= 5 and lw not in P.STOPWORDS and stats.freq[lw] >= 2 \
                     and not lw.endswith("ly"):
                 sc = 1.0 + min(len(w), 12) / 12 - min(stats.freq[lw], 200) / 400
             else:
@@ -336,7 +339,7 @@ def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
             if sc > score:
                 best, score = (a, b), sc
         if best:
-            q = squash(text[s:best[0]]) + " ____ " + squash(text[best[1]:e])
+            q = P.squash(text[s:best[0]]) + " ____ " + P.squash(text[best[1]:e])
             yield "cloze", "Fill in the blank: " + " ".join(q.split()), best[0], best[1]
 
 
@@ -374,9 +377,12 @@ def answer_ok(answer: str, min_words: int, max_words: int) -> bool:
     toks = re.findall(r"[A-Za-z0-9]+", answer.lower())
     if not toks or all(t in P.STOPWORDS for t in toks) or toks[-1] in DANGLING:
         return False
-    if answer.count("(") != answer.count(")") or answer.count("[") != answer.count("]"):
-        return False
-    return answer.count('"') % 2 == 0 and answer.count("“") == answer.count("”")
+    return balanced(answer)
+
+
+def balanced(s: str) -> bool:
+    return (s.count("(") == s.count(")") and s.count("[") == s.count("]")
+            and s.count('"') % 2 == 0 and s.count("“") == s.count("”"))
 
 
 def normalise_question(q: str) -> str:
@@ -439,7 +445,8 @@ def generate_pairs(text: str, *, max_pairs: int = 5000, min_answer_words: int = 
         question = " ".join(question.split())
         norm_q = normalise_question(question)
         if (len(question.split()) > max_question_words or len(norm_q.split()) < 3
-                or norm_q in seen or not answer_ok(answer, min_answer_words, max_answer_words)):
+                or norm_q in seen or not answer_ok(answer, min_answer_words, max_answer_words)
+                or not balanced(question)):
             continue
         if kind != "cloze" and f" {normalise_question(answer)} " in f" {norm_q} ":
             continue  # the question gives its answer away

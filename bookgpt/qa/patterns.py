@@ -45,7 +45,17 @@ SAY_VERBS = _W("said replied answered asked cried exclaimed remarked continued a
                "whispered muttered shouted began suggested echoed returned rejoined interrupted "
                "explained murmured sighed declared insisted protested groaned repeated resumed "
                "says replies answers asks cries")
-IRREGULAR = dict(p.split(":") for p in ["said:say", "made:make", "took:take", "came:come", "went:go", "saw:see", "found:find", "gave:give", "became:become", "began:begin", "knew:know", "thought:think", "told:tell", "felt:feel", "stood:stand", "left:leave", "brought:bring", "held:hold", "ran:run", "rose:rise", "fell:fall", "got:get", "sat:sit", "led:lead", "meant:mean", "kept:keep", "wrote:write", "taught:teach", "spoke:speak", "grew:grow", "drew:draw", "built:build", "sent:send", "bore:bear", "broke:break", "won:win", "caught:catch", "threw:throw", "sought:seek", "fought:fight", "wore:wear", "hung:hang", "met:meet", "paid:pay", "sold:sell", "spent:spend", "understood:understand", "heard:hear", "lost:lose", "struck:strike", "chose:choose", "forgot:forget", "hid:hide", "laid:lay", "shook:shake", "bought:buy", "drove:drive", "rode:ride", "ate:eat", "shot:shoot", "sang:sing", "swore:swear", "withdrew:withdraw", "overcame:overcome", "undertook:undertake", "beheld:behold"])
+IRREGULAR = dict(p.split(":") for p in sorted(_W(
+    "said:say made:make took:take came:come went:go saw:see found:find gave:give "
+    "became:become began:begin knew:know thought:think told:tell felt:feel stood:stand "
+    "left:leave brought:bring held:hold ran:run rose:rise fell:fall got:get sat:sit "
+    "led:lead meant:mean kept:keep wrote:write taught:teach spoke:speak grew:grow drew:draw "
+    "built:build sent:send bore:bear broke:break won:win caught:catch threw:throw "
+    "sought:seek fought:fight wore:wear hung:hang met:meet paid:pay sold:sell spent:spend "
+    "understood:understand heard:hear lost:lose struck:strike chose:choose forgot:forget "
+    "hid:hide laid:lay shook:shake bought:buy drove:drive rode:ride ate:eat shot:shoot "
+    "sang:sing swore:swear withdrew:withdraw overcame:overcome undertook:undertake "
+    "beheld:behold")))
 VERBS = AUX | SAY_VERBS | frozenset(IRREGULAR) | _W(
     "says makes takes comes goes sees finds gives becomes begins knows thinks tells feels stands "
     "brings holds runs rises falls gets sits leads means keeps seems lies shows shown proves "
@@ -63,7 +73,7 @@ PERSON_NOUNS = _W(
     "mathematician mathematicians philosopher philosophers physicist physicists geometer geometers "
     "astronomer astronomers observer observers traveller travellers stranger friend friends governor "
     "doctor priest priests student students person people old young younger elder other host guest "
-    "guests visitor companion sphere square monarch widow nurse servant captain judge grandson")
+    "guests visitor companion monarch widow nurse servant captain judge grandson")
 TITLES = _W("Mr Mrs Miss Dr Sir Lord Lady Professor Prof King Queen Captain Saint St General")
 DETERMINERS = _W("a an the one some any every each no this that these those our their his her its "
                  "my your")
@@ -194,7 +204,8 @@ def parse_clause(text: str, toks: list, i: int, at_start: bool, stats: BookStats
             return j if not head.endswith("ed") else None
         if lw in PREPS and last == "content" and preps < 2:
             preps, last = preps + 1, "prep"
-        elif lw in DET_ALL and last == "prep":
+        elif lw in DET_ALL and (last == "prep" or last == "content" and toks[j - 1][0].endswith(
+                ("ing", "ed"))):  # "the line joining two points"
             last = "det"
         elif (w[0].isalpha() and lw not in STOPWORDS | VERBS | NON_HEAD
               and (at_start or last != "" or w[0].isupper())
@@ -399,7 +410,7 @@ _SAID_BEFORE = re.compile(
     r"(?:[a-z]+ly[ \t\n]+)?(?P<v2>" + _SAY + r")[,:]?[ \t\n]+[\"“](?P<q>[^\"“”]{6,240}?)[,.!?]?[\"”]")
 
 
-_SCRIPT = re.compile(r"^(?P<w>[A-Z][A-Z]+)\.[ \t]+(?P<q>[A-Z][^\n.?!]*(?:\n[^\n.?!]+)*[.?!])", re.M)
+_SCRIPT = re.compile(r"^(?P<w>[A-Z][A-Z]+)\.[ \t]+(?P<q>[A-Z][^\n.?!]*(?:\n[^\n.?!]+)*[.?!])", re.MULTILINE)
 
 
 def dialogue(text: str, passage: tuple[int, int], stats: BookStats) -> Iterator[Candidate]:
