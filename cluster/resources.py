@@ -5,6 +5,10 @@ from __future__ import annotations
 from bookgpt.config import ClusterConfig
 
 
+class InfeasibleError(RuntimeError):
+    """No node of the cluster can ever satisfy a resource request."""
+
+
 def _device_resources(device: str, cpus: float, gpus: float, mps: float) -> dict:
     opts: dict = {"num_cpus": cpus}
     if device == "cuda":
@@ -37,5 +41,5 @@ def check_feasible(opts: dict, nodes: list[dict], what: str) -> None:
             return
     have = [{k: v for k, v in n["Resources"].items() if not k.startswith("node:")}
             for n in nodes if n.get("Alive")]
-    raise RuntimeError(f"{what} asks for {need}, more than any node of the cluster has ({have}); "
+    raise InfeasibleError(f"{what} asks for {need}, more than any node of the cluster has ({have}); "
                        f"lower the cluster.* settings or add a node with those resources")

@@ -95,7 +95,7 @@ def test_infeasible_resources_fail_fast(crawled_two, ray_cluster, capsys):
 
 def test_two_node_cluster_on_one_machine(tmp_path):
     # the demo runs its own two-node cluster in subprocesses, on another port and temp dir
-    env = {**os.environ, "RAY_PORT": "6397"}
+    env = dict(os.environ)
     proc = subprocess.run(["bash", str(REPO / "cluster" / "two_node_demo.sh"),
                            str(tmp_path / "artifacts")], capture_output=True, text=True,
                           timeout=600, env=env)

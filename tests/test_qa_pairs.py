@@ -1,4 +1,4 @@
-"""Question-answer pairs generated from real Gutenberg books (bookgpt.qa.pairs), no model involved."""
+"""Question-answer pairs generated from real Gutenberg books by patterns (bookgpt.qa.pairs)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from bookgpt.device import DeviceError
 from bookgpt.cli import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
 from bookgpt.cli.train_cmd import BookSelectionError
 from cluster import train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
+from cluster.resources import InfeasibleError
 from bookgpt.inference import PromptError
 from bookgpt.orchestrator import AskError
 from bookgpt.router import RouterError
@@ -28,7 +29,7 @@ from bookgpt.train.pretrain import TrainingError
 
 COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd, cluster_train_cmd]
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
-               TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError)
+               TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError, InfeasibleError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,8 +46,8 @@ class QAPair:
 
 # --------------------------------------------------------------------------- passages
 
-ABBREV = P._W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz cf ie "
-            "eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
+ABBREV = P._W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz "
+              "cf ie eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
 
@@ -138,9 +138,9 @@ class BookStats:
         people = re.findall(r"\b(?:" + say + r")\s+(?:the\s+)?([A-Z][a-z]+)", text)
         people += re.findall(r"\b([A-Z][a-z]+)\s+(?:" + say + r")\b", text)
         people += re.findall(r"\b(?:" + titles + r")\.?\s+([A-Z][a-z]+)", text)
-        people += re.findall(r"\b([A-Z][a-z]+)\s+(?:has\s+|had\s+)?(?:thought|thinks|believed|believes|"
-                             r"wrote|writes|discovered|invented|died|lived|married|argued|claimed|"
-                             r"supposed|spoke|proved)\b", text)
+        people += re.findall(r"\b([A-Z][a-z]+)\s+(?:has\s+|had\s+)?(?:thought|thinks|believed|"
+                             r"believes|wrote|writes|discovered|invented|died|lived|married|argued|"
+                             r"claimed|supposed|spoke|proved)\b", text)
         self.people = {p for p in people if p.lower() not in P.STOPWORDS}
 
     def is_name(self, w: str) -> bool:
@@ -154,7 +154,7 @@ class BookStats:
         return bool(head) and head[-1].lower() in P.PERSON_NOUNS
 
     def base(self, verb: str) -> str | None:
-        """The base form of a past (-ed, irregular) or third-person (-s) verb, if the book has it."""
+        """Base form of a past (-ed, irregular) or third-person (-s) verb, if the book has it."""
         if verb in P.IRREGULAR:
             return P.IRREGULAR[verb]
         if verb.endswith(("ied", "ies")):
@@ -176,10 +176,10 @@ class BookStats:
 # --------------------------------------------------------------------------- numbers
 
 NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-                "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
-                "eighty ninety hundred thousand million dozen")
+                "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
+                "seventy eighty ninety hundred thousand million dozen")
 NOT_UNITS = P._W("is was has does this thus his as us its yes ours always perhaps sometimes less "
-               "unless whereas besides towards afterwards sides steps times others ones days")
+                 "unless whereas besides towards afterwards sides steps times others ones days")
 
 
 _YEAR = re.compile(r"\b(?P<prep>[Ii]n|since|until|till|about|after|before|by|from)\s+"
@@ -226,15 +226,18 @@ def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
 
 # --------------------------------------------------------------------------- headings
 
-_HEAD = re.compile(r"^[ \t]*(?P<label>CHAPTER|Chapter|BOOK|Book|PART|Part|SECTION|Section|KNOT|Knot|"
-                   r"LECTURE|Lecture|LESSON|Lesson|ARTICLE|Article|§)[ \t]*(?P<num>[IVXLC]+|\d+)\b\.?"
-                   r"[ \t]*(?:(?:--|[-—–:.])[ \t]*)?(?P<title>[^\n]*)$", re.MULTILINE)
+_HEAD = re.compile(r"^[ \t]*(?P<label>CHAPTER|Chapter|BOOK|Book|PART|Part|SECTION|Section|KNOT|"
+                   r"Knot|LECTURE|Lecture|LESSON|Lesson|ARTICLE|Article|§)[ \t]*"
+                   r"(?P<num>[IVXLC]+|\d+)\b\.?[ \t]*(?:(?:--|[-—–:.])[ \t]*)?(?P<title>[^\n]*)$",
+                   re.MULTILINE)
+_MORE = re.compile(r"\n([ \t]*\S[^\n]{0,70})(?=\n[ \t]*\n)")
 _GENERIC = {"chapter", "section", "part", "book", "lecture", "lesson", "article", "§"}
 
 
 def _title_ok(t: str) -> bool:
     ws = t.split()
-    return (0 < len(ws) <= 14 and len(t) <= 100 and t[:1].isalpha() and not re.search(r"\s{3,}\d+$", t)
+    return (0 < len(ws) <= 14 and len(t) <= 100 and t[:1].isalpha()
+            and not re.search(r"\s{3,}\d+$", t)
             and sum(c.isalpha() for c in t) >= 0.7 * len(t.replace(" ", "")))
 
 
@@ -251,7 +254,7 @@ def headings(text: str, stats: BookStats) -> Iterator[P.Candidate]:
     for m in _HEAD.finditer(text):
         title_s, title, same_line = m.start("title"), m["title"].strip(), True
         before = text[max(0, m.start() - 3):m.start()].replace(" ", "").replace("\t", "")
-        if re.search(r"\s{3,}\d+\s*$", m.group()) or (m.start() > 0 and not before.endswith("\n\n")):
+        if re.search(r"\s{3,}\d+\s*$", m.group()) or (m.start() and not before.endswith("\n\n")):
             continue  # a contents line with its page number, or a reference inside a paragraph
         if not title:
             nxt = re.compile(r"\s*\n(?:[ \t]*\n){0,3}[ \t]*([^\n]+)").match(text, m.end())
@@ -259,7 +262,7 @@ def headings(text: str, stats: BookStats) -> Iterator[P.Candidate]:
                     nxt.group(1).strip():
                 continue
             title_s, title, same_line = nxt.start(1), nxt.group(1).rstrip(), False
-        more = re.compile(r"\n([ \t]*\S[^\n]{0,70})(?=\n[ \t]*\n)").match(text, title_s + len(title))
+        more = _MORE.match(text, title_s + len(title))
         if more and not _HEAD.match(more.group(1)) and title[-1:] not in ".:":
             title = text[title_s:more.end()]  # a title that runs on to a second line
         if not _title_ok(P.squash(title)):
@@ -290,8 +293,8 @@ def headings(text: str, stats: BookStats) -> Iterator[P.Candidate]:
     yield from _bare_headings(text)
 
 
-_BARE_HEAD = re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*(?P<t>[A-Z][A-Z0-9 ,;:'’\-]{8,90}[A-Z0-9.?]?)[ \t]*"
-                        r"\n[ \t]*\n\s*(?P<p>[A-Z\"“][^\n]*\n[^\n]+)")
+_BARE_HEAD = re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*(?P<t>[A-Z][A-Z0-9 ,;:'’\-]{8,90}[A-Z0-9.?]?)"
+                        r"[ \t]*\n[ \t]*\n\s*(?P<p>[A-Z\"“][^\n]*\n[^\n]+)")
 
 
 def _bare_headings(text: str) -> Iterator[P.Candidate]:
@@ -329,10 +332,11 @@ def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
                     k += 1
                 b = toks[k][2]
             elif w[0].isdigit() and j + 1 < len(toks) and toks[j + 1][0].isalpha() and \
-                    toks[j + 1][0].lower() not in P.STOPWORDS and not text[b:toks[j + 1][1]].strip():
+                    toks[j + 1][0].lower() not in P.STOPWORDS and \
+                    not text[b:toks[j + 1][1]].strip():
                 sc, b = 2.5, toks[j + 1][2]
-            elif j and w.isalpha() and len(w) >= 5 and lw not in P.STOPWORDS and stats.freq[lw] >= 2 \
-                    and not lw.endswith("ly"):
+            elif j and w.isalpha() and len(w) >= 5 and lw not in P.STOPWORDS and \
+                    stats.freq[lw] >= 2 and not lw.endswith("ly"):
                 sc = 1.0 + min(len(w), 12) / 12 - min(stats.freq[lw], 200) / 400
             else:
                 continue
@@ -340,6 +344,7 @@ def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
                 best, score = (a, b), sc
         if best:
             q = P.squash(text[s:best[0]]) + " ____ " + P.squash(text[best[1]:e])
+            q = re.sub(r"\s*[*#=~]{2,}\s*$", "", q)  # a trailing "***" separator is no text
             yield "cloze", "Fill in the blank: " + " ".join(q.split()), best[0], best[1]
 
 

@@ -20,25 +20,27 @@ def _W(s: str) -> frozenset[str]:
     return frozenset(s.split())
 
 
-PRONOUNS = _W("i me my mine we us our ours you your yours he him his she her hers it its they them "
-              "their theirs this that these those which who whom whose what whatever one ones itself "
-              "himself herself themselves ourselves myself yourself yourselves there here such "
-              "something anything nothing everything someone anyone everyone somebody nobody all "
-              "both each either neither none other others another same former latter thou thee")
+PRONOUNS = _W("i me my mine we us our ours you your yours he him his she her hers it its they "
+              "them their theirs this that these those which who whom whose what whatever one "
+              "ones itself himself herself themselves ourselves myself yourself yourselves there "
+              "here such something anything nothing everything someone anyone everyone somebody "
+              "nobody all both each either neither none other others another same former latter "
+              "thou thee")
 STOPWORDS = PRONOUNS | _W(
     "a an the and or but nor so yet for of in on at to from by with without into onto upon over "
     "under about above below between among through during before after since until till as than "
-    "then if when where while whether because though although unless is are was were be been being "
-    "am do does did done have has had having will would shall should can could may might must not "
-    "no yes only also very too just even still ever never always often more most less least much "
-    "many some any few several own how why thus hence therefore however indeed now again once up "
-    "down out off here well quite rather almost soon already sometimes nevertheless")
+    "then if when where while whether because though although unless is are was were be been "
+    "being am do does did done have has had having will would shall should can could may might "
+    "must not no yes only also very too just even still ever never always often more most less "
+    "least much many some any few several own how why thus hence therefore however indeed now "
+    "again once up down out off here well quite rather almost soon already sometimes "
+    "nevertheless")
 BAD_START = PRONOUNS | _W(
-    "and or but nor so yet for if when where while whether because though although unless as then "
-    "thus hence therefore however indeed now again once here there not no yes only also even still "
-    "perhaps let suppose imagine consider take see say note observe since until after before to of "
-    "in on at by with from into upon how why accordingly moreover besides further furthermore "
-    "finally first secondly lastly nay oh ah alas well like unlike")
+    "and or but nor so yet for if when where while whether because though although unless as "
+    "then thus hence therefore however indeed now again once here there not no yes only also "
+    "even still perhaps let suppose imagine consider take see say note observe since until after "
+    "before to of in on at by with from into upon how why accordingly moreover besides further "
+    "furthermore finally first secondly lastly nay oh ah alas well like unlike")
 MODALS = _W("will would shall should can could may might must")
 AUX = MODALS | _W("is are was were has have had does do did")
 SAY_VERBS = _W("said replied answered asked cried exclaimed remarked continued added observed "
@@ -46,67 +48,67 @@ SAY_VERBS = _W("said replied answered asked cried exclaimed remarked continued a
                "explained murmured sighed declared insisted protested groaned repeated resumed "
                "says replies answers asks cries")
 IRREGULAR = dict(p.split(":") for p in sorted(_W(
-    "said:say made:make took:take came:come went:go saw:see found:find gave:give "
-    "became:become began:begin knew:know thought:think told:tell felt:feel stood:stand "
-    "left:leave brought:bring held:hold ran:run rose:rise fell:fall got:get sat:sit "
-    "led:lead meant:mean kept:keep wrote:write taught:teach spoke:speak grew:grow drew:draw "
-    "built:build sent:send bore:bear broke:break won:win caught:catch threw:throw "
-    "sought:seek fought:fight wore:wear hung:hang met:meet paid:pay sold:sell spent:spend "
-    "understood:understand heard:hear lost:lose struck:strike chose:choose forgot:forget "
-    "hid:hide laid:lay shook:shake bought:buy drove:drive rode:ride ate:eat shot:shoot "
-    "sang:sing swore:swear withdrew:withdraw overcame:overcome undertook:undertake "
-    "beheld:behold")))
+    "said:say made:make took:take came:come went:go saw:see found:find gave:give became:become "
+    "began:begin knew:know thought:think told:tell felt:feel stood:stand left:leave "
+    "brought:bring held:hold ran:run rose:rise fell:fall got:get sat:sit led:lead meant:mean "
+    "kept:keep wrote:write taught:teach spoke:speak grew:grow drew:draw built:build sent:send "
+    "bore:bear broke:break won:win caught:catch threw:throw sought:seek fought:fight wore:wear "
+    "hung:hang met:meet paid:pay sold:sell spent:spend understood:understand heard:hear "
+    "lost:lose struck:strike chose:choose forgot:forget hid:hide laid:lay shook:shake "
+    "bought:buy drove:drive rode:ride ate:eat shot:shoot sang:sing swore:swear "
+    "withdrew:withdraw overcame:overcome undertook:undertake beheld:behold")))
 VERBS = AUX | SAY_VERBS | frozenset(IRREGULAR) | _W(
     "says makes takes comes goes sees finds gives becomes begins knows thinks tells feels stands "
     "brings holds runs rises falls gets sits leads means keeps seems lies shows shown proves "
-    "remains depends consists contains gives forms moves occurs appears exists follows represents "
-    "requires writes teaches speaks grows draws set put struck bears won hung lay")
-PERSON_VERBS = _W("said says thought thinks believed believes wrote writes showed shows proved proves "
-                  "discovered invented asked replied answered told tells knew knows argued argues "
-                  "supposed supposes remarked observed maintained maintains held taught teaches "
-                  "claimed claims died lived married spoke speaks felt feels found introduced "
-                  "pointed noticed realized recognized stated expressed gave")
+    "remains depends consists contains gives forms moves occurs appears exists follows "
+    "represents requires writes teaches speaks grows draws set put struck bears won hung lay")
+PERSON_VERBS = _W("said says thought thinks believed believes wrote writes showed shows proved "
+                  "proves discovered invented asked replied answered told tells knew knows "
+                  "argued argues supposed supposes remarked observed maintained maintains held "
+                  "taught teaches claimed claims died lived married spoke speaks felt feels "
+                  "found introduced pointed noticed realized recognized stated expressed gave")
 PERSON_NOUNS = _W(
-    "man men woman women boy boys girl girls king queen prince princess knight knights lady ladies "
-    "lord gentleman gentlemen father mother son sons daughter daughters brother sister uncle aunt "
-    "wife husband child children author writer reader readers teacher master pupil professor "
-    "mathematician mathematicians philosopher philosophers physicist physicists geometer geometers "
-    "astronomer astronomers observer observers traveller travellers stranger friend friends governor "
-    "doctor priest priests student students person people old young younger elder other host guest "
-    "guests visitor companion monarch widow nurse servant captain judge grandson")
+    "man men woman women boy boys girl girls king queen prince princess knight knights lady "
+    "ladies lord gentleman gentlemen father mother son sons daughter daughters brother sister "
+    "uncle aunt wife husband child children author writer reader readers teacher master pupil "
+    "professor mathematician mathematicians philosopher philosophers physicist physicists "
+    "geometer geometers astronomer astronomers observer observers traveller travellers stranger "
+    "friend friends governor doctor priest priests student students person people old young "
+    "younger elder other host guest guests visitor companion monarch widow nurse servant captain "
+    "judge grandson")
 TITLES = _W("Mr Mrs Miss Dr Sir Lord Lady Professor Prof King Queen Captain Saint St General")
-DETERMINERS = _W("a an the one some any every each no this that these those our their his her its "
-                 "my your")
+DETERMINERS = _W("a an the one some any every each no this that these those our their his her "
+                 "its my your")
 DET_ALL = (DETERMINERS | _W("every both many most few several such all two three four five six "
                             "seven eight nine ten twelve")) - {"that"}
 DEF_DETS = _W("a an the one some any that what nothing only simply merely just")
 PREPS = _W("of in on at with for from between among within along across")
 TAIL_PREPS = PREPS - {"of"} | _W("by as into upon through over under about")
-TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant morning "
-                "evening night week weeks month months")
+TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant "
+                "morning evening night week weeks month months")
 CONJ = _W("and but that while when if because since so for then where whereas although though as "
           "until till unless hence thus therefore now whence whilst or nor")
 NO_CLAUSE = _W("if unless whether though although that as")  # hypothetical or dependent clauses
 SUBJ_PRONOUNS = _W("i we you he she they")
-AFTER_VERB = _W("a an the this these those its his her their our my your some any no not to into on "
-                "upon in at with from for by through up out down as that it them him us me itself "
-                "themselves only also all both every each two three many more less")
-NON_HEAD = _W("following same other first second third fourth fifth last former latter whole alone "
-              "itself rest relative respective")
-ADVERBS = _W("often always never also still then thus therefore indeed now only sometimes usually "
-             "generally already soon thereby evidently certainly really merely")
-NOT_ED = _W("hundred kindred indeed speed breed creed steed naked sacred wicked rugged crooked ragged "
-            "beloved learned aged need seed deed bed red")
+AFTER_VERB = _W("a an the this these those its his her their our my your some any no not to into "
+                "on upon in at with from for by through up out down as that it them him us me "
+                "itself themselves only also all both every each two three many more less")
+NON_HEAD = _W("following same other first second third fourth fifth last former latter whole "
+              "alone itself rest relative respective")
+ADVERBS = _W("often always never also still then thus therefore indeed now only sometimes "
+             "usually generally already soon thereby evidently certainly really merely")
+NOT_ED = _W("hundred kindred indeed speed breed creed steed naked sacred wicked rugged crooked "
+            "ragged beloved learned aged need seed deed bed red")
 PLURALS = _W("men women children people feet teeth mice data phenomena criteria police cattle")
-LY_NOUNS = _W("family assembly supply monopoly anomaly ally belly folly jelly lily rally italy reply "
-              "fly july")
-NO_OBJECT = _W("call see go come according let make get put take set cut read become became becomes "
-               "seem seemed seems remain remained remains appear appeared appears look looked "
-               "looks grow grew grows")
-THAT_VERBS = _W("see know find show prove believe think admit assume suppose conclude observe notice "
-                "remark recognize recognise understand learn hold maintain affirm deny state feel "
-                "realize realise perceive discover infer deduce establish demonstrate verify agree "
-                "declare explain answer reply imagine expect fear hope teach tell")
+LY_NOUNS = _W("family assembly supply monopoly anomaly ally belly folly jelly lily rally italy "
+              "reply fly july")
+NO_OBJECT = _W("call see go come according let make get put take set cut read become became "
+               "becomes seem seemed seems remain remained remains appear appeared appears look "
+               "looked looks grow grew grows")
+THAT_VERBS = _W("see know find show prove believe think admit assume suppose conclude observe "
+                "notice remark recognize recognise understand learn hold maintain affirm deny "
+                "state feel realize realise perceive discover infer deduce establish demonstrate "
+                "verify agree declare explain answer reply imagine expect fear hope teach tell")
 MEAN_VERBS = {"means": "mean", "meant": "mean", "denotes": "denote", "signifies": "signify"}
 _WORD = re.compile(r"[A-Za-z](?:[A-Za-z'’]|-(?=[A-Za-z]))*|\d+(?:[.,]\d+)*")
 _CLAUSE_CUT = re.compile(r"\s*(?:;|:|--|—|\(|\)|\s\[|,\s+(?:and|but|or|which|while|whereas|for|so|"
@@ -114,8 +116,9 @@ _CLAUSE_CUT = re.compile(r"\s*(?:;|:|--|—|\(|\)|\s\[|,\s+(?:and|but|or|which|w
                          r"we|he|she|it|they|this|these|there)\s)")
 _AGENT = re.compile(r"(?P<aux>is|are|was|were|has\s+been|have\s+been|had\s+been)\s+"
                     r"(?P<p>[a-z]+(?:ed|en|wn))\s+by\s+(?P<by>(?:[A-Za-z][\w'-]*(?:\s+|$)){1,6})")
-_CALLED = re.compile(r"(?:(?:also|usually|sometimes|generally|often|commonly|therefore|then|rightly|"
-                     r"properly)\s+)?(?P<how>defined\s+as|called|termed|named|known\s+as)\s+(?=\S)")
+_CALLED = re.compile(r"(?:(?:also|usually|sometimes|generally|often|commonly|therefore|then|"
+                     r"rightly|properly)\s+)?(?P<how>defined\s+as|called|termed|named|known\s+as)"
+                     r"\s+(?=\S)")
 _WE_MEAN = re.compile(r"\b[Bb]y\s+(?P<x>[^,;:()]{2,60}?),?\s+(?:we|I|one)\s+(?:shall\s+|will\s+|"
                       r"may\s+|can\s+)?(?:mean|understand|denote|designate)\s+(?P<y>\S)")
 
@@ -146,9 +149,10 @@ def clause_end(text: str, start: int, end: int) -> int:
 
 
 def question_tail(s: str, max_words: int) -> str:
-    """The end of a question from book text: cut at a comma, bare of end marks and dangling words."""
+    """A question's end from book text: cut at a comma, without end marks or dangling words."""
     ws = squash(s).split(",")[0].split()
-    while ws and ws[-1].lower().strip(".!?;:'\"”’") in CONJ | PREPS | DET_ALL | _W("to by as than"):
+    while ws and ws[-1].lower().strip(".!?;:'\"”’") in CONJ | PREPS | DET_ALL | _W("to by as "
+                                                                                   "than"):
         ws.pop()
     s = re.sub(r"[^\w)\]]+$", "", " ".join(ws))
     return s if len(ws) <= max_words and s.count('"') % 2 == 0 and "'" not in s[-1:] else ""
@@ -259,16 +263,18 @@ def _relatives(text: str, toks: list, e: int, stats: BookStats) -> Iterator[Cand
                 continue
             rest = question_tail(text[toks[k + 1][1]:clause_end(text, toks[k + 1][1], e)], 20)
             if len(rest.split()) >= 3 and rest.split()[1].lower() not in CONJ | _W("not"):
-                wh = "Who" if lw == "who" else "What"
-                yield ("who" if lw == "who" else "statement"), f"{wh} {rest}?", toks[d][1], toks[k - 1][2]
+                kind, wh = ("who", "Who") if lw == "who" else ("statement", "What")
+                yield kind, f"{wh} {rest}?", toks[d][1], toks[k - 1][2]
         elif gap.strip() == "," and lw.lower() in ("a", "an", "the") and \
-                stats.is_name(toks[k - 1][0]) and (k == 1 or "," in text[toks[k - 2][2]:toks[k - 1][1]]):
+                stats.is_name(toks[k - 1][0]) and (
+                    k == 1 or "," in text[toks[k - 2][2]:toks[k - 1][1]]):
             stop = text.find(",", toks[k][2], e)
             app = text[toks[k][1]:stop] if stop > 0 else ""
             name = toks[k - 1][0]
-            if app and 2 <= len(app.split()) <= 8 and not any(
-                    w.lower() in AUX | CONJ | PRONOUNS or w.endswith("ed") for w in app.split()[1:]) \
-                    and (name in stats.people or stats.is_person(app.split())):
+            verbish = any(w.lower() in AUX | CONJ | PRONOUNS or w.endswith("ed")
+                          for w in app.split()[1:])
+            if app and 2 <= len(app.split()) <= 8 and not verbish and (
+                    name in stats.people or stats.is_person(app.split())):
                 wh = "Who" if name in stats.people or stats.is_person(app.split()) else "What"
                 yield ("who" if wh == "Who" else "definition"), f"{wh} is {name}?", toks[k][1], stop
 
@@ -292,8 +298,9 @@ def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
     if vw in ("is", "are", "was", "were"):
         m = _CALLED.match(text, after[1], e)
         if m:
-            q = f"How {vw} {subj} defined?" if "defined" in m["how"] else f"What {vw} {subj} called?"
-            yield ("definition" if q[0] == "H" else "called"), q, m.end(), clause_end(text, m.end(), e)
+            kind, q = (("definition", f"How {vw} {subj} defined?") if "defined" in m["how"]
+                       else ("called", f"What {vw} {subj} called?"))
+            yield kind, q, m.end(), clause_end(text, m.end(), e)
         elif after[0].lower() in DEF_DETS or after[0][:1].isupper():
             end = text.find(",", after[1], stop)
             end = end if end > 0 and len(text[after[1]:end].split()) >= 2 else stop
@@ -310,8 +317,10 @@ def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
     if m and m["p"] not in NOT_ED and not person:
         by = tokens(text, m.start("by"), m.end("by"))
         n = 1 + (by[0][0].lower() in DET_ALL)
-        while n < len(by) and (by[n][0].lower() not in STOPWORDS | VERBS and not by[n][0].endswith(
-                ("ed", "ing", "ly")) or by[n][0] == "of" and n + 1 < len(by) and by[n - 1][0] != "of"):
+        while n < len(by) and (
+                by[n][0].lower() not in STOPWORDS | VERBS and not by[n][0].endswith(
+                    ("ed", "ing", "ly")) or by[n][0] == "of" and n + 1 < len(by)
+                and by[n - 1][0] != "of"):
             n += 1
         agent = [t[0] for t in by[:n]]
         if n > len(by) or agent[-1].lower() in STOPWORDS:
@@ -407,10 +416,12 @@ _SAID_AFTER = re.compile(
 
 _SAID_BEFORE = re.compile(
     r"(?P<w2>\b(?:[Tt]he[ \t\n]+(?:[a-z]+[ \t\n]+)?)?[A-Z][a-z]+(?:[ \t\n]+[A-Z][a-z]+)?)[ \t\n]+"
-    r"(?:[a-z]+ly[ \t\n]+)?(?P<v2>" + _SAY + r")[,:]?[ \t\n]+[\"“](?P<q>[^\"“”]{6,240}?)[,.!?]?[\"”]")
+    r"(?:[a-z]+ly[ \t\n]+)?(?P<v2>" + _SAY + r")[,:]?[ \t\n]+[\"“](?P<q>[^\"“”]{6,240}?)"
+    r"[,.!?]?[\"”]")
 
 
-_SCRIPT = re.compile(r"^(?P<w>[A-Z][A-Z]+)\.[ \t]+(?P<q>[A-Z][^\n.?!]*(?:\n[^\n.?!]+)*[.?!])", re.MULTILINE)
+_SCRIPT = re.compile(r"^(?P<w>[A-Z][A-Z]+)\.[ \t]+(?P<q>[A-Z][^\n.?!]*(?:\n[^\n.?!]+)*[.?!])",
+                     re.MULTILINE)
 
 
 def dialogue(text: str, passage: tuple[int, int], stats: BookStats) -> Iterator[Candidate]:
