@@ -1,4 +1,4 @@
-"""`bookgpt bench train|generate|serve`: speed benchmarks that print figures (one JSON object with --json)."""
+"""`bookgpt bench train|generate|serve|train-parallel`: speed benchmarks that print figures (one JSON object with --json)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="skip the in-process comparison (which loads the models here)")
     sv.add_argument("--json", action="store_true", help="print one JSON object")
     sv.set_defaults(run=run_serve)
+    tp = bsub.add_parser("train-parallel", help="N books pretrained one after another and then "
+                                                "all at once as Ray tasks (wall time vs ideal)")
+    tp.add_argument("--books", type=int, default=2, help="how many crawled books (default 2)")
+    tp.add_argument("--address", default=None, help="Ray address (default: a running or local one)")
+    tp.add_argument("--json", action="store_true", help="print one JSON object")
+    tp.set_defaults(run=run_train_parallel)
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -67,4 +73,22 @@ def run_serve(args: argparse.Namespace, cfg: Config) -> int:
     result = bench_serve(url, args.clients, args.requests, None if args.no_local else cfg,
                          artifacts_dir(cfg), args.max_new_tokens)
     _print(result, args.json)
+    return 0
+
+
+def run_train_parallel(args: argparse.Namespace, cfg: Config) -> int:
+    # cluster/ drives Ray; imported only here so that the library itself never imports Ray
+    from bookgpt.cli.main import artifacts_dir
+    from bookgpt.cli.train_cmd import BookSelectionError
+    from bookgpt.crawl.crawler import crawled_books
+    from cluster.bench_parallel import bench_train_parallel
+    from cluster.connect import connect
+
+    root = artifacts_dir(cfg)
+    books = crawled_books(root)[: args.books]
+    if len(books) < args.books:
+        raise BookSelectionError(f"bench train-parallel needs {args.books} crawled books under "
+                                 f"{root}; found {len(books)} (run `bookgpt crawl`)")
+    connect(args.address or cfg.cluster.address, cfg.serve.namespace)
+    _print(bench_train_parallel(cfg, root, books), args.json)
     return 0
