@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 import msgspec
 from aiohttp import web
@@ -13,6 +12,7 @@ from aiohttp import web
 from bookgpt.config import ConfigError, load_config, replace
 from bookgpt.device import DeviceError
 from bookgpt.orchestrator import AskError
+from bookgpt.paths import artifacts_root
 from bookgpt.serving.http import create_app
 
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"bookgpt-serve: {connect(args.address or cfg.cluster.address, cfg.serve.namespace)}",
               flush=True)
-        artifacts = Path(cfg.paths.artifacts).expanduser().resolve()
+        artifacts = artifacts_root(cfg)
         dep = Deployment(cfg, artifacts, batching=not args.no_batching)
     except (ConfigError, DeviceError, AskError, RuntimeError) as exc:
         print(f"bookgpt-serve: error: {exc}", file=sys.stderr)

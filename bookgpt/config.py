@@ -38,7 +38,7 @@ class CrawlConfig(_Section):
     max_backoff_s: float = 30.0  # cap on one retry delay, Retry-After included
     max_bytes: int = 50_000_000  # refuse a source larger than this
     min_text_chars: int = 2000  # a cleaned book shorter than this is an error (e.g. an empty HTML page)
-    user_agent: str = "BookGPT/0.1 (per-book language models; polite crawler; aiohttp)"  # sent on every request
+    user_agent: str = "BookGPT/0.1 (per-book language models; polite crawler; aiohttp)"  # HTTP UA
 
 
 class TokenizerConfig(_Section):

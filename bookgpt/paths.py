@@ -67,3 +67,8 @@ class BookPaths:
 
 def router_dir(artifacts: Path) -> Path:
     return artifacts / "router"
+
+
+def artifacts_root(cfg) -> Path:
+    """The artifact root of a Config (paths.artifacts, ./artifacts by default), made absolute."""
+    return Path(cfg.paths.artifacts).expanduser().resolve()

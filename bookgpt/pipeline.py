@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from bookgpt.config import Config
 from bookgpt.crawl.crawler import crawled_books
 from bookgpt.fsio import read_json
-from bookgpt.paths import BookPaths, router_dir
+from bookgpt.paths import BookPaths, artifacts_root, router_dir
 from bookgpt.qa.pairs import generate_pairs, split_pairs, write_jsonl
 from bookgpt.router import BookRouter, RouterError
 
@@ -28,7 +27,7 @@ def make_qa(cfg: Config, paths: BookPaths) -> tuple[int, int]:
 
 def build_router(cfg: Config) -> int:
     """Index every crawled book's text for routing; returns how many books."""
-    root = Path(cfg.paths.artifacts).expanduser().resolve()
+    root = artifacts_root(cfg)
     books = {}
     for book_id in crawled_books(root):
         p = BookPaths(root, book_id)

@@ -334,7 +334,8 @@ class BookRouter:
             "books": [{"book_id": b, "title": t} for b, t in zip(self.book_ids, self.titles)],
             "passages": len(self.passages),
             "vocabulary": {k: len(v) for k, v in self.vocabs.items()},
-            "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in blobs.items()}})
+            "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)}
+                      for n, d in blobs.items()}})
 
     @classmethod
     def load(cls, directory: Path) -> BookRouter:

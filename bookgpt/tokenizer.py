@@ -114,7 +114,8 @@ def tokenize_book(paths: BookPaths, cfg: TokenizerConfig) -> dict:
             data.tofile(tmp)
     meta = {"book_id": paths.book_id, "vocab_size": vocab, "requested_vocab_size": cfg.vocab_size,
             "tokens": int(len(arr)), "train_tokens": int(len(train)), "val_tokens": int(len(val)),
-            "val_spans": [list(s) for s in spans], "chars": len(text), "chars_per_token": len(text) / max(1, len(arr)),
+            "val_spans": [list(s) for s in spans], "chars": len(text),
+            "chars_per_token": len(text) / max(1, len(arr)),
             "dtype": "uint16"}
     atomic_write_json(paths.tokens_meta, meta)
     return meta

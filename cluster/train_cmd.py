@@ -47,19 +47,24 @@ def summary_table(rows: list[dict]) -> str:
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines)
 
 
+def _summary(root: Path, book_id: str, stage: str) -> dict:
+    p = root / "models" / book_id / f"{stage}.summary.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
     import ray
     from tqdm import tqdm
 
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.pipeline import build_router
     from bookgpt.cli.train_cmd import selected_books
     from bookgpt.device import resolve_device
+    from bookgpt.paths import artifacts_root
     from cluster.connect import connect
     from cluster.train import ProgressActor, submit_books, write_tree
 
     books = [p.book_id for p in selected_books(args, cfg)]
-    root = artifacts_dir(cfg)
+    root = artifacts_root(cfg)
     print(f"bookgpt train: {connect(args.address or cfg.cluster.address, cfg.serve.namespace)}",
           flush=True)
     progress = ProgressActor.remote()
@@ -96,11 +101,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             bar.close()
     rows = []
     for r in runs:
-        def summary(stage: str) -> dict:
-            p = Path(root) / "models" / r.book_id / f"{stage}.summary.json"
-            return json.loads(p.read_text()) if p.is_file() else {}
-
-        pre, fin = summary("pretrain"), summary("finetune")
+        pre, fin = (_summary(root, r.book_id, stage) for stage in ("pretrain", "finetune"))
         rows.append({"book": r.book_id, "status": r.status if not r.error else f"failed: {r.error}",
                      "val_loss": f"{pre['val_loss']:.3f}" if "val_loss" in pre else "-",
                      "f1": f"{fin['qa_f1']:.3f}" if "qa_f1" in fin else "-",

@@ -33,7 +33,8 @@ def main() -> int:
                     help="a running cluster with `node_a` and `node_b` resources (default: start "
                          "two nodes on this machine, each its own raylet, on 127.0.0.1)")
     ap.add_argument("--artifacts", required=True, type=Path)
-    ap.add_argument("--books-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "books")
+    ap.add_argument("--books-dir", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "books")
     args = ap.parse_args()
     import msgspec
 

@@ -95,6 +95,7 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
         out["transformers"] = {"batch1_tokens_per_s": round(new_tokens / t1, 1),
                                "batch16_tokens_per_s": round(16 * new_tokens / t16, 1),
                                "same_greedy_tokens_batch1": same}
-        out["speedup_batch1"] = round(ours["batch1_tokens_per_s"] / out["transformers"]["batch1_tokens_per_s"], 2)
-        out["speedup_batch16"] = round(ours["batch16_tokens_per_s"] / out["transformers"]["batch16_tokens_per_s"], 2)
+        hf_tps = out["transformers"]
+        out["speedup_batch1"] = round(ours["batch1_tokens_per_s"] / hf_tps["batch1_tokens_per_s"], 2)
+        out["speedup_batch16"] = round(ours["batch16_tokens_per_s"] / hf_tps["batch16_tokens_per_s"], 2)
     return out

@@ -1,4 +1,7 @@
-"""`bookgpt bench train|generate|serve|train-parallel`: speed benchmarks that print figures (one JSON object with --json)."""
+"""`bookgpt bench train|generate|serve|train-parallel`: speed benchmarks that print figures.
+
+Each prints one JSON object with --json.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import json
 
 from bookgpt.config import Config
+from bookgpt.paths import artifacts_root
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,24 +71,22 @@ def run_generate(args: argparse.Namespace, cfg: Config) -> int:
 
 def run_serve(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.bench.serve_bench import bench_serve
-    from bookgpt.cli.main import artifacts_dir
 
     url = args.url or f"http://{cfg.serve.host}:{cfg.serve.port}"
     result = bench_serve(url, args.clients, args.requests, None if args.no_local else cfg,
-                         artifacts_dir(cfg), args.max_new_tokens)
+                         artifacts_root(cfg), args.max_new_tokens)
     _print(result, args.json)
     return 0
 
 
 def run_train_parallel(args: argparse.Namespace, cfg: Config) -> int:
     # cluster/ drives Ray; imported only here so that the library itself never imports Ray
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.cli.train_cmd import BookSelectionError
     from bookgpt.crawl.crawler import crawled_books
     from cluster.bench_parallel import bench_train_parallel
     from cluster.connect import connect
 
-    root = artifacts_dir(cfg)
+    root = artifacts_root(cfg)
     books = crawled_books(root)[: args.books]
     if len(books) < args.books:
         raise BookSelectionError(f"bench train-parallel needs {args.books} crawled books under "

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bookgpt.config import Config, resolve_repo_path
+from bookgpt.paths import artifacts_root
 from bookgpt.crawl.catalog import (BookEntry, CatalogError, check_book_id, entries_from_dir,
                                    load_shelf, select_books)
 from bookgpt.crawl.crawler import Crawler, CrawlOutcome
@@ -65,11 +66,10 @@ def summary_table(outcomes: list[CrawlOutcome]) -> str:
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.cli.main import artifacts_dir
 
     entries, unknown, auto = plan(args, cfg)
     start = time.perf_counter()
-    crawler = Crawler(cfg.crawl, artifacts_dir(cfg), base_url=args.mirror, from_dir=args.from_dir,
+    crawler = Crawler(cfg.crawl, artifacts_root(cfg), base_url=args.mirror, from_dir=args.from_dir,
                       auto_format=auto, force=args.force,
                       progress=not args.no_progress and sys.stderr.isatty())
     outcomes = crawler.run(entries) if entries else []

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from bookgpt.config import Config
+from bookgpt.paths import artifacts_root
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,11 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.evaluate import evaluate
     from bookgpt.orchestrator import Orchestrator
 
-    result = evaluate(Orchestrator(cfg, artifacts_dir(cfg)), per_book=args.per_book)
+    result = evaluate(Orchestrator(cfg, artifacts_root(cfg)), per_book=args.per_book)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -1,17 +1,19 @@
-"""`bookgpt [--config PATH] [--set key.path=value ...] [--artifacts DIR] COMMAND`: parse, load config, dispatch."""
+"""`bookgpt [--config PATH] [--set key.path=value ...] [--artifacts DIR] COMMAND`.
+
+Parses the global options, loads the config once and dispatches to a command module.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import msgspec
 
 from bookgpt import __version__
-from bookgpt.config import Config, ConfigError, load_config, replace
+from bookgpt.config import ConfigError, load_config, replace
 from bookgpt.crawl.catalog import CatalogError
 from bookgpt.device import DeviceError
 
@@ -27,9 +29,11 @@ from bookgpt.tokenizer import TokenizerError
 from bookgpt.train.checkpoint import CheckpointError
 from bookgpt.train.pretrain import TrainingError
 
-COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd, cluster_train_cmd]
+COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd,
+                              cluster_train_cmd]
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
-               TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError, InfeasibleError)
+               TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError,
+               InfeasibleError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +72,6 @@ def main(argv: list[str] | None = None) -> int:
         print("bookgpt: interrupted; finished artifacts are kept and the job can be resumed",
               file=sys.stderr)
         return 130
-
-
-def artifacts_dir(cfg: Config) -> Path:
-    return Path(cfg.paths.artifacts).expanduser().resolve()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import msgspec
 
 from bookgpt.cli.train_cmd import add_book_selection, selected_books
 from bookgpt.config import Config
-from bookgpt.paths import router_dir
+from bookgpt.paths import router_dir, artifacts_root
 from bookgpt.pipeline import build_router, make_qa
 
 
@@ -82,12 +82,11 @@ def run_build_router(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def run_route(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.router import BookRouter, RouterError
 
     if not args.question.strip():
         raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
-    router = BookRouter.load(router_dir(artifacts_dir(cfg)))
+    router = BookRouter.load(router_dir(artifacts_root(cfg)))
     r = router.route(args.question, top_k=args.top_k or cfg.router.top_k,
                      abstain_threshold=cfg.router.abstain_threshold)
     obj = {"abstained": r.abstained,
@@ -119,11 +118,10 @@ def print_answer(ans, as_json: bool) -> None:
 
 
 def run_ask(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.messages import AskRequest
     from bookgpt.orchestrator import Orchestrator
 
-    orch = Orchestrator(cfg, artifacts_dir(cfg))
+    orch = Orchestrator(cfg, artifacts_root(cfg))
     req = AskRequest(question=args.question, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
                      book_ids=args.book_id)
     print_answer(asyncio.run(orch.ask(req)), args.json)
@@ -131,7 +129,6 @@ def run_ask(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def run_chat(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.cli.main import artifacts_dir
     from bookgpt.messages import AskRequest
     from bookgpt.orchestrator import AskError, Orchestrator
 
@@ -139,7 +136,7 @@ def run_chat(args: argparse.Namespace, cfg: Config) -> int:
         import readline  # noqa: F401  (line editing and history with the arrow keys)
     except ImportError:
         pass
-    orch = Orchestrator(cfg, artifacts_dir(cfg))
+    orch = Orchestrator(cfg, artifacts_root(cfg))
     top_k = cfg.router.top_k
     print(f"BookGPT chat over {len(orch.book_ids)} books. /books, /topk N, /quit")
     while True:

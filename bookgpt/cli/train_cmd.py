@@ -7,7 +7,7 @@ import sys
 
 from bookgpt.config import Config
 from bookgpt.crawl.crawler import crawled_books
-from bookgpt.paths import BookPaths
+from bookgpt.paths import BookPaths, artifacts_root
 
 
 class BookSelectionError(ValueError):
@@ -21,9 +21,8 @@ def add_book_selection(p: argparse.ArgumentParser) -> None:
 
 
 def selected_books(args: argparse.Namespace, cfg: Config) -> list[BookPaths]:
-    from bookgpt.cli.main import artifacts_dir
 
-    root = artifacts_dir(cfg)
+    root = artifacts_root(cfg)
     crawled = crawled_books(root)
     if args.all:
         if not crawled:

@@ -9,7 +9,7 @@ import re
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from tqdm import tqdm
@@ -202,7 +202,7 @@ class Crawler:
             "text_sha256": sha256(text.encode("utf-8")),
             "text_chars": len(text),
             "text_words": len(text.split()),
-            "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "bookgpt_version": __version__,
         }
         # meta.json is written last: its presence (with matching hashes) marks the book complete.

@@ -1,15 +1,6 @@
 """Question-answer pairs made from a book's own text by patterns (no external model).
 
-Kinds: definition ("What is X?" from "X is ...", "X means ...", "X is defined as ..."), called,
-we_mean ("by X we mean ..."), who (personal subjects and speakers), statement ("What <verb> ...?"
-from a noun-phrase subject), object ("What did X discover?"), agent ("By what was X ...?"), why
-("... because ..."), heading (chapter and section titles), when (years), how_many (numbers with
-units) and cloze ("Fill in the blank: ..."). Each kind is capped at a share of the pairs
-(KIND_SHARE) so cloze and number questions cannot swamp the rest.
-
-Every answer is an exact span of the book: ``text[answer_start:answer_start + len(answer)]``
-equals the answer, and the answer lies inside its passage. Answers keep the book's own line
-breaks; questions are single-line. An empty or tiny text gives no pairs (``[]``), not an error.
+Passages, candidate filtering, per-kind caps, the train/validation split and JSONL files.
 """
 
 from __future__ import annotations
@@ -18,22 +9,33 @@ import bisect
 import json
 import random
 import re
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bookgpt.fsio import atomic_write_text
-from bookgpt.qa import patterns as P
+from bookgpt.qa.cloze import cloze
+from bookgpt.qa.headings import headings
+from bookgpt.qa.numeric import numbers
+from bookgpt.qa.patterns import clauses, dialogue
+from bookgpt.qa.words import AUX, CONJ, DET_ALL, PREPS, STOPWORDS, BookStats, _W
 
-# the most a kind may make up of a book's pairs; definitions and headings are never capped
+# Kinds: definition ("What is X?" from "X is ...", "X means ...", "X is defined as ..."), called,
+# we_mean ("by X we mean ..."), who (personal subjects and speakers), statement ("What <verb> ...?"
+# from a noun-phrase subject), object ("What did X discover?"), agent ("By what was X ...?") and
+# why ("... because ...") come from qa.patterns; heading from qa.headings; when (years) and
+# how_many (numbers with units) from qa.numeric; cloze ("Fill in the blank: ...") from qa.cloze.
+# KIND_SHARE: the most a kind may make up of a book's pairs, so cloze and number questions
+# cannot swamp the rest; definitions and headings are never capped.
 KIND_SHARE = {"definition": 1.0, "called": 1.0, "we_mean": 1.0, "heading": 1.0, "why": 1.0,
               "agent": 1.0, "who": 0.35, "statement": 0.35, "object": 0.3, "when": 0.1,
               "how_many": 0.15, "cloze": 0.4}
 KIND_ORDER = list(KIND_SHARE)  # preference when two kinds ask the same question
-MIN_TEXT_CHARS = 200
+MIN_TEXT_CHARS = 200  # fewer non-space characters give no pairs ([]), not an error
 
 
+# Every answer is an exact span of the book, inside its passage:
+# ``text[answer_start:answer_start + len(answer)] == answer``. Answers keep the book's own line
+# breaks; questions are single-line.
 @dataclass(frozen=True)
 class QAPair:
     question: str
@@ -46,8 +48,8 @@ class QAPair:
 
 # --------------------------------------------------------------------------- passages
 
-ABBREV = P._W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz "
-              "cf ie eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
+ABBREV = _W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz "
+            "cf ie eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
 
@@ -125,229 +127,6 @@ def split_passages(text: str, max_chars: int = 600) -> list[tuple[int, str]]:
     return [(s, text[s:e]) for s, e in merged]
 
 
-# --------------------------------------------------------------------------- book statistics
-
-class BookStats:
-    """Whole-book word counts: names, people, and verb base forms seen in the book."""
-
-    def __init__(self, text: str):
-        self.freq = Counter(w.lower() for w in re.findall(r"[A-Za-z]+", text))
-        self.lower = Counter(re.findall(r"\b[a-z]+\b", text))
-        self.cap_mid = Counter(re.findall(r"(?<=[a-z,;])[ \t\n]+([A-Z][a-z]+)", text))
-        say, titles = "|".join(P.SAY_VERBS), "|".join(P.TITLES)
-        people = re.findall(r"\b(?:" + say + r")\s+(?:the\s+)?([A-Z][a-z]+)", text)
-        people += re.findall(r"\b([A-Z][a-z]+)\s+(?:" + say + r")\b", text)
-        people += re.findall(r"\b(?:" + titles + r")\.?\s+([A-Z][a-z]+)", text)
-        people += re.findall(r"\b([A-Z][a-z]+)\s+(?:has\s+|had\s+)?(?:thought|thinks|believed|"
-                             r"believes|wrote|writes|discovered|invented|died|lived|married|argued|"
-                             r"claimed|supposed|spoke|proved)\b", text)
-        self.people = {p for p in people if p.lower() not in P.STOPWORDS}
-
-    def is_name(self, w: str) -> bool:
-        return w[:1].isupper() and self.cap_mid[w] >= 2 and self.cap_mid[w] > self.lower[w.lower()]
-
-    def is_person(self, np_words: list[str]) -> bool:
-        cut = next((k for k, w in enumerate(np_words) if w.lower() in P.PREPS), len(np_words))
-        head = [w for w in np_words[:cut] if w.lower() not in P.DETERMINERS]
-        if any(w in self.people or w.rstrip(".") in P.TITLES for w in head):
-            return True
-        return bool(head) and head[-1].lower() in P.PERSON_NOUNS
-
-    def base(self, verb: str) -> str | None:
-        """Base form of a past (-ed, irregular) or third-person (-s) verb, if the book has it."""
-        if verb in P.IRREGULAR:
-            return P.IRREGULAR[verb]
-        if verb.endswith(("ied", "ies")):
-            cands = [verb[:-3] + "y"]
-        elif verb.endswith("ed"):
-            cands = [verb[:-3], verb[:-2]] if verb[-3] == verb[-4] else [verb[:-2], verb[:-1]]
-        elif verb.endswith("es"):
-            cands = [verb[:-2], verb[:-1]]
-        elif verb.endswith("s"):
-            cands = [verb[:-1]]
-        else:  # a base form: accept it when the book also inflects it
-            forms = (verb + "s", verb + "es", verb + "ed", verb + "d", verb + "ing",
-                     verb[:-1] + "ied", verb[:-1] + "ing")
-            return verb if verb in P.VERBS or any(self.lower[f] for f in forms) else None
-        best = max(cands, key=lambda c: self.lower[c])
-        return best if self.lower[best] > 0 and len(best) > 2 else None
-
-
-# --------------------------------------------------------------------------- numbers
-
-NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-                "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
-                "seventy eighty ninety hundred thousand million dozen")
-NOT_UNITS = P._W("is was has does this thus his as us its yes ours always perhaps sometimes less "
-                 "unless whereas besides towards afterwards sides steps times others ones days")
-
-
-_YEAR = re.compile(r"\b(?P<prep>[Ii]n|since|until|till|about|after|before|by|from)\s+"
-                   r"(?:the\s+year\s+)?(?P<y>1[0-9]{3}|20[0-9]{2})(?![\d,.]\d)")
-_NUMS = NUMBER_WORDS.replace(" ", "|")
-_NUM = re.compile(r"(?<![\d.,§])\b(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|(?:" + _NUMS + "|"
-                  + _NUMS.title() + r")(?:[ -](?:" + _NUMS + r"))*)\s+(?P<u>[a-z]{4,}s)\b")
-
-
-def _clause(text: str, s: int, e: int, a: int) -> tuple[int, int]:
-    """The clause of sentence [s, e) around offset a (cut at ; : -- and sentence ends)."""
-    lo = s
-    for m in re.finditer(r";|:|--|—", text[s:a]):
-        lo = s + m.end()
-    m = re.search(r";|:|--|—", text[a:e])
-    return lo, (a + m.start() if m else e)
-
-
-def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterator[P.Candidate]:
-    for s, e in sents:
-        for m in _YEAR.finditer(text, s, e):  # "X happened in 1905." -> "X happened: in what year?"
-            lo, hi = _clause(text, s, e, m.start())
-            left = P.squash(text[lo:m.start()]).rstrip(" ,")
-            right = P.squash(text[m.end():hi]).strip(" ,")
-            prep = m["prep"].lower()
-            q = f"{left} {prep} what year {right}" if left and right else \
-                f"{left or right}: {prep} what year"
-            q = re.sub(r"[^\w)\]]+(?=:)|[^\w)\]]+$", "", q)
-            if len((left + " " + right).split()) >= 3:
-                yield "when", q[0].upper() + q[1:] + "?", m.start("y"), m.end("y")
-        for m in _NUM.finditer(text, s, e):
-            prev = re.search(r"(\S+)\s*$", text[s:m.start()])
-            if m["u"] in NOT_UNITS or re.match(r"1[5-9]\d\d$|20\d\d$", m["n"]) or prev and (
-                    prev.group(1).lower() in P.DET_ALL | P.CONJ | P._W("first last next") or
-                    not prev.group(1)[-1].isalnum() and prev.group(1)[-1] not in ",;:"):
-                continue
-            lo, hi = _clause(text, s, e, m.start())
-            before = P.squash(text[lo:m.start()]).lstrip("\"'“‘(")
-            after = P.squash(text[m.start("u"):hi]).rstrip(" .,;!?\"'”’)")
-            q = f"{before} how many {after}".strip() if before else f"How many {after}"
-            q = q[0].upper() + q[1:] + "?"
-            yield "how_many", q, m.start(), m.end()
-
-
-# --------------------------------------------------------------------------- headings
-
-_HEAD = re.compile(r"^[ \t]*(?P<label>CHAPTER|Chapter|BOOK|Book|PART|Part|SECTION|Section|KNOT|"
-                   r"Knot|LECTURE|Lecture|LESSON|Lesson|ARTICLE|Article|§)[ \t]*"
-                   r"(?P<num>[IVXLC]+|\d+)\b\.?[ \t]*(?:(?:--|[-—–:.])[ \t]*)?(?P<title>[^\n]*)$",
-                   re.MULTILINE)
-_MORE = re.compile(r"\n([ \t]*\S[^\n]{0,70})(?=\n[ \t]*\n)")
-_GENERIC = {"chapter", "section", "part", "book", "lecture", "lesson", "article", "§"}
-
-
-def _title_ok(t: str) -> bool:
-    ws = t.split()
-    return (0 < len(ws) <= 14 and len(t) <= 100 and t[:1].isalpha()
-            and not re.search(r"\s{3,}\d+$", t)
-            and sum(c.isalpha() for c in t) >= 0.7 * len(t.replace(" ", "")))
-
-
-def _title_words(t: str, stats: BookStats) -> str:
-    ws = re.sub(r"[\W_]+$", "", P.squash(t)).split()
-    if t.upper() != t:
-        return " ".join([ws[0].lower() if ws[0].lower() in P.DETERMINERS else ws[0], *ws[1:]])
-    return " ".join("-".join(p.capitalize() if stats.is_name(p.capitalize()) else p.lower()
-                             for p in w.split("-")) for w in ws)
-
-
-def headings(text: str, stats: BookStats) -> Iterator[P.Candidate]:
-    parent = ""
-    for m in _HEAD.finditer(text):
-        title_s, title, same_line = m.start("title"), m["title"].strip(), True
-        before = text[max(0, m.start() - 3):m.start()].replace(" ", "").replace("\t", "")
-        if re.search(r"\s{3,}\d+\s*$", m.group()) or (m.start() and not before.endswith("\n\n")):
-            continue  # a contents line with its page number, or a reference inside a paragraph
-        if not title:
-            nxt = re.compile(r"\s*\n(?:[ \t]*\n){0,3}[ \t]*([^\n]+)").match(text, m.end())
-            if not nxt or _HEAD.match(nxt.group(1)) or nxt.group(1).strip().upper() != \
-                    nxt.group(1).strip():
-                continue
-            title_s, title, same_line = nxt.start(1), nxt.group(1).rstrip(), False
-        more = _MORE.match(text, title_s + len(title))
-        if more and not _HEAD.match(more.group(1)) and title[-1:] not in ".:":
-            title = text[title_s:more.end()]  # a title that runs on to a second line
-        if not _title_ok(P.squash(title)):
-            continue
-        label = m["label"].lower()
-        name = ("section" if label == "§" else label) if label in _GENERIC else label.capitalize()
-        num, t_end = m["num"], title_s + len(title)
-        if label in ("book", "part"):
-            parent = f" of {label} {num}"
-        where = parent if label not in ("book", "part") else ""
-        if same_line and not title.isupper() and sum(
-                w[0].isupper() for w in title.split() if len(w) > 3) < 0.5 * len(
-                [w for w in title.split() if len(w) > 3]):
-            continue  # "Book VI only what was ...": a sentence, not a heading
-        yield "heading", f"What is {name} {num}{where} about?", title_s, t_end
-        topic = _title_words(title, stats)
-        first, _, rest = topic.partition(" ")
-        if first.lower() in ("of", "on", "concerning", "about", "upon") and rest:
-            q = f"Which {name.lower()} discusses {rest}?"
-        elif first.lower() in ("how", "why", "what", "where", "when") and rest:
-            q = f"Which {name.lower()} tells {first.lower()} {rest}?"
-        elif title.rstrip().endswith("?"):
-            q = f"Which {name.lower()} asks \"{topic}?\""
-        else:
-            q = f"Which {name.lower()} discusses {topic}?"
-        q = q.replace(f"Which {name.lower()} ", f"Which {name.lower()}{where} ", 1)
-        yield "heading", q, m.start("label"), m.end("num")
-    yield from _bare_headings(text)
-
-
-_BARE_HEAD = re.compile(r"(?:\A|\n[ \t]*\n)[ \t]*(?P<t>[A-Z][A-Z0-9 ,;:'’\-]{8,90}[A-Z0-9.?]?)"
-                        r"[ \t]*\n[ \t]*\n\s*(?P<p>[A-Z\"“][^\n]*\n[^\n]+)")
-
-
-def _bare_headings(text: str) -> Iterator[P.Candidate]:
-    """An unnumbered all-capitals title over prose: 'Which section begins "In your schooldays"?'"""
-    for m in _BARE_HEAD.finditer(text):
-        title, para = m["t"].strip(), P.squash(m["p"])
-        if len(title.split()) < 2 or _HEAD.match(title) or title.startswith("BY ") or \
-                not re.search(r"[a-z]{3}.*[a-z]{3}", para):
-            continue
-        opening = re.sub(r"[^\w]+$", "", " ".join(para.split()[:8]))
-        yield "heading", f'Which section begins "{opening} ..."?', m.start("t"), m.end("t")
-
-
-# --------------------------------------------------------------------------- cloze
-
-def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
-          max_words: int) -> Iterator[P.Candidate]:
-    """A sentence with its most specific span blanked: a name, a number phrase or a rare term."""
-    for s, e in sents:
-        sent = text[s:e]
-        n = len(sent.split())
-        if not 6 <= n <= max_words or not re.search(r"[a-z]{3}", sent) or sent.count('"') % 2 \
-                or not re.match(r"[\"“‘'(_]*[A-Z0-9]", sent):
-            continue
-        toks = P.tokens(text, s, e)
-        if sum(len(t[0]) for t in toks) < 0.6 * len(sent.replace(" ", "").replace("\n", "")):
-            continue
-        best, score = None, 0.0
-        for j, (w, a, b) in enumerate(toks):
-            lw = w.lower()
-            if j and stats.is_name(w) and lw not in P.STOPWORDS:
-                sc, k = 3.0, j
-                while k + 1 < len(toks) and stats.is_name(toks[k + 1][0]) and \
-                        not text[toks[k][2]:toks[k + 1][1]].strip():
-                    k += 1
-                b = toks[k][2]
-            elif w[0].isdigit() and j + 1 < len(toks) and toks[j + 1][0].isalpha() and \
-                    toks[j + 1][0].lower() not in P.STOPWORDS and \
-                    not text[b:toks[j + 1][1]].strip():
-                sc, b = 2.5, toks[j + 1][2]
-            elif j and w.isalpha() and len(w) >= 5 and lw not in P.STOPWORDS and \
-                    stats.freq[lw] >= 2 and not lw.endswith("ly"):
-                sc = 1.0 + min(len(w), 12) / 12 - min(stats.freq[lw], 200) / 400
-            else:
-                continue
-            if sc > score:
-                best, score = (a, b), sc
-        if best:
-            q = P.squash(text[s:best[0]]) + " ____ " + P.squash(text[best[1]:e])
-            q = re.sub(r"\s*[*#=~]{2,}\s*$", "", q)  # a trailing "***" separator is no text
-            yield "cloze", "Fill in the blank: " + " ".join(q.split()), best[0], best[1]
-
-
 # --------------------------------------------------------------------------- filters
 
 _TRIM_END = ".,;:!?-—–_*'\"’“”‘ \t\n"
@@ -371,7 +150,7 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-DANGLING = P.CONJ | P.PREPS | P.DET_ALL | P.AUX | P._W("to by as than into upon not the a an")
+DANGLING = CONJ | PREPS | DET_ALL | AUX | _W("to by as than into upon not the a an")
 
 
 def answer_ok(answer: str, min_words: int, max_words: int) -> bool:
@@ -380,7 +159,7 @@ def answer_ok(answer: str, min_words: int, max_words: int) -> bool:
     if not min_words <= n <= max_words:
         return False
     toks = re.findall(r"[A-Za-z0-9]+", answer.lower())
-    if not toks or all(t in P.STOPWORDS for t in toks) or toks[-1] in DANGLING:
+    if not toks or all(t in STOPWORDS for t in toks) or toks[-1] in DANGLING:
         return False
     return balanced(answer)
 
@@ -400,10 +179,10 @@ def _candidates(text: str, passages: list[tuple[int, str]], max_q_words: int):
     stats = BookStats(text)
     for k, (ps, passage) in enumerate(passages):
         sents = sentence_spans(text, ps, ps + len(passage))
-        for gen in (P.clauses, numbers):
+        for gen in (clauses, numbers):
             for c in gen(text, sents, stats):
                 yield k, c
-        for c in P.dialogue(text, (ps, ps + len(passage)), stats):
+        for c in dialogue(text, (ps, ps + len(passage)), stats):
             yield k, c
         for c in cloze(text, sents, stats, max_q_words - 4):
             yield k, c

@@ -1,4 +1,4 @@
-"""Word lists, sentence splitting, book statistics and the span-finding question patterns.
+"""Span-finding question patterns over sentence clauses and dialogue.
 
 Every generator yields candidates ``(kind, question, answer_start, answer_end)`` in absolute
 character offsets of the book text; `bookgpt.qa.pairs` trims, filters and balances them.
@@ -8,109 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bookgpt.qa.pairs import BookStats
+from bookgpt.qa.words import (
+    ADVERBS, AFTER_VERB, AUX, BAD_START, CONJ, DEF_DETS, DET_ALL, DETERMINERS, IRREGULAR,
+    LY_NOUNS, MEAN_VERBS, MODALS, NO_CLAUSE, NO_OBJECT, NON_HEAD, NOT_ED, PERSON_NOUNS,
+    PERSON_VERBS, PLURALS, PREPS, PRONOUNS, SAY_VERBS, STOPWORDS, SUBJ_PRONOUNS, TAIL_PREPS,
+    THAT_VERBS, TIME_WORDS, VERBS, BookStats, _W, squash, tokens,
+)
 
 Candidate = tuple[str, str, int, int]
 
-
-def _W(s: str) -> frozenset[str]:
-    return frozenset(s.split())
-
-
-PRONOUNS = _W("i me my mine we us our ours you your yours he him his she her hers it its they "
-              "them their theirs this that these those which who whom whose what whatever one "
-              "ones itself himself herself themselves ourselves myself yourself yourselves there "
-              "here such something anything nothing everything someone anyone everyone somebody "
-              "nobody all both each either neither none other others another same former latter "
-              "thou thee")
-STOPWORDS = PRONOUNS | _W(
-    "a an the and or but nor so yet for of in on at to from by with without into onto upon over "
-    "under about above below between among through during before after since until till as than "
-    "then if when where while whether because though although unless is are was were be been "
-    "being am do does did done have has had having will would shall should can could may might "
-    "must not no yes only also very too just even still ever never always often more most less "
-    "least much many some any few several own how why thus hence therefore however indeed now "
-    "again once up down out off here well quite rather almost soon already sometimes "
-    "nevertheless")
-BAD_START = PRONOUNS | _W(
-    "and or but nor so yet for if when where while whether because though although unless as "
-    "then thus hence therefore however indeed now again once here there not no yes only also "
-    "even still perhaps let suppose imagine consider take see say note observe since until after "
-    "before to of in on at by with from into upon how why accordingly moreover besides further "
-    "furthermore finally first secondly lastly nay oh ah alas well like unlike")
-MODALS = _W("will would shall should can could may might must")
-AUX = MODALS | _W("is are was were has have had does do did")
-SAY_VERBS = _W("said replied answered asked cried exclaimed remarked continued added observed "
-               "whispered muttered shouted began suggested echoed returned rejoined interrupted "
-               "explained murmured sighed declared insisted protested groaned repeated resumed "
-               "says replies answers asks cries")
-IRREGULAR = dict(p.split(":") for p in sorted(_W(
-    "said:say made:make took:take came:come went:go saw:see found:find gave:give became:become "
-    "began:begin knew:know thought:think told:tell felt:feel stood:stand left:leave "
-    "brought:bring held:hold ran:run rose:rise fell:fall got:get sat:sit led:lead meant:mean "
-    "kept:keep wrote:write taught:teach spoke:speak grew:grow drew:draw built:build sent:send "
-    "bore:bear broke:break won:win caught:catch threw:throw sought:seek fought:fight wore:wear "
-    "hung:hang met:meet paid:pay sold:sell spent:spend understood:understand heard:hear "
-    "lost:lose struck:strike chose:choose forgot:forget hid:hide laid:lay shook:shake "
-    "bought:buy drove:drive rode:ride ate:eat shot:shoot sang:sing swore:swear "
-    "withdrew:withdraw overcame:overcome undertook:undertake beheld:behold")))
-VERBS = AUX | SAY_VERBS | frozenset(IRREGULAR) | _W(
-    "says makes takes comes goes sees finds gives becomes begins knows thinks tells feels stands "
-    "brings holds runs rises falls gets sits leads means keeps seems lies shows shown proves "
-    "remains depends consists contains gives forms moves occurs appears exists follows "
-    "represents requires writes teaches speaks grows draws set put struck bears won hung lay")
-PERSON_VERBS = _W("said says thought thinks believed believes wrote writes showed shows proved "
-                  "proves discovered invented asked replied answered told tells knew knows "
-                  "argued argues supposed supposes remarked observed maintained maintains held "
-                  "taught teaches claimed claims died lived married spoke speaks felt feels "
-                  "found introduced pointed noticed realized recognized stated expressed gave")
-PERSON_NOUNS = _W(
-    "man men woman women boy boys girl girls king queen prince princess knight knights lady "
-    "ladies lord gentleman gentlemen father mother son sons daughter daughters brother sister "
-    "uncle aunt wife husband child children author writer reader readers teacher master pupil "
-    "professor mathematician mathematicians philosopher philosophers physicist physicists "
-    "geometer geometers astronomer astronomers observer observers traveller travellers stranger "
-    "friend friends governor doctor priest priests student students person people old young "
-    "younger elder other host guest guests visitor companion monarch widow nurse servant captain "
-    "judge grandson")
-TITLES = _W("Mr Mrs Miss Dr Sir Lord Lady Professor Prof King Queen Captain Saint St General")
-DETERMINERS = _W("a an the one some any every each no this that these those our their his her "
-                 "its my your")
-DET_ALL = (DETERMINERS | _W("every both many most few several such all two three four five six "
-                            "seven eight nine ten twelve")) - {"that"}
-DEF_DETS = _W("a an the one some any that what nothing only simply merely just")
-PREPS = _W("of in on at with for from between among within along across")
-TAIL_PREPS = PREPS - {"of"} | _W("by as into upon through over under about")
-TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant "
-                "morning evening night week weeks month months")
-CONJ = _W("and but that while when if because since so for then where whereas although though as "
-          "until till unless hence thus therefore now whence whilst or nor")
-NO_CLAUSE = _W("if unless whether though although that as")  # hypothetical or dependent clauses
-SUBJ_PRONOUNS = _W("i we you he she they")
-AFTER_VERB = _W("a an the this these those its his her their our my your some any no not to into "
-                "on upon in at with from for by through up out down as that it them him us me "
-                "itself themselves only also all both every each two three many more less")
-NON_HEAD = _W("following same other first second third fourth fifth last former latter whole "
-              "alone itself rest relative respective")
-ADVERBS = _W("often always never also still then thus therefore indeed now only sometimes "
-             "usually generally already soon thereby evidently certainly really merely")
-NOT_ED = _W("hundred kindred indeed speed breed creed steed naked sacred wicked rugged crooked "
-            "ragged beloved learned aged need seed deed bed red")
-PLURALS = _W("men women children people feet teeth mice data phenomena criteria police cattle")
-LY_NOUNS = _W("family assembly supply monopoly anomaly ally belly folly jelly lily rally italy "
-              "reply fly july")
-NO_OBJECT = _W("call see go come according let make get put take set cut read become became "
-               "becomes seem seemed seems remain remained remains appear appeared appears look "
-               "looked looks grow grew grows")
-THAT_VERBS = _W("see know find show prove believe think admit assume suppose conclude observe "
-                "notice remark recognize recognise understand learn hold maintain affirm deny "
-                "state feel realize realise perceive discover infer deduce establish demonstrate "
-                "verify agree declare explain answer reply imagine expect fear hope teach tell")
-MEAN_VERBS = {"means": "mean", "meant": "mean", "denotes": "denote", "signifies": "signify"}
-_WORD = re.compile(r"[A-Za-z](?:[A-Za-z'’]|-(?=[A-Za-z]))*|\d+(?:[.,]\d+)*")
 _CLAUSE_CUT = re.compile(r"\s*(?:;|:|--|—|\(|\)|\s\[|,\s+(?:and|but|or|which|while|whereas|for|so|"
                          r"because|since|although|though|if|when|where|who|whom)\s|\s+and\s+(?:I|"
                          r"we|he|she|it|they|this|these|there)\s)")
@@ -121,15 +28,6 @@ _CALLED = re.compile(r"(?:(?:also|usually|sometimes|generally|often|commonly|the
                      r"\s+(?=\S)")
 _WE_MEAN = re.compile(r"\b[Bb]y\s+(?P<x>[^,;:()]{2,60}?),?\s+(?:we|I|one)\s+(?:shall\s+|will\s+|"
                       r"may\s+|can\s+)?(?:mean|understand|denote|designate)\s+(?P<y>\S)")
-
-
-def squash(s: str) -> str:
-    """One line of text: whitespace collapsed and the `_italic_` markers of Gutenberg removed."""
-    return " ".join(s.replace("_", " ").split())
-
-
-def tokens(text: str, s: int, e: int) -> list[tuple[str, int, int]]:
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, s, e)]
 
 
 def phrase_for_question(s: str, stats: BookStats) -> str:

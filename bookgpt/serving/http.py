@@ -92,7 +92,7 @@ async def errors_and_metrics(request: web.Request, handler):
     except AskError as exc:
         status = 400
         return error(400, str(exc), "invalid_request")
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
         status = 413
         return error(413, f"request body over the limit of {request.app[LIMITS]['max_body_bytes']} "
                           f"bytes", "too_large")
