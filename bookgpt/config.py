@@ -86,7 +86,7 @@ class FinetuneConfig(_Section):
     text_mix: float = 0.2  # share of micro-batches drawn from plain book text (against forgetting)
     eval_interval: int = 100  # steps between validation evaluations
     patience: int = 3  # evaluations without improvement before stopping (0 disables)
-    prompt_format: Literal["closed", "open"] = "open"  # closed: question only; open: passage + question
+    prompt_format: Literal["closed", "open"] = "closed"  # closed: question only; open: passage + question
     passage_chars: int = 600  # characters of the source passage shown in the open-book format
     seed: int = 1337  # seed for batches and dropout
 

@@ -19,13 +19,18 @@ class Example:
     loss_mask: list[bool]  # True where the next-token loss counts: answer tokens and the end token
 
 
+def squash(text: str) -> str:
+    """One line: book line breaks inside a span carry no meaning for Q&A."""
+    return " ".join(text.split())
+
+
 def prompt_ids(tok: Tokenizer, special: SpecialIds, question: str, passage: str | None,
                budget: int) -> list[int]:
     """Token ids of the prompt (up to and including <|answer|>), at most `budget` long.
 
     The passage is cut first (from its end, keeping its beginning), then the question's front.
     """
-    q = tok.encode(" " + question.strip()).ids
+    q = tok.encode(" " + squash(question)).ids
     tail = [special.question, *q, special.answer]
     if len(tail) > budget:
         tail = [special.question, *q[len(tail) - budget:], special.answer]
@@ -34,14 +39,14 @@ def prompt_ids(tok: Tokenizer, special: SpecialIds, question: str, passage: str 
     room = budget - len(tail) - 1
     if room <= 0:
         return tail
-    p = tok.encode(" " + passage.strip()).ids[:room]
+    p = tok.encode(" " + squash(passage)).ids[:room]
     return [special.passage, *p, *tail]
 
 
 def build_example(tok: Tokenizer, special: SpecialIds, question: str, answer: str,
                   passage: str | None, context: int, max_answer_tokens: int = 48) -> Example:
     """A training sequence of at most context + 1 tokens with the loss on the answer and end token."""
-    a = tok.encode(" " + answer.strip()).ids[:max_answer_tokens] + [special.eot]
+    a = tok.encode(" " + squash(answer)).ids[:max_answer_tokens] + [special.eot]
     prompt = prompt_ids(tok, special, question, passage, context + 1 - len(a))
     tokens = prompt + a
     # mask[i] refers to predicting tokens[i + 1] from tokens[: i + 1]
