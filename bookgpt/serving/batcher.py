@@ -67,6 +67,10 @@ class DynamicBatcher:
     async def _collect(self) -> list[_Pending]:
         first = await self.queue.get()
         batch = [first]
+        if self.queue.empty():
+            # an idle server answers at once: waiting only pays when requests are queueing up
+            # (under load they arrive while the previous batch computes)
+            return batch
         until = time.monotonic() + self.max_wait_s
         while len(batch) < self.max_batch:
             remaining = until - time.monotonic()
