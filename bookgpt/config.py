@@ -74,6 +74,7 @@ class PretrainConfig(_Section):
     patience: int = 5  # evaluations without improvement before early stopping (0 disables)
     dtype: Literal["auto", "bf16", "fp32"] = "auto"  # autocast dtype; auto = bf16 where it is fast
     compile: Literal["auto", "on", "off"] = "auto"  # torch.compile; auto = on where it works and pays
+    attn_block: int = -1  # causal attention in query blocks of this size; -1 auto (128 off CUDA), 0 SDPA
     seed: int = 1337  # seed for weights, batches and dropout
 
 

@@ -9,7 +9,8 @@ import torch
 from bookgpt.config import Config
 from bookgpt.device import resolve_device
 from bookgpt.train.pretrain import measure_matmul_peak
-from bookgpt.train.runtime import autocast, autocast_dtype, seed_everything, use_compile
+from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, seed_everything,
+                                   use_compile)
 
 
 def matmul_peaks(device: str, model_width: int, rows: int) -> dict[str, float]:
@@ -39,7 +40,7 @@ def bench_train(cfg: Config, steps: int = 20, warmup: int = 3) -> dict:
     rows = p.batch_size * m.context_length
     peaks = matmul_peaks(device, m.n_embd, rows)
     seed_everything(p.seed)
-    model = GPT(m, vocab).to(device)
+    model = GPT(m, vocab, attn_block=attention_block(device, p.attn_block)).to(device)
     amp = autocast_dtype(device, p.dtype)
     compiled = use_compile(device, p.compile, planned_steps=10**6)  # as a real, long run decides
     if compiled:
@@ -75,6 +76,7 @@ def bench_train(cfg: Config, steps: int = 20, warmup: int = 3) -> dict:
     return {
         "benchmark": "train", "device": device, "threads": torch.get_num_threads(),
         "dtype": "bf16" if amp == torch.bfloat16 else "fp32", "compiled": compiled,
+        "attn_block": model.blocks[0].attn.attn_block,
         "batch_size": p.batch_size, "context_length": m.context_length,
         "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd, "vocab_size": vocab,
         "parameters": model.num_params(), "steps": steps, "warmup_seconds": round(warm_s, 1),

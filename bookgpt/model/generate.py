@@ -67,7 +67,7 @@ def _pick(logp: torch.Tensor, greedy_tok: torch.Tensor, greedy_lp: torch.Tensor,
     """Choose the next token per row from log-probs (B, V); returns (tokens (B,), logprobs (B,))."""
     if temperature == 0.0:
         return greedy_tok, greedy_lp
-    logits = logp / temperature  # (B, V); a per-row shift of the logits, so softmax is unchanged
+    logits = logp / temperature  # (B, V); logits/T shifted per row: the same tempered softmax
     if top_k > 0 and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -247,10 +247,11 @@ def _decoder_for(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> D
     """An eager Decoder is cheap: a fresh one per call. A compiled one is kept on the model (in
     GPT.decoders, which pickling drops), so its compilation is paid once per process."""
     if not compile:
-        return Decoder(model, max_batch=max(batch, 1), dtype=dtype, compile=False)
+        return Decoder(model, max_batch=min(max(batch, 1), 128), dtype=dtype, compile=False)
+    want = min(max(batch, 16), 128)  # larger requests are done in chunks
     dec = model.decoders.get(dtype)
-    if dec is None or dec.max_batch < batch or dec.device != model.wte.weight.device:
-        dec = Decoder(model, max_batch=max(batch, 16), dtype=dtype, compile=True)
+    if dec is None or dec.max_batch < want or dec.device != model.wte.weight.device:
+        dec = Decoder(model, max_batch=want, dtype=dtype, compile=True)
         model.decoders[dtype] = dec
     return dec
 

@@ -23,7 +23,7 @@ from bookgpt.train.checkpoint import (check_vocab, load_checkpoint, model_from_c
                                       save_checkpoint)
 from bookgpt.train.loop import LoopOptions, train_loop
 from bookgpt.train.pretrain import TokenBatches, TrainingError
-from bookgpt.train.runtime import autocast, autocast_dtype, seed_everything
+from bookgpt.train.runtime import attention_block, autocast, autocast_dtype, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ def finetune_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
     check_vocab(blob, tok.get_vocab_size(), pre)
     seed_everything(f.seed)
     model, mcfg = model_from_checkpoint(blob, device)
+    model.set_attn_block(attention_block(device, cfg.pretrain.attn_block))
     cfg = msgspec.structs.replace(cfg, model=mcfg)  # the checkpoint's shape wins over the config's
     train_ex = make_examples(train_pairs, tok, special, cfg, fmt)
     val_ex = make_examples(val_pairs, tok, special, cfg, fmt)[:512]

@@ -19,7 +19,8 @@ from bookgpt.paths import BookPaths
 from bookgpt.tokenizer import load_token_files, load_tokenizer
 from bookgpt.train.checkpoint import check_vocab, load_checkpoint, save_checkpoint
 from bookgpt.train.loop import LoopOptions, LoopResult, train_loop
-from bookgpt.train.runtime import autocast, autocast_dtype, seed_everything, use_compile
+from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, seed_everything,
+                                   use_compile)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
                             f"one context window ({mcfg.context_length}); raise "
                             f"tokenizer.val_fraction or lower model.context_length")
     seed_everything(p.seed)
-    model = GPT(mcfg, vocab).to(device)
+    model = GPT(mcfg, vocab, attn_block=attention_block(device, p.attn_block)).to(device)
     steps = planned_steps(cfg, len(train))
     amp = autocast_dtype(device, p.dtype)
     optimizer = model.configure_optimizer(p.weight_decay, p.learning_rate, (p.beta1, p.beta2), device)

@@ -66,3 +66,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def attention_block(device: str, requested: int) -> int:
+    """Query-block size for training attention. Blocked plain matmuls skip the masked half and beat
+    SDPA's CPU kernel at small head sizes (and SDPA with dropout falls back to a slow path there):
+    measured 8,700 vs 2,500 tokens/s at the default shape. SDPA stays the choice on CUDA."""
+    if requested >= 0:
+        return requested
+    return 0 if device == "cuda" else 128
