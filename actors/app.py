@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,9 @@ from bookgpt.messages import Answer, AskRequest, BookInfo
 from bookgpt.orchestrator import AskError, OverloadedError, trained_books
 from bookgpt.paths import BookPaths
 from cluster.resources import book_actor_options, check_feasible
+from cluster.ship import fingerprint, pack, read_tree
+
+log = logging.getLogger(__name__)
 
 
 class Deployment:
@@ -36,21 +43,75 @@ class Deployment:
         device = resolve_device(cfg.device)
         opts = book_actor_options(cfg.cluster, device)
         check_feasible(opts, ray.nodes(), "a book model actor")
-        self.books: dict[str, Any] = {}
+        cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
+        specs = []
         for book_id in self.book_ids:
-            self.books[book_id] = BookModelActor.options(
-                name=book_actor_name(book_id), namespace=ns, get_if_exists=True,
-                lifetime="detached", **opts).remote(builtins, str(artifacts), book_id,
-                                                    opts["num_cpus"], batching)
+            bundle = pack(read_tree(artifacts, f"models/{book_id}/tokenizer.json")
+                          | read_tree(artifacts, f"models/{book_id}/finetune/best.pt"))
+            key = _key(cfg_key, bundle)
+            specs.append(_Spec(BookModelActor, book_actor_name(book_id), key, dict(opts),
+                               (builtins, bundle, book_id, opts["num_cpus"], batching, key)))
+        bundle = pack(read_tree(artifacts, "router"))
+        key = _key(cfg_key + ",".join(self.book_ids).encode(), bundle)
+        specs.append(_Spec(RouterActor, ROUTER_NAME, key, {},
+                           (builtins, bundle, self.book_ids, ns, key)))
+        handles = _reconcile(specs, ns)
+        self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
+        self.router = handles[ROUTER_NAME]
         self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
                                           lifetime="detached").remote()
-        self.router = RouterActor.options(name=ROUTER_NAME, namespace=ns, get_if_exists=True,
-                                          lifetime="detached").remote(builtins, str(artifacts),
-                                                                      self.book_ids, ns)
 
     def teardown(self) -> None:
         for handle in [*self.books.values(), self.merger, self.router]:
             ray.kill(handle, no_restart=True)
+
+
+def _key(cfg_key: bytes, bundle) -> str:
+    return hashlib.sha256(cfg_key + fingerprint(bundle).encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Spec:
+    cls: Any
+    name: str
+    key: str
+    opts: dict
+    args: tuple
+
+    def create(self, ns: str) -> Any:
+        for _ in range(100):
+            try:
+                return self.cls.options(name=self.name, namespace=ns, get_if_exists=True,
+                                        lifetime="detached", **self.opts).remote(*self.args)
+            except ValueError:  # a replaced actor's name is not released yet
+                time.sleep(0.1)
+        raise RuntimeError(f"the Ray actor name {self.name!r} stays taken; `ray stop` and retry")
+
+
+def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
+    """Create the named actors, or reuse those built from the same config and files.
+
+    A reused actor keeps its constructor arguments, so one built from an older checkpoint, router or
+    config is replaced rather than silently serving the old state.
+    """
+    handles = {s.name: s.create(ns) for s in specs}
+    keys = {}
+    for s in specs:
+        try:
+            keys[s.name] = ray.get(handles[s.name].fingerprint.remote(), timeout=600)
+        except (ray.exceptions.RayActorError, AttributeError):
+            keys[s.name] = None
+    for s in specs:
+        if keys[s.name] != s.key:
+            log.info("replacing actor %s: it was built from other files or settings", s.name)
+            ray.kill(handles[s.name], no_restart=True)
+            handles[s.name] = s.create(ns)
+            try:
+                ray.get(handles[s.name].fingerprint.remote(), timeout=600)
+            except ray.exceptions.RayActorError as exc:
+                cause = str(getattr(exc, "error_msg", "") or exc).strip().splitlines()[-1]
+                raise RuntimeError(f"the Ray actor {s.name!r} could not start: {cause}") from None
+    return handles
 
 
 class RayBackend:

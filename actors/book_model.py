@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import msgspec
 import ray
@@ -16,16 +15,19 @@ from bookgpt.orchestrator import answer_batch
 from bookgpt.paths import BookPaths
 from bookgpt.serving.batcher import DynamicBatcher
 from bookgpt.train.runtime import set_threads
+from cluster.ship import Bundle, unpack
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=1000)
 class BookModelActor:
-    def __init__(self, cfg_builtins: dict, artifacts: str, book_id: str, num_cpus: float = 1.0,
-                 batching: bool = True):
+    def __init__(self, cfg_builtins: dict, bundle: Bundle, book_id: str, num_cpus: float = 1.0,
+                 batching: bool = True, fingerprint: str = ""):
         cfg = msgspec.convert(cfg_builtins, Config)
         set_threads(num_cpus)
-        self.book_id = book_id
-        self.model = BookModel.load(BookPaths(Path(artifacts), book_id), device_pref=cfg.device)
+        self.book_id, self._fingerprint = book_id, fingerprint
+        # the model's files come through the object store into a node-local cache: any node works
+        root, self.fetched = unpack(bundle)
+        self.model = BookModel.load(BookPaths(root, book_id), device_pref=cfg.device)
         s = cfg.serve
         self.max_wait_s = s.max_batch_wait_ms / 1e3
         self.batcher = DynamicBatcher(lambda jobs: answer_batch(self.model, jobs),
@@ -48,7 +50,8 @@ class BookModelActor:
         self.m_queue.set(self.batcher.depth() + 1)
         ans = await self.batcher.submit(job, time.monotonic() + timeout_s)
         self.m_batch.observe(self.batcher.stats.last_batch)
-        self.m_tokens.inc(max(ans.tokens, 0) or 0.0)
+        if ans.tokens > 0:  # Ray's Counter refuses increments <= 0
+            self.m_tokens.inc(ans.tokens)
         self.tokens += ans.tokens
         self.m_queue.set(self.batcher.depth())
         return ans
@@ -56,6 +59,10 @@ class BookModelActor:
     async def set_batching(self, on: bool, max_batch: int = 16) -> None:
         self.batcher.max_batch = max_batch if on else 1
         self.batcher.max_wait_s = self.max_wait_s if on else 0.0
+
+    async def fingerprint(self) -> str:
+        """What this actor was built from (config, files, batching): a changed one is replaced."""
+        return self._fingerprint
 
     async def health(self) -> dict:
         """Answers while a batch is generating: generation runs off the event loop."""
@@ -66,4 +73,5 @@ class BookModelActor:
                 "max_batch": s.max_batch, "dropped": s.dropped, "rejected": s.rejected,
                 "batch_sizes": dict(s.sizes), "tokens": self.tokens,
                 "tokens_per_s": self.tokens / s.busy_s if s.busy_s else 0.0, "uptime_s": up,
-                "device": self.model.device}
+                "device": self.model.device, "files_fetched": self.fetched,
+                "node_id": ray.get_runtime_context().get_node_id()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import msgspec
 import ray
@@ -15,16 +14,23 @@ from bookgpt.messages import Answer, AskRequest, BookAnswer, RoutedBook
 from bookgpt.orchestrator import AskError, OverloadedError, job_for, route_request
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
+from cluster.ship import Bundle, unpack
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
 class RouterActor:
-    def __init__(self, cfg_builtins: dict, artifacts: str, book_ids: list[str], namespace: str):
+    def __init__(self, cfg_builtins: dict, bundle: Bundle, book_ids: list[str], namespace: str,
+                 fingerprint: str = ""):
         self.cfg = msgspec.convert(cfg_builtins, Config)
-        self.router = BookRouter.load(router_dir(Path(artifacts)))
+        root, _ = unpack(bundle)  # the router's files, shipped through the object store
+        self.router = BookRouter.load(router_dir(root))
+        self._fingerprint = fingerprint
         self.book_ids = book_ids
         self.namespace = namespace
         self._handles: dict[str, ray.actor.ActorHandle] = {}
+
+    async def fingerprint(self) -> str:
+        return self._fingerprint
 
     def _handle(self, name: str):
         if name not in self._handles:

@@ -42,7 +42,8 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
     start = time.perf_counter()
     fmt = model.meta.get("prompt_format", "closed")
     chars = model.meta.get("config", {}).get("finetune", {}).get("passage_chars", 600)
-    max_new = max(j.max_new_tokens for j in jobs)
+    # an answer may take at most half the context, so that the prompt always keeps room
+    max_new = min(max(j.max_new_tokens for j in jobs), model.context_length // 2)
     budget = model.context_length - max_new
     prompts = [prompt_ids(model.tokenizer, model.special, j.question,
                           j.passage[:chars] if fmt == "open" else None, budget) for j in jobs]
@@ -93,8 +94,10 @@ def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_
     if result.abstained:
         return []
     hits = [h for h in result.books if h.book_id in eligible][:top_k]
-    total = sum(h.score for h in hits) or 1.0
-    return [RoutedBook(book_id=h.book_id, title=h.title, weight=h.score / total, score=h.score,
+    total = sum(h.score for h in hits)
+    # named books that share no word with the question still get a say, in equal shares
+    return [RoutedBook(book_id=h.book_id, title=h.title,
+                       weight=h.score / total if total > 0 else 1.0 / len(hits), score=h.score,
                        passage=h.passage) for h in hits]
 
 

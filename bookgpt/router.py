@@ -77,6 +77,15 @@ class RouteResult:
 
 # ---- text analysis (the same functions at build time and after load) ----
 
+# question scaffolding that says nothing about which book: "Fill in the blank: ... ____ ..."
+_SCAFFOLD = re.compile(r"^\s*fill in the blanks?\s*:\s*|_{2,}", re.IGNORECASE)
+
+
+def query_text(question: str) -> str:
+    """The words of a question that can tell books apart (scaffolding such as cloze markers cut)."""
+    return _SCAFFOLD.sub(" ", question)
+
+
 def _tokens(text: str) -> list[str]:
     """Lower-cased, accent-stripped words of two or more characters, English stop words removed."""
     out = []
@@ -271,7 +280,7 @@ class BookRouter:
 
     def scores(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """(score of each book, index of each book's best passage) for a question."""
-        toks = _tokens(question)
+        toks = _tokens(query_text(question))
         cols, vals = self._query_vector(toks)
         n_books = len(self.book_ids)
         if not len(cols):

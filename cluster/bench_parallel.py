@@ -16,7 +16,8 @@ import ray
 from bookgpt.config import Config
 from bookgpt.paths import BookPaths
 from cluster.resources import check_feasible, training_task_options
-from cluster.train import read_tree, run_stage, workdir_for
+from cluster.ship import read_tree
+from cluster.train import run_stage, workdir_for
 
 
 def _timed_stage(stage: str, cfg_builtins: dict, book_id: str, files: dict, num_cpus: float) -> dict:

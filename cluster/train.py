@@ -18,12 +18,11 @@ import msgspec
 import ray
 
 from bookgpt.config import Config
-from bookgpt.fsio import atomic_write_bytes
 from bookgpt.paths import BookPaths
 from cluster.resources import check_feasible, training_task_options
+from cluster.ship import Files, read_tree, write_tree
 
 STAGES = ("tokenize", "pretrain", "qa", "finetune")
-Files = dict[str, bytes]  # path relative to the artifacts root -> content
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
@@ -38,21 +37,6 @@ class ProgressActor:
 
     def snapshot(self) -> dict[str, dict]:
         return self.state
-
-
-def read_tree(root: Path, rel: str, skip: tuple[str, ...] = ()) -> Files:
-    base = root / rel
-    if not base.exists():
-        return {}
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(base.rglob("*"))
-            if p.is_file() and not p.name.startswith(".") and p.name not in skip}
-
-
-def write_tree(root: Path, files: Files) -> None:
-    for rel, data in files.items():
-        target = root / rel
-        if not target.is_file() or target.read_bytes() != data:
-            atomic_write_bytes(target, data)
 
 
 def workdir_for(cfg: Config, book_id: str, text_sha: str) -> Path:

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.device import resolve_device
     from bookgpt.paths import artifacts_root
     from cluster.connect import connect
-    from cluster.train import ProgressActor, submit_books, write_tree
+    from cluster.ship import write_tree
+    from cluster.train import ProgressActor, submit_books
 
     books = [p.book_id for p in selected_books(args, cfg)]
     root = artifacts_root(cfg)
@@ -72,7 +73,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     show = not args.no_progress and sys.stderr.isatty()
     bars = {r.book_id: tqdm(total=0, position=i, desc=r.book_id, bar_format="{desc}: {postfix}",
                             disable=not show) for i, r in enumerate(runs)}
-    pending = {r.refs["finetune"]: r for r in runs if r.refs}
+    # every stage returns the book's files so far: write each as it lands, so that a later failure
+    # or Ctrl-C keeps the finished stages on the driver (a re-run skips them)
+    pending = {ref: (r, stage) for r in runs for stage, ref in r.refs.items()}
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
@@ -80,17 +83,21 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             for book_id, bar in bars.items():
                 bar.set_postfix_str(_bar_text(snap.get(book_id, {})), refresh=True)
             for ref in ready:
-                r = pending.pop(ref)
-                r.seconds = time.time() - r.started
+                r, stage = pending.pop(ref)
+                if r.status != "running":
+                    continue  # an earlier stage failed; this one failed with it
                 try:
                     write_tree(root, ray.get(ref))
-                    r.status = "ok"
                 except Exception as exc:  # one book's failure never stops the others
-                    r.status, r.error = "failed", str(exc).strip().splitlines()[-1][:200]
+                    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+                    r.status, r.error = "failed", f"{stage}: {lines[-1][:200]}"
+                    r.seconds = time.time() - r.started
+                    continue
+                if stage == "finetune":
+                    r.status, r.seconds = "ok", time.time() - r.started
     except KeyboardInterrupt:
         for ref in pending:
-            for stage_ref in pending[ref].refs.values():
-                ray.cancel(stage_ref, force=True)
+            ray.cancel(ref, force=True)
         for bar in bars.values():
             bar.close()
         print("\nbookgpt train: cancelled; finished stages are kept and `bookgpt train` "

@@ -22,7 +22,8 @@ from bookgpt.config import resolve_repo_path
 from bookgpt.messages import AskRequest
 from bookgpt.pipeline import build_router
 from cluster.connect import connect
-from cluster.train import ProgressActor, submit_books, write_tree
+from cluster.train import ProgressActor, submit_books
+from cluster.ship import write_tree
 
 BOOKS = {"tangled_tale": "node_a", "relativity": "node_b"}
 

@@ -15,7 +15,8 @@ import ray
 from bookgpt.cli.main import main
 from bookgpt.config import CONFIG_DIR, load_config, replace
 from bookgpt.paths import BookPaths
-from cluster.train import ProgressActor, submit_books, write_tree
+from cluster.train import ProgressActor, submit_books
+from cluster.ship import write_tree
 from conftest import REPO, TRAINED_BOOKS
 
 pytestmark = pytest.mark.slow

@@ -116,6 +116,23 @@ def test_held_out_sentences_route_to_their_book(router, texts):
     assert min(scores) > 0.05  # none abstains at the default threshold
 
 
+def test_generated_validation_questions_route_to_their_book(router, texts):
+    """The Q&A generator's held-out questions (all kinds, cloze included) across the shared books."""
+    from bookgpt.qa.pairs import generate_pairs, split_pairs
+
+    hits, n = 0, 0
+    per_book = {}
+    for book, text in texts.items():
+        _, val = split_pairs(generate_pairs(text, max_pairs=1500), 0.1, 1337)
+        val = val[:60]
+        ok = sum(ranked(router, p.question)[0][0] == book for p in val)
+        per_book[book] = round(ok / len(val), 2)
+        hits, n = hits + ok, n + len(val)
+    print(f"generated validation questions: top-1 {hits / n:.3f} over {n}; {per_book}")
+    assert n >= 300
+    assert hits / n >= 0.9, per_book
+
+
 def test_paraphrased_questions_route_to_their_book(router):
     top1, top2, scores = [], [], []
     for book, questions in PARAPHRASES.items():

@@ -33,14 +33,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("route", help="show which books a question goes to")
     p.add_argument("question", help="the question")
-    p.add_argument("--top-k", type=int, default=None, help="books to return (default router.top_k)")
+    p.add_argument("--top-k", type=positive_int, default=None,
+                   help="books to return (default router.top_k)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_route)
 
     p = sub.add_parser("ask", help="ask the books a question (route, answer, merge)")
     p.add_argument("question", help="the question")
-    p.add_argument("--top-k", type=int, default=None, help="books to ask (default router.top_k)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="answer length cap")
+    p.add_argument("--top-k", type=positive_int, default=None,
+                   help="books to ask (default router.top_k)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=None, help="answer length cap")
     p.add_argument("--book-id", action="append", default=None, metavar="ID",
                    help="ask only this book (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -79,6 +81,16 @@ def run_finetune(args: argparse.Namespace, cfg: Config) -> int:
 def run_build_router(args: argparse.Namespace, cfg: Config) -> int:
     print(f"router built over {build_router(cfg)} books")
     return 0
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def run_route(args: argparse.Namespace, cfg: Config) -> int:

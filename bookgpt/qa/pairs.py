@@ -28,8 +28,11 @@ from bookgpt.qa.words import AUX, CONJ, DET_ALL, PREPS, STOPWORDS, BookStats, _W
 # cannot swamp the rest; definitions and headings are never capped.
 KIND_SHARE = {"definition": 1.0, "called": 1.0, "we_mean": 1.0, "heading": 1.0, "why": 1.0,
               "agent": 1.0, "who": 0.35, "statement": 0.35, "object": 0.3, "when": 0.1,
-              "how_many": 0.15, "cloze": 0.4}
+              "how_many": 0.15, "cloze": 0.5}
 KIND_ORDER = list(KIND_SHARE)  # preference when two kinds ask the same question
+# a question must name enough of its subject to be answerable, and routable, without its passage:
+# "What is out of the question?" or "Yet all the ____ have not disappeared." are not
+MIN_CONTENT_WORDS = {"cloze": 3, "heading": 0}
 MIN_TEXT_CHARS = 200  # fewer non-space characters give no pairs ([]), not an error
 
 
@@ -169,6 +172,15 @@ def balanced(s: str) -> bool:
             and s.count('"') % 2 == 0 and s.count("“") == s.count("”"))
 
 
+_SCAFFOLD_WORDS = _W("what who whom whose which fill blank blanks part section chapter")
+
+
+def content_words(question: str) -> int:
+    """Words of a question that say what it is about (not stop words or question scaffolding)."""
+    return sum(1 for w in normalise_question(question).split()
+               if len(w) >= 3 and w not in STOPWORDS and w not in _SCAFFOLD_WORDS)
+
+
 def normalise_question(q: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", q.lower()).split())
 
@@ -229,6 +241,7 @@ def generate_pairs(text: str, *, max_pairs: int = 5000, min_answer_words: int = 
         question = " ".join(question.split())
         norm_q = normalise_question(question)
         if (len(question.split()) > max_question_words or len(norm_q.split()) < 3
+                or content_words(question) < MIN_CONTENT_WORDS.get(kind, 2)
                 or norm_q in seen or not answer_ok(answer, min_answer_words, max_answer_words)
                 or not balanced(question)):
             continue
