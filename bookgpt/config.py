@@ -164,7 +164,39 @@ def _validate(cfg: Config) -> Config:
                           f"got {cfg.tokenizer.vocab_size}")
     if not 0.0 <= cfg.finetune.text_mix < 1.0:
         raise ConfigError(f"finetune.text_mix must be in [0, 1), got {cfg.finetune.text_mix}")
+    for key, (lo, hi, lo_open) in _RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value < lo or (lo_open and value == lo) or (hi is not None and value > hi):
+            want = f"{'above' if lo_open else 'at least'} {lo}" + (f" and at most {hi}" if hi is not None
+                                                                   else "")
+            raise ConfigError(f"{key} must be {want}, got {value}")
     return cfg
+
+
+# range checks beyond the types: key -> (low, high or None, low excluded)
+_RANGES: dict[str, tuple[float, float | None, bool]] = {
+    **{k: (1, None, False) for k in (
+        "pretrain.eval_interval", "pretrain.eval_batches", "finetune.batch_size",
+        "finetune.eval_interval", "tokenizer.min_frequency", "tokenizer.val_blocks",
+        "qa.max_question_words", "qa.min_answer_words", "router.passage_chars", "router.top_k",
+        "router.max_features", "serve.max_batch_size", "serve.max_queue", "serve.max_new_tokens",
+        "serve.max_body_bytes", "finetune.passage_chars", "crawl.max_bytes")},
+    **{k: (0, None, False) for k in (
+        "crawl.retries", "crawl.backoff_s", "crawl.max_backoff_s", "crawl.min_text_chars",
+        "pretrain.warmup_steps", "pretrain.max_steps", "pretrain.patience", "pretrain.grad_clip",
+        "pretrain.weight_decay", "finetune.warmup_steps", "finetune.max_steps", "finetune.patience",
+        "qa.max_pairs", "serve.max_batch_wait_ms", "cluster.train_num_cpus",
+        "cluster.train_memory_gb", "cluster.train_num_gpus", "cluster.train_mps",
+        "cluster.actor_num_cpus", "cluster.actor_num_gpus", "cluster.actor_mps",
+        "cluster.max_retries", "router.abstain_threshold")},
+    **{k: (0, None, True) for k in (
+        "crawl.timeout_s", "pretrain.learning_rate", "pretrain.max_epochs", "finetune.learning_rate",
+        "finetune.max_epochs", "serve.request_timeout_s")},
+    "model.dropout": (0, 0.9, False), "pretrain.min_lr_ratio": (0, 1, False),
+    "pretrain.beta1": (0, 1, False), "pretrain.beta2": (0, 1, False),
+    "qa.val_fraction": (0, 0.9, False), "serve.port": (0, 65535, False),
+}
 
 
 def _parse_value(text: str) -> Any:
@@ -232,6 +264,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     try:
         cfg = msgspec.convert(tree, Config)
     except msgspec.ValidationError as exc:
+        where = str(exc).rpartition("`$.")[2].rstrip("`")
+        for item in overrides:
+            if item.partition("=")[0].strip() == where:
+                raise ConfigError(f"--set {item}: {exc}") from None
         raise ConfigError(f"{path}: {exc}") from None
     return _validate(cfg)
 

@@ -47,8 +47,12 @@ def test_overrides_are_typed_and_must_exist():
     assert cfg.model.n_layer == 4 and cfg.pretrain.learning_rate == 1e-3 and cfg.device == "cpu"
     with pytest.raises(ConfigError, match="'n_layr' is not a setting of model"):
         load_config(overrides=["model.n_layr=4"])
-    with pytest.raises(ConfigError, match=r"\$\.model\.n_layer"):
+    with pytest.raises(ConfigError, match=r"--set model\.n_layer=four: Expected `int`"):
         load_config(overrides=["model.n_layer=four"])
+    for bad, msg in (("pretrain.eval_interval=0", "at least 1"), ("model.dropout=2", "at most 0.9"),
+                     ("crawl.timeout_s=-1", "above 0")):
+        with pytest.raises(ConfigError, match=msg):
+            load_config(overrides=[bad])
     with pytest.raises(ConfigError, match="is a section"):
         load_config(overrides=["model=3"])
     with pytest.raises(ConfigError, match="key.path=value"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import urllib.parse
 import sys
 import time
 from pathlib import Path
@@ -65,8 +66,17 @@ def summary_table(outcomes: list[CrawlOutcome]) -> str:
                      for r in rows)
 
 
-def run(args: argparse.Namespace, cfg: Config) -> int:
+def check_mirror(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CatalogError(f"--mirror {url!r} is not an http(s) URL; give one like "
+                           f"https://gutenberg.pglaf.org or http://127.0.0.1:8080")
+    return url.rstrip("/")
 
+
+def run(args: argparse.Namespace, cfg: Config) -> int:
+    if args.mirror:
+        args.mirror = check_mirror(args.mirror)
     entries, unknown, auto = plan(args, cfg)
     start = time.perf_counter()
     crawler = Crawler(cfg.crawl, artifacts_root(cfg), base_url=args.mirror, from_dir=args.from_dir,

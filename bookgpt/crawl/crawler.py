@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import hashlib
 import io
 import re
@@ -22,6 +23,8 @@ from bookgpt.crawl.fetch import Fetcher, FetchError
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 
 SUFFIX = {"txt": ".txt", "html": ".html", "tex": ".tex", "cnxml": ".cnxml"}
+
+log = logging.getLogger(__name__)
 
 
 class BookError(RuntimeError):
@@ -127,6 +130,10 @@ class Crawler:
         except (BookError, FetchError, ExtractError) as exc:
             return CrawlOutcome(entry.book_id, "failed", seconds=time.perf_counter() - start,
                                 error=f"{entry.book_id}: {exc}")
+        except Exception as exc:  # anything else fails this book alone, never the whole crawl
+            log.debug("crawling %s failed", entry.book_id, exc_info=True)
+            return CrawlOutcome(entry.book_id, "failed", seconds=time.perf_counter() - start,
+                                error=f"{entry.book_id}: {type(exc).__name__}: {exc}")
         return CrawlOutcome(entry.book_id, "fetched", len(text), time.perf_counter() - start, meta=meta)
 
     async def _get_sources(self, fetcher: Fetcher, entry: BookEntry) -> tuple[str, list[_Source]]:
