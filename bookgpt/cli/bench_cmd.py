@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from bookgpt.config import Config
+import msgspec
+
+from bookgpt.config import Config, replace
 from bookgpt.paths import artifacts_root
 
 
@@ -19,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                       "the configured shape (default batch 8 x 512)")
     t.add_argument("--steps", type=int, default=20, help="timed steps after warm-up (default 20)")
     t.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
+    t.add_argument("--baseline", action="store_true",
+                   help="also time the plain recipe (eager fp32, SDPA attention; nanoGPT's on a "
+                        "CPU) in the same run and report the speed-up")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(run=run_train)
     g = bsub.add_parser("generate", help="new tokens/s with and without the KV cache, beside "
@@ -57,7 +62,14 @@ def _print(result: dict, as_json: bool) -> None:
 def run_train(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.bench.train_bench import bench_train
 
-    _print(bench_train(cfg, steps=args.steps, warmup=args.warmup), args.json)
+    result = bench_train(cfg, steps=args.steps, warmup=args.warmup)
+    if args.baseline:
+        plain = replace(cfg, pretrain=msgspec.structs.replace(cfg.pretrain, compile="off",
+                                                               dtype="fp32", attn_block=0))
+        base = bench_train(plain, steps=args.steps, warmup=args.warmup)
+        result["baseline_eager_fp32_tokens_per_s"] = base["tokens_per_s"]
+        result["speedup_vs_baseline"] = round(result["tokens_per_s"] / base["tokens_per_s"], 2)
+    _print(result, args.json)
     return 0
 
 
