@@ -10,6 +10,7 @@ import msgspec
 from aiohttp import web
 
 from bookgpt.config import ConfigError, load_config, replace
+from cluster.auth import present_token
 from bookgpt.device import DeviceError
 from bookgpt.orchestrator import AskError
 from bookgpt.paths import artifacts_root
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    present_token()  # before Ray is imported: Ray reads RAY_AUTH_MODE at import
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

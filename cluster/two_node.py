@@ -13,7 +13,13 @@ import os
 import time
 from pathlib import Path
 
-import ray
+from cluster.auth import present_token
+
+# both set before Ray is imported, which reads them then: nodes on 127.0.0.1, the cluster's token
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+present_token()
+
+import ray  # noqa: E402
 
 from bookgpt.config import CONFIG_DIR, load_config, replace
 from bookgpt.crawl.catalog import load_shelf
@@ -48,7 +54,6 @@ def main() -> int:
         # Two real nodes (separate raylets and object stores) on this machine: what
         # `ray start --head` + `ray start --address` do, without the CLI's refusal of
         # multi-node clusters on the loopback address.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         from ray.cluster_utils import Cluster
 
         local = Cluster(initialize_head=True, connect=True,
@@ -80,6 +85,11 @@ def main() -> int:
 
     dep = Deployment(cfg, args.artifacts)
     backend = RayBackend(dep)
+    names = {n: k for n, res in nodes.items() for k in ("node_a", "node_b") if k in res}
+    for book, h in dep.books.items():
+        health = ray.get(h.health.remote())
+        print(f"{book}: served by an actor on {names.get(health['node_id'], '?')}, which fetched "
+              f"{health['files_fetched']} files from the object store")
     for q in ("What is the velocity of light?", "What did the knights ride?"):
         ans = asyncio.run(backend.ask(AskRequest(question=q, max_new_tokens=8)))
         print(f"served: {q!r} -> {ans.book_id}: {ans.answer!r} (confidence {ans.confidence:.2f})")

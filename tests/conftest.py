@@ -13,6 +13,10 @@ from aiohttp import web
 
 # Ray binds to the machine's address unless told otherwise; keep every test on the loopback.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# the auth mode too is read when Ray is imported: choose it as every BookGPT entry point does
+from cluster.auth import present_token  # noqa: E402
+
+present_token()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_BOOKS = REPO.parent / "shared" / "books"

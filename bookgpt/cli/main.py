@@ -21,6 +21,7 @@ from bookgpt.device import DeviceError
 from bookgpt.cli import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
 from bookgpt.cli.train_cmd import BookSelectionError
 from cluster import train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
+from cluster.auth import present_token
 from cluster.resources import InfeasibleError
 from bookgpt.inference import PromptError
 from bookgpt.orchestrator import AskError
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    present_token()  # before anything imports Ray (train, bench train-parallel)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
