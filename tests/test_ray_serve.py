@@ -72,15 +72,22 @@ def test_named_actors_are_found_by_a_second_driver_name(deployment):
 
 def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deployment):
     handle = deployment.books["relativity"]
+    before = ray.get(handle.health.remote())["items"]
+    body = {"question": "What is the velocity of light?", "book_ids": ["relativity"],
+            "max_new_tokens": 8}
 
     async def scenario():
-        load = asyncio.create_task(ask_many(server.url, 30, 10))
-        await asyncio.sleep(0.3)
+        load = asyncio.create_task(ask_many(server.url, 80, 8, body=body))
+        while ray.get(handle.health.remote())["items"] < before + 8:  # the load is running
+            await asyncio.sleep(0.02)
         ray.kill(handle, no_restart=False)
         return await load
 
     results = asyncio.run(scenario())
     assert all(s in (200, 503) for s, _ in results), [t for _, t in results][:3]
+    hurt = [s for s, t in results if s == 503 or json.loads(t)["degraded"]]
+    assert hurt, "the kill hit no request: every answer came back whole"
+    assert len(hurt) < len(results)  # the ones before the kill were answered
     deadline = time.time() + 60
     while time.time() < deadline:  # the actor restarts and reloads its model
         try:
@@ -90,10 +97,18 @@ def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deploy
             time.sleep(0.5)
     else:
         pytest.fail("book actor did not come back")
-    status, text = asyncio.run(ask_many(server.url, 1, 1, body={
-        "question": "What is the velocity of light?", "book_ids": ["relativity"],
-        "max_new_tokens": 3}))[0]
+    status, text = asyncio.run(ask_many(server.url, 1, 1, body={**body, "max_new_tokens": 3}))[0]
     assert status == 200 and not json.loads(text)["degraded"], text
+
+
+def test_bad_requests_through_ray(server):
+    cases = [({"question": "Hi?", "book_ids": ["no_such_book"]}, 404, "no_such_book"),
+             ({"question": "Hi?", "top_k": 0}, 400, "top_k"),
+             ({"question": "Hi?", "colour": "red"}, 400, "colour"),
+             ({"question": ""}, 400, "question")]
+    for body, status, word in cases:
+        got, text = asyncio.run(ask_many(server.url, 1, 1, body=body))[0]
+        assert got == status and word in text, (body, got, text)
 
 
 def test_openai_streaming_through_ray(server):
@@ -101,10 +116,20 @@ def test_openai_streaming_through_ray(server):
             "messages": [{"role": "user", "content": "Who are the knights?"}]}
     status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/chat/completions", body))[0]
     assert status == 200 and text.rstrip().endswith("data: [DONE]")
+    events = [json.loads(line[6:]) for line in text.splitlines()
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    assert len(events) >= 2 and all(e["object"] == "chat.completion.chunk" for e in events)
+    assert events[0]["choices"][0]["delta"] == {"role": "assistant"}
+    text_streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events)
+    assert text_streamed == events[-1]["bookgpt"]["answer"]
+    assert events[-1]["choices"][0]["finish_reason"] is not None
 
 
 def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
+    """Also: a second driver with other settings replaces the actors; its actors outlive it."""
     root, _ = trained
+    ns = deployment.cfg.serve.namespace
+    old_key = ray.get(deployment.books["relativity"].fingerprint.remote())
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -134,6 +159,10 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
         assert [s for s, _ in results].count(200) == 12, results[:2]
         assert proc.wait(60) == 0
         assert "actors stay" in proc.stdout.read()
+        survivor = ray.get_actor(book_actor_name("relativity"), namespace=ns)
+        assert ray.get(survivor.health.remote(), timeout=30)["ok"]
+        # built from tiny.yaml without the fixture's batch wait: a new actor, not the stale one
+        assert ray.get(survivor.fingerprint.remote()) != old_key
     finally:
         if proc.poll() is None:
             proc.kill()
