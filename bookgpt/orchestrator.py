@@ -13,7 +13,7 @@ from bookgpt.merge import merge_answers
 from bookgpt.fsio import read_json
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo, RoutedBook
 from bookgpt.paths import BookPaths, router_dir
-from bookgpt.qa.format import prompt_ids
+from bookgpt.qa.format import best_window, prompt_ids
 from bookgpt.router import BookRouter, RouterError
 
 
@@ -46,7 +46,8 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
     max_new = min(max(j.max_new_tokens for j in jobs), model.context_length // 2)
     budget = model.context_length - max_new
     prompts = [prompt_ids(model.tokenizer, model.special, j.question,
-                          j.passage[:chars] if fmt == "open" else None, budget) for j in jobs]
+                          best_window(j.passage, j.question, chars) if fmt == "open" else None,
+                          budget) for j in jobs]
     outs: list = [None] * len(jobs)
     for temp in sorted({j.temperature for j in jobs}):  # one generation per temperature
         idx = [i for i, j in enumerate(jobs) if j.temperature == temp]

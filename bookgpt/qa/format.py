@@ -6,6 +6,7 @@ open:   <|passage|> P <|question|> Q <|answer|> A <|endoftext|>
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tokenizers import Tokenizer
@@ -22,6 +23,27 @@ class Example:
 def squash(text: str) -> str:
     """One line: book line breaks inside a span carry no meaning for Q&A."""
     return " ".join(text.split())
+
+
+_SENT_START = re.compile(r"(?:^|(?<=[.!?;:])\s+)(?=\S)")
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def best_window(passage: str, question: str, chars: int) -> str:
+    """`chars` characters of `passage` from the sentence sharing the most words with `question`.
+
+    Open-book prompts show the model a window of the router's passage: the part that matches the
+    question (the answer is most often in that sentence or just after it), not simply its start.
+    """
+    if len(passage) <= chars:
+        return passage
+    words = set(_WORD.findall(question.lower()))
+    starts = [m.start() for m in _SENT_START.finditer(passage)] or [0]
+    ends = [*starts[1:], len(passage)]
+    scores = [len(words & set(_WORD.findall(passage[a:e].lower()))) for a, e in zip(starts, ends)]
+    a = starts[max(range(len(starts)), key=lambda i: (scores[i], -i))]
+    a = min(a, max(0, len(passage) - chars))  # near the end: show the last `chars` characters
+    return passage[a:a + chars]
 
 
 def prompt_ids(tok: Tokenizer, special: SpecialIds, question: str, passage: str | None,
