@@ -52,7 +52,7 @@ class BookModel:
         device = resolve_device(device_pref)
         tok = load_tokenizer(paths.tokenizer)
         blob = load_checkpoint(ckpt)
-        check_vocab(blob, tok.get_vocab_size(), ckpt)
+        check_vocab(blob, tok.get_vocab_size(), ckpt, paths.tokenizer)
         model, _ = model_from_checkpoint(blob, device)
         model.eval()
         return cls(paths.book_id, tok, model, device, ckpt, blob["meta"])

@@ -104,6 +104,21 @@ def test_tokenizer_model_mismatch_is_refused(crawled, tiny_cfg, book):
         tokenize_book(book, tiny_cfg.tokenizer)
 
 
+def test_same_size_but_other_tokenizer_is_refused(crawled, tiny_cfg, book):
+    pretrain_book(tiny_cfg, book, progress=False)
+    original = book.tokenizer.read_bytes()
+    other = BookPaths(crawled, "relativity")
+    tokenize_book(other, tiny_cfg.tokenizer)
+    try:
+        # another book's tokenizer of the very same size: only the recorded sha256 tells them apart
+        book.tokenizer.write_bytes(other.tokenizer.read_bytes())
+        with pytest.raises(CheckpointError, match="sha256 differs"):
+            BookModel.load(book, stage="pretrain")
+    finally:
+        book.tokenizer.write_bytes(original)
+    BookModel.load(book, stage="pretrain")
+
+
 def test_cli_pretrain_and_sample(book, tiny_cfg, capsys):
     from bookgpt.config import CONFIG_DIR
 

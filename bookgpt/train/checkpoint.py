@@ -5,6 +5,7 @@ Written atomically with torch.save; read with `weights_only=True`, so loading ne
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,20 @@ def model_from_checkpoint(blob: dict[str, Any], device: str = "cpu"):
     return model.to(device), cfg
 
 
-def check_vocab(blob: dict[str, Any], tokenizer_vocab: int, where: Path) -> None:
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_vocab(blob: dict[str, Any], tokenizer_vocab: int, where: Path,
+                tokenizer_path: Path | None = None) -> None:
+    """The checkpoint must have been trained with this tokenizer: same size, and the same file
+    (its sha256, recorded in the checkpoint's metadata) when both are known."""
+    recorded = (blob.get("meta") or {}).get("tokenizer_sha256")
+    if tokenizer_path is not None and recorded and recorded != file_sha256(tokenizer_path):
+        raise CheckpointError(f"tokenizer/model mismatch at {where}: {tokenizer_path} is not the "
+                              f"tokenizer this model was trained with (sha256 differs); the "
+                              f"tokenizer was rebuilt after training, so train again "
+                              f"(`bookgpt pretrain --book-id ...`, then finetune)")
     if blob["vocab_size"] != tokenizer_vocab:
         raise CheckpointError(f"tokenizer/model mismatch at {where}: the tokenizer has "
                               f"{tokenizer_vocab} tokens but the model was trained with "

@@ -19,7 +19,7 @@ from bookgpt.paths import BookPaths
 from bookgpt.qa.format import Example, build_example
 from bookgpt.qa.pairs import QAPair, read_jsonl
 from bookgpt.tokenizer import SpecialIds, load_token_files, load_tokenizer
-from bookgpt.train.checkpoint import (check_vocab, load_checkpoint, model_from_checkpoint,
+from bookgpt.train.checkpoint import (check_vocab, file_sha256, load_checkpoint, model_from_checkpoint,
                                       save_checkpoint)
 from bookgpt.train.loop import LoopOptions, train_loop
 from bookgpt.train.pretrain import TokenBatches, TrainingError
@@ -119,7 +119,7 @@ def finetune_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
                             f"({len(train_pairs)} train, {len(val_pairs)} validation)")
     pre = paths.pretrain_dir / "best.pt"
     blob = load_checkpoint(pre, map_location=device)
-    check_vocab(blob, tok.get_vocab_size(), pre)
+    check_vocab(blob, tok.get_vocab_size(), pre, paths.tokenizer)
     seed_everything(f.seed)
     model, mcfg = model_from_checkpoint(blob, device)
     model.set_attn_block(attention_block(device, cfg.pretrain.attn_block))
@@ -150,7 +150,8 @@ def finetune_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
                        desc=f"finetune {paths.book_id}")
     recipe = {"book_id": paths.book_id, "stage": "finetune", "prompt_format": fmt, "seed": f.seed,
               "device": device, "from": "../pretrain/best.pt", "tokenizer": "../tokenizer.json",
-              "train_pairs": len(train_ex), "config": to_dict(cfg)}
+              "tokenizer_sha256": file_sha256(paths.tokenizer), "train_pairs": len(train_ex),
+              "config": to_dict(cfg)}
 
     def save(name: str, train_state: dict, meta: dict) -> None:
         save_checkpoint(paths.finetune_dir / f"{name}.pt", model=model, model_cfg=mcfg,

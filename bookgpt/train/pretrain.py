@@ -17,7 +17,7 @@ from bookgpt.device import resolve_device
 from bookgpt.fsio import atomic_write_json
 from bookgpt.paths import BookPaths
 from bookgpt.tokenizer import load_token_files, load_tokenizer
-from bookgpt.train.checkpoint import check_vocab, load_checkpoint, save_checkpoint
+from bookgpt.train.checkpoint import check_vocab, file_sha256, load_checkpoint, save_checkpoint
 from bookgpt.train.loop import LoopOptions, LoopResult, train_loop
 from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, seed_everything,
                                    use_compile)
@@ -132,7 +132,7 @@ def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
     last_path = paths.pretrain_dir / "last.pt"
     if resume and last_path.is_file():
         blob = load_checkpoint(last_path, map_location=device)
-        check_vocab(blob, vocab, last_path)
+        check_vocab(blob, vocab, last_path, paths.tokenizer)
         model.load_state_dict(blob["model"])
         optimizer.load_state_dict(blob["optimizer"])
         state = blob["train_state"]
@@ -153,7 +153,8 @@ def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
         desc=f"pretrain {paths.book_id}")
     recipe = {"book_id": paths.book_id, "stage": "pretrain", "seed": p.seed, "device": device,
               "dtype": str(amp).removeprefix("torch.") if amp else "float32", "compiled": compiled,
-              "tokenizer": "../tokenizer.json", "config": to_dict(cfg)}
+              "tokenizer": "../tokenizer.json",
+              "tokenizer_sha256": file_sha256(paths.tokenizer), "config": to_dict(cfg)}
 
     def save(name: str, train_state: dict, meta: dict) -> None:
         save_checkpoint(paths.pretrain_dir / f"{name}.pt", model=model, model_cfg=mcfg,
