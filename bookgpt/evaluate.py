@@ -37,8 +37,9 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
     cfg = orch.cfg
     top_k = cfg.router.top_k
     start = time.perf_counter()
-    rows = {"route_top1": [], "route_topk": [], "book_em": [], "book_f1": [], "merged_em": [],
-            "merged_f1": [], "baseline_em": [], "baseline_f1": [], "abstained": []}
+    rows = {"route_top1": [], "route_topk": [], "route_top1_all_books": [], "book_em": [],
+            "book_f1": [], "merged_em": [], "merged_f1": [], "baseline_em": [], "baseline_f1": [],
+            "abstained": []}
     books: dict[str, dict] = {}
     for book_id in orch.book_ids:
         pairs = read_jsonl(BookPaths(orch.artifacts, book_id).qa_dir / "val.jsonl")[:per_book]
@@ -52,6 +53,9 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             rows["route_top1"].append(float(ids[:1] == [book_id]))
             rows["route_topk"].append(float(book_id in ids))
             own["route_top1"].append(rows["route_top1"][-1])
+            # the same question against every indexed book, trained or not (the router's own test)
+            every = orch.router.route(pair.question, top_k=1, abstain_threshold=0.0).books
+            rows["route_top1_all_books"].append(float(every[0].book_id == book_id))
             # the book's own model, shown the passage the router found in its book
             mine = route_request(orch.router, AskRequest(question=pair.question,
                                                          book_ids=[book_id]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -73,9 +74,14 @@ def test_ask_bad_input(trained, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_ask_before_training_or_router(tmp_path, capsys):
+def test_ask_before_training_or_router(tmp_path, crawled, capsys):
     assert main(["--artifacts", str(tmp_path), "ask", "What is a square?"]) == 2
     assert "no router" in capsys.readouterr().err
+    # a router over crawled books, but no model trained yet
+    shutil.copytree(crawled / "books", tmp_path / "books")
+    assert main(["--artifacts", str(tmp_path), "build-router"]) == 0
+    assert main(["--artifacts", str(tmp_path), "ask", "What is a square?"]) == 2
+    assert "no fine-tuned book models" in capsys.readouterr().err
 
 
 def test_eval_reports_models_and_baseline(trained, capsys):
@@ -83,7 +89,8 @@ def test_eval_reports_models_and_baseline(trained, capsys):
     capsys.readouterr()
     assert main(base + ["eval", "--per-book", "4", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    for key in ("route_top1", "route_topk", "merged_f1", "baseline_f1", "book_f1"):
+    for key in ("route_top1", "route_topk", "route_top1_all_books", "merged_f1", "baseline_f1",
+                "book_f1"):
         assert 0.0 <= r[key] <= 1.0
     assert r["questions"] == 8 and r["abstained_off_topic"] >= 0.5
 
