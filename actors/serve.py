@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         artifacts = artifacts_root(cfg)
         dep = Deployment(cfg, artifacts, batching=not args.no_batching)
-    except (ConfigError, DeviceError, AskError, RuntimeError) as exc:
+    except (ConfigError, DeviceError, AskError, RuntimeError, ConnectionError) as exc:
         print(f"bookgpt-serve: error: {exc}", file=sys.stderr)
         return 2
     host, port = args.host or cfg.serve.host, args.port or cfg.serve.port

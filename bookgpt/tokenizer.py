@@ -126,7 +126,12 @@ def load_token_files(paths: BookPaths) -> tuple[np.memmap, np.memmap, dict]:
     if not paths.tokens_meta.is_file():
         raise TokenizerError(f"book '{paths.book_id}' has no token files; run `bookgpt tokenize "
                              f"--book-id {paths.book_id}` first")
-    meta = read_json(paths.tokens_meta)
+    try:
+        meta = read_json(paths.tokens_meta)
+        meta["train_tokens"], meta["val_tokens"]  # noqa: B018 - both keys must be there
+    except (ValueError, KeyError, TypeError):
+        raise TokenizerError(f"{paths.tokens_meta} is corrupt; run `bookgpt tokenize --book-id "
+                             f"{paths.book_id}` again") from None
     arrays = []
     for path, key in ((paths.train_tokens, "train_tokens"), (paths.val_tokens, "val_tokens")):
         size = path.stat().st_size if path.is_file() else -1

@@ -7,6 +7,7 @@ imported; `connect` does too, for library users who import it first).
 from __future__ import annotations
 
 import logging
+import socket
 
 from cluster.auth import present_token
 
@@ -17,6 +18,19 @@ import ray  # noqa: E402
 log = logging.getLogger(__name__)
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes, when nothing listens at a host:port address."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", ray:// client addresses and the like: Ray checks them itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); "
+                              f"start one there with `ray start --head`, or drop --address to "
+                              f"use a local Ray") from None
+
+
 def connect(address: str = "", namespace: str = "bookgpt", num_cpus: int | None = None) -> str:
     """Join the cluster at `address`, else a running local one, else start a local Ray.
 
@@ -25,6 +39,7 @@ def connect(address: str = "", namespace: str = "bookgpt", num_cpus: int | None 
     if ray.is_initialized():
         return "using the Ray connection already open"
     if address:
+        _check_reachable(address)
         ray.init(address=address, namespace=namespace, log_to_driver=False)
         return f"connected to the Ray cluster at {address}"
     try:

@@ -13,7 +13,7 @@ from bookgpt.config import load_config
 from bookgpt.inference import BookModel
 from bookgpt.model import GPT
 from bookgpt.paths import BookPaths
-from bookgpt.tokenizer import tokenize_book
+from bookgpt.tokenizer import TokenizerError, tokenize_book
 from bookgpt.train.checkpoint import (CheckpointError, load_checkpoint, model_from_checkpoint,
                                       save_checkpoint)
 from bookgpt.train.pretrain import pretrain_book
@@ -117,6 +117,21 @@ def test_same_size_but_other_tokenizer_is_refused(crawled, tiny_cfg, book):
     finally:
         book.tokenizer.write_bytes(original)
     BookModel.load(book, stage="pretrain")
+
+
+def test_resume_with_another_model_shape_or_broken_token_meta_is_refused(tiny_cfg, book):
+    pretrain_book(tiny_cfg, book, progress=False)
+    wider = msgspec.structs.replace(tiny_cfg, model=msgspec.structs.replace(tiny_cfg.model,
+                                                                            n_embd=96))
+    with pytest.raises(CheckpointError, match="does not fit the configured model"):
+        pretrain_book(wider, book, resume=True, progress=False)
+    meta = book.tokens_meta.read_bytes()
+    try:
+        book.tokens_meta.write_text("{not json")
+        with pytest.raises(TokenizerError, match="is corrupt"):
+            pretrain_book(tiny_cfg, book, progress=False)
+    finally:
+        book.tokens_meta.write_bytes(meta)
 
 
 def test_cli_pretrain_and_sample(book, tiny_cfg, capsys):

@@ -13,13 +13,18 @@ from bookgpt.config import Config
 from bookgpt.train.runtime import cpu_has_fast_bf16, seed_everything
 
 
+class MissingExtraError(RuntimeError):
+    """An optional dependency of a benchmark is not installed."""
+
+
 def to_transformers(model, vocab: int):
     """A transformers GPT2LMHeadModel of the same shape holding the same weights."""
     try:
         from transformers import GPT2Config, GPT2LMHeadModel
     except ImportError:
-        raise RuntimeError("bench generate compares with Hugging Face transformers: "
-                           "pip install -e '.[bench]'") from None
+        raise MissingExtraError("bench generate compares with Hugging Face transformers, which "
+                                "is not installed: pip install -e '.[bench]' (or pass "
+                                "--no-transformers)") from None
     c = model.cfg
     hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=c.context_length, n_embd=c.n_embd,
                                     n_layer=c.n_layer, n_head=c.n_head, resid_pdrop=0.0,

@@ -13,6 +13,7 @@ from types import ModuleType
 import msgspec
 
 from bookgpt import __version__
+from bookgpt.bench.generate_bench import MissingExtraError
 from bookgpt.config import ConfigError, load_config, replace
 from bookgpt.crawl.catalog import CatalogError
 from bookgpt.device import DeviceError
@@ -34,7 +35,7 @@ COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd,
                               cluster_train_cmd]
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
                TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError,
-               InfeasibleError)
+               InfeasibleError, MissingExtraError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,6 +75,22 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def restore_training(path: Path, blob: dict[str, Any], model: torch.nn.Module,
+                     optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Load a last.pt's weights and optimizer state for --resume; returns its training state.
+
+    A checkpoint of another model shape (the config changed since) is a clear error, not a crash.
+    """
+    try:
+        model.load_state_dict(blob["model"])
+        optimizer.load_state_dict(blob["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path} does not fit the configured model ({str(exc)[:160]}); the "
+                              f"model settings changed since it was written: restore them, or "
+                              f"delete {path.parent} to start over") from None
+    return blob["train_state"]
+
+
 def check_vocab(blob: dict[str, Any], tokenizer_vocab: int, where: Path,
                 tokenizer_path: Path | None = None) -> None:
     """The checkpoint must have been trained with this tokenizer: same size, and the same file

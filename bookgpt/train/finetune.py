@@ -19,8 +19,8 @@ from bookgpt.paths import BookPaths
 from bookgpt.qa.format import Example, build_example
 from bookgpt.qa.pairs import QAPair, read_jsonl
 from bookgpt.tokenizer import SpecialIds, load_token_files, load_tokenizer
-from bookgpt.train.checkpoint import (check_vocab, file_sha256, load_checkpoint, model_from_checkpoint,
-                                      save_checkpoint)
+from bookgpt.train.checkpoint import (check_vocab, file_sha256, load_checkpoint,
+                                      model_from_checkpoint, restore_training, save_checkpoint)
 from bookgpt.train.loop import LoopOptions, train_loop
 from bookgpt.train.pretrain import TokenBatches, TrainingError
 from bookgpt.train.runtime import attention_block, autocast, autocast_dtype, seed_everything
@@ -139,9 +139,7 @@ def finetune_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
     last = paths.finetune_dir / "last.pt"
     if resume and last.is_file():
         lb = load_checkpoint(last, map_location=device)
-        model.load_state_dict(lb["model"])
-        optimizer.load_state_dict(lb["optimizer"])
-        state = lb["train_state"]
+        state = restore_training(last, lb, model, optimizer)
     opts = LoopOptions(max_steps=steps, learning_rate=f.learning_rate, warmup_steps=f.warmup_steps,
                        min_lr_ratio=cfg.pretrain.min_lr_ratio, grad_clip=cfg.pretrain.grad_clip,
                        grad_accum=1, eval_interval=f.eval_interval, patience=f.patience,

@@ -17,7 +17,8 @@ from bookgpt.device import resolve_device
 from bookgpt.fsio import atomic_write_json
 from bookgpt.paths import BookPaths
 from bookgpt.tokenizer import load_token_files, load_tokenizer
-from bookgpt.train.checkpoint import check_vocab, file_sha256, load_checkpoint, save_checkpoint
+from bookgpt.train.checkpoint import (check_vocab, file_sha256, load_checkpoint,
+                                      restore_training, save_checkpoint)
 from bookgpt.train.loop import LoopOptions, LoopResult, train_loop
 from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, seed_everything,
                                    use_compile)
@@ -133,9 +134,7 @@ def pretrain_book(cfg: Config, paths: BookPaths, *, resume: bool = False, progre
     if resume and last_path.is_file():
         blob = load_checkpoint(last_path, map_location=device)
         check_vocab(blob, vocab, last_path, paths.tokenizer)
-        model.load_state_dict(blob["model"])
-        optimizer.load_state_dict(blob["optimizer"])
-        state = blob["train_state"]
+        state = restore_training(last_path, blob, model, optimizer)
         log.info("resuming '%s' from step %d", paths.book_id, state["step"])
     elif resume:
         log.info("no checkpoint of '%s' to resume; starting from scratch", paths.book_id)
