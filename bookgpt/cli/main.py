@@ -35,7 +35,7 @@ COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd,
                               cluster_train_cmd]
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
                TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError,
-               InfeasibleError, MissingExtraError)
+               InfeasibleError, MissingExtraError, ConnectionError)
 
 
 def build_parser() -> argparse.ArgumentParser:
