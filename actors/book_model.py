@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 import ray
@@ -27,9 +26,8 @@ class BookModelActor:
         set_threads(num_cpus)
         self.book_id, self._fingerprint = book_id, fingerprint
         # the model's files come through the object store into a node-local cache: any node works
-        # (in a thread: a blocking ray.get on an async actor's event loop thread is frowned upon)
-        with ThreadPoolExecutor(1) as pool:
-            root, self.fetched = pool.submit(unpack, bundle).result()
+        # (Ray warns of a blocking ray.get in an async actor here: harmless, it is the constructor)
+        root, self.fetched = unpack(bundle)
         self.model = BookModel.load(BookPaths(root, book_id), device_pref=cfg.device)
         s = cfg.serve
         self.max_wait_s = s.max_batch_wait_ms / 1e3
