@@ -50,11 +50,11 @@ class Deployment:
                           | read_tree(artifacts, f"models/{book_id}/finetune/best.pt"))
             key = _key(cfg_key, bundle)
             specs.append(_Spec(BookModelActor, book_actor_name(book_id), key, dict(opts),
-                               (builtins, bundle, book_id, opts["num_cpus"], batching, key)))
+                               (builtins, bundle, book_id, opts["num_cpus"], batching)))
         bundle = pack(read_tree(artifacts, "router"))
         key = _key(cfg_key + ",".join(self.book_ids).encode(), bundle)
         specs.append(_Spec(RouterActor, ROUTER_NAME, key, {},
-                           (builtins, bundle, self.book_ids, ns, key)))
+                           (builtins, bundle, self.book_ids, ns)))
         handles = _reconcile(specs, ns)
         self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
         self.router = handles[ROUTER_NAME]
@@ -76,13 +76,13 @@ class _Spec:
     name: str
     key: str
     opts: dict
-    args: tuple
+    args: tuple  # constructor arguments; the key is passed last
 
     def create(self, ns: str) -> Any:
         for _ in range(100):
             try:
                 return self.cls.options(name=self.name, namespace=ns, get_if_exists=True,
-                                        lifetime="detached", **self.opts).remote(*self.args)
+                                        lifetime="detached", **self.opts).remote(*self.args, self.key)
             except ValueError:  # a replaced actor's name is not released yet
                 time.sleep(0.1)
         raise RuntimeError(f"the Ray actor name {self.name!r} stays taken; `ray stop` and retry")

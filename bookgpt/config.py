@@ -147,23 +147,6 @@ class Config(_Section):
 
 
 def _validate(cfg: Config) -> Config:
-    m = cfg.model
-    if m.n_embd % m.n_head:
-        raise ConfigError(f"model.n_embd ({m.n_embd}) must be divisible by model.n_head ({m.n_head})")
-    for key, value in (("model.n_layer", m.n_layer), ("model.n_head", m.n_head),
-                       ("model.context_length", m.context_length),
-                       ("pretrain.batch_size", cfg.pretrain.batch_size),
-                       ("pretrain.grad_accum", cfg.pretrain.grad_accum),
-                       ("crawl.concurrency", cfg.crawl.concurrency)):
-        if value < 1:
-            raise ConfigError(f"{key} must be at least 1, got {value}")
-    if not 0.0 < cfg.tokenizer.val_fraction < 0.5:
-        raise ConfigError(f"tokenizer.val_fraction must be in (0, 0.5), got {cfg.tokenizer.val_fraction}")
-    if cfg.tokenizer.vocab_size < 300:
-        raise ConfigError(f"tokenizer.vocab_size must be at least 300 (256 bytes + specials), "
-                          f"got {cfg.tokenizer.vocab_size}")
-    if not 0.0 <= cfg.finetune.text_mix < 1.0:
-        raise ConfigError(f"finetune.text_mix must be in [0, 1), got {cfg.finetune.text_mix}")
     for key, (lo, hi, lo_open) in _RANGES.items():
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)
@@ -171,13 +154,25 @@ def _validate(cfg: Config) -> Config:
             want = f"{'above' if lo_open else 'at least'} {lo}" + (f" and at most {hi}" if hi is not None
                                                                    else "")
             raise ConfigError(f"{key} must be {want}, got {value}")
+    m = cfg.model
+    if m.n_embd % m.n_head:
+        raise ConfigError(f"model.n_embd ({m.n_embd}) must be divisible by model.n_head ({m.n_head})")
+    if not 0.0 < cfg.tokenizer.val_fraction < 0.5:
+        raise ConfigError(f"tokenizer.val_fraction must be in (0, 0.5), got {cfg.tokenizer.val_fraction}")
+    if cfg.tokenizer.vocab_size < 300:
+        raise ConfigError(f"tokenizer.vocab_size must be at least 300 (256 bytes + specials), "
+                          f"got {cfg.tokenizer.vocab_size}")
+    if not 0.0 <= cfg.finetune.text_mix < 1.0:
+        raise ConfigError(f"finetune.text_mix must be in [0, 1), got {cfg.finetune.text_mix}")
     return cfg
 
 
 # range checks beyond the types: key -> (low, high or None, low excluded)
 _RANGES: dict[str, tuple[float, float | None, bool]] = {
     **{k: (1, None, False) for k in (
-        "pretrain.eval_interval", "pretrain.eval_batches", "finetune.batch_size",
+        "model.n_layer", "model.n_head", "model.context_length", "pretrain.batch_size",
+        "pretrain.grad_accum", "crawl.concurrency", "pretrain.eval_interval",
+        "pretrain.eval_batches", "finetune.batch_size",
         "finetune.eval_interval", "tokenizer.min_frequency", "tokenizer.val_blocks",
         "qa.max_question_words", "qa.min_answer_words", "router.passage_chars", "router.top_k",
         "router.max_features", "serve.max_batch_size", "serve.max_queue", "serve.max_new_tokens",

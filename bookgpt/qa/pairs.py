@@ -175,9 +175,10 @@ def balanced(s: str) -> bool:
 _SCAFFOLD_WORDS = _W("what who whom whose which fill blank blanks part section chapter")
 
 
-def content_words(question: str) -> int:
-    """Words of a question that say what it is about (not stop words or question scaffolding)."""
-    return sum(1 for w in normalise_question(question).split()
+def content_words(norm_q: str) -> int:
+    """Words of a normalised question (`normalise_question`) that say what it is about: not stop
+    words or question scaffolding."""
+    return sum(1 for w in norm_q.split()
                if len(w) >= 3 and w not in STOPWORDS and w not in _SCAFFOLD_WORDS)
 
 
@@ -241,7 +242,7 @@ def generate_pairs(text: str, *, max_pairs: int = 5000, min_answer_words: int = 
         question = " ".join(question.split())
         norm_q = normalise_question(question)
         if (len(question.split()) > max_question_words or len(norm_q.split()) < 3
-                or content_words(question) < MIN_CONTENT_WORDS.get(kind, 2)
+                or content_words(norm_q) < MIN_CONTENT_WORDS.get(kind, 2)
                 or norm_q in seen or not answer_ok(answer, min_answer_words, max_answer_words)
                 or not balanced(question)):
             continue
