@@ -88,6 +88,17 @@ class _Spec:
         raise RuntimeError(f"the Ray actor name {self.name!r} stays taken; `ray stop` and retry")
 
 
+def _wait_name_released(name: str, ns: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(name, namespace=ns)
+        except ValueError:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the killed Ray actor {name!r} keeps its name; `ray stop` and retry")
+
+
 def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
     """Create the named actors, or reuse those built from the same config and files.
 
@@ -105,6 +116,7 @@ def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
         if keys[s.name] != s.key:
             log.info("replacing actor %s: it was built from other files or settings", s.name)
             ray.kill(handles[s.name], no_restart=True)
+            _wait_name_released(s.name, ns)  # else get_if_exists hands back the dying actor
             handles[s.name] = s.create(ns)
             try:
                 ray.get(handles[s.name].fingerprint.remote(), timeout=600)
