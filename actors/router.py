@@ -39,7 +39,7 @@ class RouterActor:
 
     async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
         job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
-                      req.temperature)
+                      req.temperature, req.decoding or self.cfg.serve.decoding)
         deadline = time.monotonic() + timeout
         try:
             for attempt in range(3):

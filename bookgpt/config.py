@@ -117,6 +117,9 @@ class ServeConfig(_Section):
     max_queue: int = 256  # requests waiting per book actor before 503
     request_timeout_s: float = 30.0  # deadline of one question end to end
     max_new_tokens: int = 48  # default answer length cap
+    # extract: the book model picks the phrase of the router's best-matching sentence it finds most
+    # likely as the answer; generate: the model writes its answer freely
+    decoding: Literal["extract", "generate"] = "extract"
     max_body_bytes: int = 65536  # request bodies above this get 413
 
 

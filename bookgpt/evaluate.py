@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
-from bookgpt.merge import exact_match, normalise, token_f1
+from bookgpt.merge import exact_match, token_f1
 from bookgpt.messages import AskRequest
 from bookgpt.orchestrator import Orchestrator, book_answer, route_request
 from bookgpt.paths import BookPaths
 from bookgpt.qa.pairs import read_jsonl
+from bookgpt.qa.spans import answer_candidates, best_sentence
 
 OFF_TOPIC = [
     "What is the best recipe for chocolate cake with butter?",
@@ -18,14 +18,16 @@ OFF_TOPIC = [
     "How do I reset the password of my wireless router?",
     "What time does the pharmacy on Main Street open?",
 ]
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def extractive_answer(question: str, passage: str) -> str:
-    """The passage sentence sharing the most words with the question (the baseline)."""
-    q = set(normalise(question))
-    sentences = [s for s in _SENTENCE.split(passage) if s.strip()] or [passage]
-    return max(sentences, key=lambda s: len(q & set(normalise(s))) / (1 + 0.01 * len(s)))
+    """The baseline: the passage sentence that best matches the question, whole."""
+    return best_sentence(passage, question)
+
+
+def first_phrase(question: str, passage: str) -> str:
+    """A model-free control for extract decoding: the first candidate phrase of that sentence."""
+    return (answer_candidates(passage, question)[1] or [""])[0]
 
 
 def _mean(xs: list[float]) -> float:
@@ -38,8 +40,8 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
     top_k = cfg.router.top_k
     start = time.perf_counter()
     rows = {"route_top1": [], "route_topk": [], "route_top1_all_books": [], "book_em": [],
-            "book_f1": [], "merged_em": [], "merged_f1": [], "baseline_em": [], "baseline_f1": [],
-            "abstained": []}
+            "book_f1": [], "book_f1_generate": [], "merged_em": [], "merged_f1": [],
+            "baseline_em": [], "baseline_f1": [], "first_phrase_f1": [], "abstained": []}
     books: dict[str, dict] = {}
     for book_id in orch.book_ids:
         pairs = read_jsonl(BookPaths(orch.artifacts, book_id).qa_dir / "val.jsonl")[:per_book]
@@ -60,11 +62,18 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             mine = route_request(orch.router, AskRequest(question=pair.question,
                                                          book_ids=[book_id]),
                                  orch.book_ids, 1, cfg.router.abstain_threshold)[0]
-            ans = book_answer(orch.model(book_id), mine, pair.question, cfg.serve.max_new_tokens)
+            ans = book_answer(orch.model(book_id), mine, pair.question, cfg.serve.max_new_tokens,
+                              decoding=cfg.serve.decoding)
             for key, value in (("book_em", float(exact_match(ans.answer, pair.answer))),
                                ("book_f1", token_f1(ans.answer, pair.answer))):
                 rows[key].append(value)
                 own[key].append(value)
+            if cfg.serve.decoding == "generate":
+                rows["book_f1_generate"].append(rows["book_f1"][-1])
+            else:  # free writing beside it, so that the two decodings are compared in one run
+                free = book_answer(orch.model(book_id), mine, pair.question,
+                                   cfg.serve.max_new_tokens, decoding="generate")
+                rows["book_f1_generate"].append(token_f1(free.answer, pair.answer))
             merged = asyncio.run(orch.ask(req))
             rows["merged_em"].append(float(exact_match(merged.answer, pair.answer)))
             rows["merged_f1"].append(token_f1(merged.answer, pair.answer))
@@ -72,6 +81,8 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             base = extractive_answer(pair.question, routing[0].passage) if routing else ""
             rows["baseline_em"].append(float(exact_match(base, pair.answer)))
             rows["baseline_f1"].append(token_f1(base, pair.answer))
+            first = first_phrase(pair.question, routing[0].passage) if routing else ""
+            rows["first_phrase_f1"].append(token_f1(first, pair.answer))
         books[book_id] = {k: _mean(v) for k, v in own.items()} | {"questions": len(pairs)}
     off = [not r for q in OFF_TOPIC
            for r in [route_request(orch.router, AskRequest(question=q), orch.book_ids, top_k,
@@ -81,6 +92,7 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
     out["abstained_off_topic"] = _mean([float(x) for x in off])
     out["questions"] = len(rows["route_top1"])
     out["top_k"] = top_k
+    out["decoding"] = cfg.serve.decoding
     out["books"] = books
     out["seconds"] = round(time.perf_counter() - start, 1)
     return out

@@ -32,8 +32,13 @@ def exact_match(prediction: str, reference: str) -> bool:
 
 
 def score_candidates(cands: list[BookAnswer]) -> list[float]:
-    """score = weight x confidence x (1 + agreement), where agreement is the weight-averaged token F1
-    with the other usable candidates: books that agree reinforce each other."""
+    """score = weight^2 x sqrt(confidence) x (1 + agreement), where agreement is the weight-averaged
+    token F1 with the other usable candidates: books that agree reinforce each other.
+
+    The router weight counts most: each book's confidence comes from its own model, and models
+    trained apart are not calibrated against each other. Measured on 4 quickstart books' validation
+    questions (extract decoding), picking by confidence alone gave F1 0.20, by weight alone 0.52,
+    weight x confidence 0.39 and this score 0.52 (the best candidate each time: 0.55)."""
     usable = [c for c in cands if not c.error and c.answer.strip()]
     scores = []
     for c in cands:
@@ -43,7 +48,7 @@ def score_candidates(cands: list[BookAnswer]) -> list[float]:
         others = [o for o in usable if o is not c]
         total = sum(o.weight for o in others)
         agreement = sum(o.weight * token_f1(c.answer, o.answer) for o in others) / total if total else 0.0
-        scores.append(c.weight * c.confidence * (1.0 + agreement))
+        scores.append(c.weight ** 2 * c.confidence ** 0.5 * (1.0 + agreement))
     return scores
 
 

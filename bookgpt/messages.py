@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -16,6 +16,7 @@ class AskRequest(_Msg):
     top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # books asked (router.top_k)
     max_new_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None  # answer length cap
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0  # 0 = greedy
+    decoding: Literal["extract", "generate"] | None = None  # None: the server's serve.decoding
     book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
@@ -37,6 +38,7 @@ class BookAnswer(_Msg):
     mean_logprob: float | None = None  # None when no token was generated
     weight: float = 0.0  # router weight
     passage: str = ""  # the passage shown to / supporting the model
+    support: str = ""  # the passage sentence the answer was taken from (extract decoding)
     tokens: int = 0
     latency_ms: float = 0.0
     error: str = ""  # non-empty when this book failed (timeout, crash): the answer is degraded
@@ -52,6 +54,8 @@ class Answer(_Msg):
     confidence: float
     abstained: bool
     degraded: bool = False  # some routed books failed or timed out
+    passage: str = ""  # the chosen book's passage that supports the answer
+    support: str = ""  # the sentence of that passage the answer was taken from (extract decoding)
     candidates: list[BookAnswer] = []
     routing: list[RoutedBook] = []
     timings_ms: dict[str, float] = {}
@@ -97,6 +101,7 @@ class AnswerJob(_Msg):
     weight: float = 1.0
     max_new_tokens: int = 48
     temperature: float = 0.0
+    decoding: str = "generate"  # "extract": choose a phrase of the passage; "generate": write
 
 
 class BatchingRequest(_Msg):

@@ -14,6 +14,7 @@ from bookgpt.fsio import read_json
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo, RoutedBook
 from bookgpt.paths import BookPaths, router_dir
 from bookgpt.qa.format import best_window, prompt_ids
+from bookgpt.qa.spans import answer_candidates
 from bookgpt.router import BookRouter, RouterError
 
 
@@ -36,48 +37,83 @@ def trained_books(artifacts: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "finetune" / "best.pt").is_file())
 
 
-def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
-    """Answer several questions with one batched generation, in the prompt format the model was
-    fine-tuned with (open-book: the router's passage is shown before the question)."""
-    start = time.perf_counter()
+def _prompts(model: BookModel, jobs: list[AnswerJob], budget: int) -> list[list[int]]:
+    """Prompts in the format the model was fine-tuned with (open-book: the router's passage window
+    comes before the question)."""
     fmt = model.meta.get("prompt_format", "closed")
     chars = model.meta.get("config", {}).get("finetune", {}).get("passage_chars", 600)
+    return [prompt_ids(model.tokenizer, model.special, j.question,
+                       best_window(j.passage, j.question, chars) if fmt == "open" else None,
+                       budget) for j in jobs]
+
+
+def _generated(model: BookModel, jobs: list[AnswerJob]) -> list[tuple[str, list[float], str]]:
+    """(answer, token log-probs, support) of free generation, one batched run per temperature."""
     # an answer may take at most half the context, so that the prompt always keeps room
     max_new = min(max(j.max_new_tokens for j in jobs), model.context_length // 2)
-    budget = model.context_length - max_new
-    prompts = [prompt_ids(model.tokenizer, model.special, j.question,
-                          best_window(j.passage, j.question, chars) if fmt == "open" else None,
-                          budget) for j in jobs]
+    prompts = _prompts(model, jobs, model.context_length - max_new)
     outs: list = [None] * len(jobs)
-    for temp in sorted({j.temperature for j in jobs}):  # one generation per temperature
+    for temp in sorted({j.temperature for j in jobs}):
         idx = [i for i, j in enumerate(jobs) if j.temperature == temp]
         res = model.complete([prompts[i] for i in idx], max_new_tokens=max_new, temperature=temp)
         for i, r in zip(idx, res):
             outs[i] = r
+    return [(model.decode(o.tokens[: j.max_new_tokens]).strip(), o.logprobs[: j.max_new_tokens], "")
+            for j, o in zip(jobs, outs)]
+
+
+def _extracted(model: BookModel, jobs: list[AnswerJob],
+               found: list[tuple[str, list[str]]]) -> list[tuple[str, list[float], str]]:
+    """(answer, token log-probs, sentence): each job's most likely phrase of its passage sentence,
+    all candidates of all jobs scored in one batched forward pass."""
+    prompts = _prompts(model, jobs, model.context_length // 2)
+    rows = [(p, c) for p, (_, cands) in zip(prompts, found) for c in cands]
+    scores = iter(model.score_answers(rows))
+    out = []
+    for sentence, cands in found:
+        lps = [next(scores) for _ in cands]
+        best = max(range(len(cands)), key=lambda i: sum(lps[i]) / len(lps[i]))
+        out.append((cands[best], lps[best], sentence))
+    return out
+
+
+def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
+    """Answer several questions at once: extract-decoding jobs pick the likeliest phrase of their
+    passage's best sentence, the others (and extract jobs whose passage offers no phrase) generate."""
+    start = time.perf_counter()
+    found = [answer_candidates(j.passage, j.question) if j.decoding == "extract" and j.passage
+             else ("", []) for j in jobs]
+    ext = [i for i, f in enumerate(found) if f[1]]
+    gen = [i for i, f in enumerate(found) if not f[1]]
+    results: list = [None] * len(jobs)
+    if ext:
+        for i, r in zip(ext, _extracted(model, [jobs[i] for i in ext], [found[i] for i in ext])):
+            results[i] = r
+    if gen:
+        for i, r in zip(gen, _generated(model, [jobs[i] for i in gen])):
+            results[i] = r
     ms = (time.perf_counter() - start) * 1e3
     answers = []
-    for j, out in zip(jobs, outs):
-        lps = out.logprobs[: j.max_new_tokens]
-        text = model.decode(out.tokens[: j.max_new_tokens]).strip()
+    for j, (text, lps, support) in zip(jobs, results):
         mean = sum(lps) / len(lps) if lps else None
         answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
                                   confidence=math.exp(mean) if mean is not None else 0.0,
-                                  mean_logprob=mean,
-                                  weight=j.weight, passage=j.passage, tokens=len(lps),
-                                  latency_ms=ms))
+                                  mean_logprob=mean, weight=j.weight, passage=j.passage,
+                                  support=support, tokens=len(lps), latency_ms=ms))
     return answers
 
 
-def job_for(routed: RoutedBook, question: str, max_new_tokens: int,
-            temperature: float = 0.0) -> AnswerJob:
+def job_for(routed: RoutedBook, question: str, max_new_tokens: int, temperature: float = 0.0,
+            decoding: str = "generate") -> AnswerJob:
     return AnswerJob(book_id=routed.book_id, question=question, passage=routed.passage,
                      title=routed.title, weight=routed.weight, max_new_tokens=max_new_tokens,
-                     temperature=temperature)
+                     temperature=temperature, decoding=decoding)
 
 
 def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tokens: int,
-                temperature: float = 0.0) -> BookAnswer:
-    return answer_batch(model, [job_for(routed, question, max_new_tokens, temperature)])[0]
+                temperature: float = 0.0, decoding: str = "generate") -> BookAnswer:
+    return answer_batch(model, [job_for(routed, question, max_new_tokens, temperature,
+                                        decoding)])[0]
 
 
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
@@ -112,7 +148,8 @@ def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
                       timings_ms=timings)
     return Answer(question=question, answer=chosen.answer, book_id=chosen.book_id,
                   title=chosen.title, confidence=confidence, abstained=False, degraded=degraded,
-                  candidates=cands, routing=routing, timings_ms=timings)
+                  passage=chosen.passage, support=chosen.support, candidates=cands,
+                  routing=routing, timings_ms=timings)
 
 
 class Orchestrator:
@@ -150,7 +187,8 @@ class Orchestrator:
             try:
                 model = await asyncio.to_thread(self.model, r.book_id)
                 return await asyncio.wait_for(
-                    asyncio.to_thread(book_answer, model, r, req.question, max_new, req.temperature),
+                    asyncio.to_thread(book_answer, model, r, req.question, max_new, req.temperature,
+                                      req.decoding or self.cfg.serve.decoding),
                     timeout=self.cfg.serve.request_timeout_s)
             except Exception as exc:  # a failing book degrades the answer, never the whole query
                 return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight,

@@ -90,8 +90,9 @@ def test_eval_reports_models_and_baseline(trained, capsys):
     assert main(base + ["eval", "--per-book", "4", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     for key in ("route_top1", "route_topk", "route_top1_all_books", "merged_f1", "baseline_f1",
-                "book_f1"):
+                "book_f1", "book_f1_generate", "first_phrase_f1"):
         assert 0.0 <= r[key] <= 1.0
+    assert r["decoding"] == "extract"
     assert r["questions"] == 8 and r["abstained_off_topic"] >= 0.5
 
 

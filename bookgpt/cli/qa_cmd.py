@@ -45,10 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-new-tokens", type=positive_int, default=None, help="answer length cap")
     p.add_argument("--book-id", action="append", default=None, metavar="ID",
                    help="ask only this book (repeatable)")
+    p.add_argument("--decoding", choices=("extract", "generate"), default=None,
+                   help="extract: each book picks a phrase of its best passage; generate: writes "
+                        "freely (default serve.decoding)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_ask)
 
-    p = sub.add_parser("chat", help="ask questions interactively (/books, /topk N, /quit)")
+    p = sub.add_parser("chat", help="ask questions interactively (/books, /topk N, /decoding M, "
+                                    "/history, /quit)")
     p.set_defaults(run=run_chat)
 
     p = sub.add_parser("pipeline", help="tokenize, pretrain, generate Q&A and fine-tune each book, "
@@ -124,6 +128,8 @@ def print_answer(ans, as_json: bool) -> None:
         return
     print(f"{ans.answer}\n  — {ans.title} ({ans.book_id}), confidence {ans.confidence:.2f}"
           f"{', degraded' if ans.degraded else ''}")
+    if ans.support:
+        print(f"  from: \"{ans.support[:300]}\"")
     for c in ans.candidates:
         status = f"error: {c.error}" if c.error else f"{c.answer!r} (confidence {c.confidence:.2f})"
         print(f"    {c.book_id} [weight {c.weight:.2f}]: {status}")
@@ -135,50 +141,82 @@ def run_ask(args: argparse.Namespace, cfg: Config) -> int:
 
     orch = Orchestrator(cfg, artifacts_root(cfg))
     req = AskRequest(question=args.question, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
-                     book_ids=args.book_id)
+                     book_ids=args.book_id, decoding=args.decoding)
     print_answer(asyncio.run(orch.ask(req)), args.json)
     return 0
+
+
+CHAT_HELP = ("commands: /books, /topk N, /decoding extract|generate, /history, /quit; "
+             "anything else is a question")
 
 
 def run_chat(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.messages import AskRequest
     from bookgpt.orchestrator import AskError, Orchestrator
 
-    try:
-        import readline  # noqa: F401  (line editing and history with the arrow keys)
+    root = artifacts_root(cfg)
+    orch = Orchestrator(cfg, root)
+    history_file = root / "chat_history"
+    try:  # line editing, and questions recalled with the arrow keys across sessions
+        import readline
+
+        try:
+            readline.read_history_file(history_file)
+        except OSError:
+            pass
     except ImportError:
-        pass
-    orch = Orchestrator(cfg, artifacts_root(cfg))
-    top_k = cfg.router.top_k
-    print(f"BookGPT chat over {len(orch.book_ids)} books. /books, /topk N, /quit")
-    while True:
-        try:
-            line = input("you> ").strip()
-        except EOFError:
-            print()
-            return 0
-        if not line:
-            continue
-        if line in ("/quit", "/exit"):
-            return 0
-        if line == "/books":
-            print("  " + "\n  ".join(orch.book_ids))
-            continue
-        if line.startswith("/topk"):
+        readline = None
+    top_k, decoding = cfg.router.top_k, cfg.serve.decoding
+    asked: list[tuple[str, str, str]] = []  # this session's (question, answer, book)
+    print(f"BookGPT chat over {len(orch.book_ids)} books. {CHAT_HELP}")
+    try:
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                print()
+                return 0
             parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0:
-                top_k = int(parts[1])
-                print(f"  asking the top {top_k} books")
+            if not line:
+                continue
+            if line in ("/quit", "/exit"):
+                return 0
+            if line == "/books":
+                print("  " + "\n  ".join(orch.book_ids))
+            elif line == "/history":
+                for i, (q, a, book) in enumerate(asked, 1):
+                    print(f"  {i}. {q}\n     -> {a!r} ({book})")
+                if not asked:
+                    print("  nothing asked yet")
+            elif parts[0] == "/topk":
+                if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0:
+                    top_k = int(parts[1])
+                    print(f"  asking the top {top_k} books")
+                else:
+                    print("  usage: /topk N (a positive whole number)")
+            elif parts[0] == "/decoding":
+                if len(parts) == 2 and parts[1] in ("extract", "generate"):
+                    decoding = parts[1]
+                    print(f"  decoding: {decoding}")
+                else:
+                    print("  usage: /decoding extract|generate")
+            elif line.startswith("/"):
+                print(f"  {CHAT_HELP}")
             else:
-                print("  usage: /topk N (a positive whole number)")
-            continue
-        if line.startswith("/"):
-            print("  commands: /books, /topk N, /quit")
-            continue
-        try:
-            print_answer(asyncio.run(orch.ask(AskRequest(question=line, top_k=top_k))), False)
-        except AskError as exc:
-            print(f"  {exc}")
+                try:
+                    ans = asyncio.run(orch.ask(AskRequest(question=line, top_k=top_k,
+                                                          decoding=decoding)))
+                except AskError as exc:
+                    print(f"  {exc}")
+                    continue
+                print_answer(ans, False)
+                asked.append((line, ans.answer, ans.book_id or "abstained"))
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(history_file)
+            except OSError:
+                pass
 
 
 def run_pipeline(args: argparse.Namespace, cfg: Config) -> int:

@@ -1,0 +1,113 @@
+"""Extract decoding: candidate phrases of the router's passage, scored by the book model."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import torch
+
+from bookgpt.cli.main import main
+from bookgpt.inference import BookModel
+from bookgpt.merge import token_f1
+from bookgpt.messages import AnswerJob
+from bookgpt.orchestrator import answer_batch
+from bookgpt.paths import BookPaths
+from bookgpt.qa.format import prompt_ids, squash
+from bookgpt.qa.pairs import read_jsonl
+from bookgpt.qa.spans import answer_candidates, phrases
+from bookgpt.qa.words import STOPWORDS
+
+from conftest import TRAINED_BOOKS as BOOKS
+
+
+def test_phrases_name_what_the_question_does_not():
+    sentence = "After many years, the old lighthouse keeper painted the stone tower bright red."
+    got = phrases(sentence, "Who painted the stone tower?")
+    assert "the old lighthouse keeper" in got and "bright red" in got
+    for p in got:
+        words = p.lower().split()
+        assert not {"painted", "stone", "tower"} & set(words)  # the question's own words
+        assert words[-1] not in STOPWORDS and words[0] not in {"after", "many"} - {"many"}
+        assert "," not in p  # no phrase crosses punctuation
+
+
+def test_candidates_hold_most_generated_answers(trained):
+    """The phrases offered to the model contain the reference answer for most validation pairs,
+    found in the pair's own passage the way the router's passage is searched."""
+    root, _ = trained
+    hits, n = 0, 0
+    for book in BOOKS:
+        for pair in read_jsonl(BookPaths(root, book).qa_dir / "val.jsonl")[:60]:
+            sentence, cands = answer_candidates(pair.passage, pair.question)
+            assert all(c in sentence for c in cands)
+            assert not cands or sentence in squash(pair.passage)
+            hits += any(token_f1(c, pair.answer) == 1.0 for c in cands)
+            n += 1
+    assert n >= 60 and hits / n >= 0.6, (hits, n)
+
+
+def test_scores_do_not_depend_on_batch_or_padding(trained):
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    p1 = prompt_ids(model.tokenizer, model.special, "What is the velocity of light?", None, 64)
+    p2 = prompt_ids(model.tokenizer, model.special, "Who measured the length of the rod "
+                    "from the embankment of the railway?", None, 64)
+    rows = [(p1, "the Lorentz transformation"), (p2, "an observer"), (p1, "c")]
+    together = model.score_answers(rows)
+    for row, lps in zip(rows, together):
+        alone = model.score_answers([row])[0]
+        assert len(lps) == len(model.encode(" " + row[1])) + 1  # the answer, then the end token
+        assert torch.allclose(torch.tensor(lps), torch.tensor(alone), atol=1e-4)
+    # the same log-probabilities as the model's own loss on that sequence
+    seq = p1 + model.encode(" the Lorentz transformation") + [model.special.eot]
+    x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
+    mask = torch.zeros_like(y, dtype=torch.bool)
+    mask[0, len(p1) - 1:] = True
+    with torch.no_grad():
+        loss = model.model(x, y, mask)[1].item()
+    assert abs(-sum(together[0]) / len(together[0]) - loss) < 1e-4
+
+
+def test_extract_answers_are_phrases_of_the_passage(trained):
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    pairs = read_jsonl(BookPaths(root, BOOKS[1]).qa_dir / "val.jsonl")[:12]
+    jobs = [AnswerJob(book_id=BOOKS[1], question=p.question, passage=p.passage, decoding=d)
+            for p in pairs for d in ("extract", "generate")]
+    answers = answer_batch(model, jobs)
+    for job, a in zip(jobs, answers):
+        assert 0.0 < a.confidence <= 1.0 and a.tokens >= 1
+        if job.decoding == "extract":
+            assert a.support and a.answer in a.support and a.support in squash(job.passage)
+        else:
+            assert a.support == ""
+
+
+def test_ask_cli_decodings_and_support(trained, capsys):
+    _, base = trained
+    capsys.readouterr()
+    q = "What is the velocity of light in relativity?"
+    assert main(base + ["ask", q, "--json", "--book-id", "relativity"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["support"] and ans["answer"] in ans["support"]
+    assert ans["support"] in squash(ans["passage"])
+    assert main(base + ["ask", q, "--json", "--book-id", "relativity", "--decoding",
+                        "generate"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["support"] == "" and ans["candidates"][0]["passage"]
+    assert ans["abstained"] or ans["passage"]  # a tiny model may write nothing at all
+
+
+def test_chat_commands_and_history(trained, capsys, monkeypatch):
+    root, base = trained
+    script = ("/books\n/topk 1\n/topk zero\n/decoding generate\n"
+              "What is the velocity of light?\n/history\n/nope\n/quit\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO(script))
+    capsys.readouterr()
+    assert main(base + ["chat"]) == 0
+    out = capsys.readouterr().out
+    assert all(b in out for b in BOOKS)
+    assert "asking the top 1 books" in out and "usage: /topk N" in out
+    assert "decoding: generate" in out and "1. What is the velocity of light?" in out
+    assert "commands:" in out
