@@ -83,28 +83,17 @@ class BookModel:
             raise PromptError(f"book '{self.book_id}': {exc}") from None
         return [Completion(self.decode(r.tokens), r.tokens, r.logprobs, r.stopped) for r in results]
 
-    @torch.inference_mode()
-    def score_answers(self, rows: list[tuple[list[int], str]], chunk: int = 64) -> list[list[float]]:
-        """Per-token log-probabilities of each (prompt ids, answer text) row's answer and of the end
-        token after it: the model's judgement of answers it did not have to write itself."""
-        seqs, starts = [], []
-        for prompt, answer in rows:
-            cont = self.encode(" " + answer)[: self.context_length // 2] + [self.special.eot]
-            prompt = list(prompt)[-(self.context_length + 1 - len(cont)):]
-            if not prompt:
-                raise PromptError(f"book '{self.book_id}': scoring an answer needs a prompt")
-            seqs.append(prompt + cont)
-            starts.append(len(prompt))
-        out: list[list[float]] = []
-        for k in range(0, len(seqs), chunk):
-            part = seqs[k:k + chunk]
-            width = max(len(q) for q in part)
-            # right padding: the model is causal, so padding after a row's end cannot change it
-            idx = torch.tensor([q + [self.special.pad] * (width - len(q)) for q in part],
-                               device=self.device)  # (B, W)
-            logits, _ = self.model(idx[:, :-1], all_logits=True)  # (B, W-1, V)
-            logp = torch.log_softmax(logits.float(), dim=-1)  # (B, W-1, V)
-            picked = logp.gather(-1, idx[:, 1:, None]).squeeze(-1).tolist()  # (B, W-1)
-            for row, q, n in zip(picked, part, starts[k:k + chunk]):
-                out.append(row[n - 1:len(q) - 1])
-        return out
+    def score_answers(self, prompts: list[list[int]],
+                      answers: list[list[str]]) -> list[list[list[float]]]:
+        """Per-token log-probabilities of each prompt's candidate answers and of the end token after
+        each: the model's judgement of answers it did not have to write itself. out[j][i] belongs
+        to answers[j][i]; one batched pass serves every prompt."""
+        from bookgpt.model.score import score_continuations
+
+        conts = [[self.encode(" " + a)[: self.context_length // 2] + [self.special.eot] for a in cs]
+                 for cs in answers]
+        longest = max((len(c) for cs in conts for c in cs), default=1)
+        kept = [list(p)[-(self.context_length + 1 - longest):] for p in prompts]
+        if any(not p for p in kept):
+            raise PromptError(f"book '{self.book_id}': scoring an answer needs a prompt")
+        return score_continuations(self.model, kept, conts, self.special.pad)

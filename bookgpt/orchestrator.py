@@ -67,11 +67,8 @@ def _extracted(model: BookModel, jobs: list[AnswerJob],
     """(answer, token log-probs, sentence): each job's most likely phrase of its passage sentence,
     all candidates of all jobs scored in one batched forward pass."""
     prompts = _prompts(model, jobs, model.context_length // 2)
-    rows = [(p, c) for p, (_, cands) in zip(prompts, found) for c in cands]
-    scores = iter(model.score_answers(rows))
     out = []
-    for sentence, cands in found:
-        lps = [next(scores) for _ in cands]
+    for (sentence, cands), lps in zip(found, model.score_answers(prompts, [c for _, c in found])):
         best = max(range(len(cands)), key=lambda i: sum(lps[i]) / len(lps[i]))
         out.append((cands[best], lps[best], sentence))
     return out

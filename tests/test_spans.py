@@ -53,12 +53,13 @@ def test_scores_do_not_depend_on_batch_or_padding(trained):
     p1 = prompt_ids(model.tokenizer, model.special, "What is the velocity of light?", None, 64)
     p2 = prompt_ids(model.tokenizer, model.special, "Who measured the length of the rod "
                     "from the embankment of the railway?", None, 64)
-    rows = [(p1, "the Lorentz transformation"), (p2, "an observer"), (p1, "c")]
-    together = model.score_answers(rows)
-    for row, lps in zip(rows, together):
-        alone = model.score_answers([row])[0]
-        assert len(lps) == len(model.encode(" " + row[1])) + 1  # the answer, then the end token
-        assert torch.allclose(torch.tensor(lps), torch.tensor(alone), atol=1e-4)
+    prompts, answers = [p1, p2], [["the Lorentz transformation", "c"], ["an observer"]]
+    together = model.score_answers(prompts, answers)
+    for p, cs, lps in zip(prompts, answers, together):
+        for c, lp in zip(cs, lps):
+            alone = model.score_answers([p], [[c]])[0][0]
+            assert len(lp) == len(model.encode(" " + c)) + 1  # the answer, then the end token
+            assert torch.allclose(torch.tensor(lp), torch.tensor(alone), atol=1e-4)
     # the same log-probabilities as the model's own loss on that sequence
     seq = p1 + model.encode(" the Lorentz transformation") + [model.special.eot]
     x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
@@ -66,7 +67,7 @@ def test_scores_do_not_depend_on_batch_or_padding(trained):
     mask[0, len(p1) - 1:] = True
     with torch.no_grad():
         loss = model.model(x, y, mask)[1].item()
-    assert abs(-sum(together[0]) / len(together[0]) - loss) < 1e-4
+    assert abs(-sum(together[0][0]) / len(together[0][0]) - loss) < 1e-4
 
 
 def test_extract_answers_are_phrases_of_the_passage(trained):

@@ -27,14 +27,16 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
-async def drive(url: str, clients: int, requests: int, max_new_tokens: int) -> dict:
+async def drive(url: str, clients: int, requests: int, max_new_tokens: int,
+                decoding: str = "generate") -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     counter = iter(range(requests))
 
     async def client(session: aiohttp.ClientSession) -> None:
         for i in counter:
-            body = {"question": QUESTIONS[i % len(QUESTIONS)], "max_new_tokens": max_new_tokens}
+            body = {"question": QUESTIONS[i % len(QUESTIONS)], "max_new_tokens": max_new_tokens,
+                    "decoding": decoding}
             t0 = time.perf_counter()
             try:
                 async with session.post(url + "/v1/ask", json=body) as r:
@@ -79,7 +81,8 @@ def in_process_overhead(cfg, artifacts: Path, n: int = 40) -> float:
         out = []
         for i in range(n):
             t0 = time.perf_counter()
-            await orch.ask(AskRequest(question=QUESTIONS[i % len(QUESTIONS)], max_new_tokens=1))
+            await orch.ask(AskRequest(question=QUESTIONS[i % len(QUESTIONS)], max_new_tokens=1,
+                                      decoding="generate"))
             out.append((time.perf_counter() - t0) * 1e3)
         return out
 
@@ -87,18 +90,24 @@ def in_process_overhead(cfg, artifacts: Path, n: int = 40) -> float:
 
 
 def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path | None = None,
-                max_new_tokens: int = 16) -> dict:
+                max_new_tokens: int = 16, decoding: str = "generate") -> dict:
     url = url.rstrip("/")
-    out: dict = {"benchmark": "serve", "url": url}
+    out: dict = {"benchmark": "serve", "url": url, "decoding": decoding,
+                 "max_new_tokens": max_new_tokens}
+
+    def phase(n_clients: int, n: int, new_tokens: int = max_new_tokens) -> dict:
+        return asyncio.run(drive(url, n_clients, n, new_tokens, decoding))
+
     asyncio.run(set_batching(url, True))
-    asyncio.run(drive(url, min(clients, 8), 16, max_new_tokens))  # warm-up
-    out["batching_on"] = asyncio.run(drive(url, clients, requests, max_new_tokens))
+    phase(min(clients, 8), 16)  # warm-up
+    out["batching_on"] = phase(clients, requests)
     asyncio.run(set_batching(url, False))
-    out["batching_off"] = asyncio.run(drive(url, clients, requests, max_new_tokens))
+    out["batching_off"] = phase(clients, requests)
     asyncio.run(set_batching(url, True))
     off = out["batching_off"]["questions_per_s"] or 1e-9
     out["batching_speedup"] = round(out["batching_on"]["questions_per_s"] / off, 2)
-    one = asyncio.run(drive(url, 1, 40, 1))
+    # one client, one new token written: what HTTP and Ray add to a question
+    one = asyncio.run(drive(url, 1, 40, 1, "generate"))
     out["served_one_token_p50_ms"] = one["p50_ms"]
     if cfg is not None and artifacts is not None:
         local = in_process_overhead(cfg, artifacts)

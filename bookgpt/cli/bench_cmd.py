@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
     sv.add_argument("--requests", type=int, default=400, help="questions per phase (default 400)")
     sv.add_argument("--max-new-tokens", type=int, default=16, help="answer length (default 16)")
+    sv.add_argument("--decoding", choices=("extract", "generate"), default="generate",
+                    help="how the books answer (default generate: dynamic batching matters most "
+                         "for token-by-token writing)")
     sv.add_argument("--no-local", action="store_true",
                     help="skip the in-process comparison (which loads the models here)")
     sv.add_argument("--json", action="store_true", help="print one JSON object")
@@ -89,7 +92,7 @@ def run_serve(args: argparse.Namespace, cfg: Config) -> int:
 
     url = args.url or f"http://{cfg.serve.host}:{cfg.serve.port}"
     result = bench_serve(url, args.clients, args.requests, None if args.no_local else cfg,
-                         artifacts_root(cfg), args.max_new_tokens)
+                         artifacts_root(cfg), args.max_new_tokens, args.decoding)
     _print(result, args.json)
     return 0
 

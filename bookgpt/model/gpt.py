@@ -237,12 +237,15 @@ class GPT(nn.Module):
 
     def forward_cached(self, idx: torch.Tensor, pos_ids: torch.Tensor, attn_mask: torch.Tensor,
                        kv_cache: KVCache | None = None, cache_pos: torch.Tensor | None = None,
-                       last_only: bool = True, matvec: bool = False) -> torch.Tensor:
+                       last_only: bool = True, matvec: bool = False,
+                       head: bool = True) -> torch.Tensor:
         """Inference forward with explicit positions and mask, optionally through a KV cache.
 
         idx, pos_ids (B, T); attn_mask (B, 1, T, W) bool, True = may attend; kv_cache: per layer
         (k, v) of (B, nh, W, hs), written at slots cache_pos (T,). Without a cache W = T.
-        Returns logits (B, 1, V) if last_only else (B, T, V). matvec: see linear() (compiled only).
+        Returns logits (B, 1, V) if last_only else (B, T, V); with head=False the final hidden
+        states (B, 1 or T, C) instead, for a caller that needs logits at a few positions only.
+        matvec: see linear() (compiled only).
         """
         x = self.wte(idx) + self.wpe(pos_ids)  # (B, T, C)
         for i, blk in enumerate(self.blocks):
@@ -252,6 +255,8 @@ class GPT(nn.Module):
             x = blk.forward(x, kv, cache_pos, attn_mask, matvec)  # (B, T, C)
         if last_only:
             x = x[:, -1:, :]  # (B, 1, C)
+        if not head:
+            return self.ln_f(x)  # (B, 1 or T, C)
         return linear(self.lm_head, self.ln_f(x), matvec)  # (B, 1 or T, V)
 
     def new_kv_cache(self, batch: int, length: int | None = None,
