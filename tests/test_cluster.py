@@ -103,3 +103,21 @@ def test_two_node_cluster_on_one_machine(tmp_path):
     assert "tangled_tale: pretrained on node_a" in proc.stdout
     assert "relativity: pretrained on node_b" in proc.stdout
     assert "two-node run: OK" in proc.stdout and "served:" in proc.stdout
+
+
+@pytest.mark.parametrize("how", ["argv", "record", "elsewhere"])
+def test_a_loopback_cluster_stays_on_the_loopback(tmp_path, how):
+    """`ray start --head --node-ip-address=127.0.0.1` then a driver in a fresh shell: Ray would
+    replace 127.0.0.1 with the machine's address and retry there for minutes."""
+    (tmp_path / "ray").mkdir()
+    record = "10.1.2.3:6379" if how == "elsewhere" else "127.0.0.1:6379"
+    (tmp_path / "ray" / "ray_current_cluster").write_text(record if how != "argv" else "")
+    argv = ["bookgpt", "--address", "127.0.0.1:6379"] if how == "argv" else ["bookgpt"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+                                                             "RAY_ADDRESS")}
+    env["RAY_TMPDIR"] = str(tmp_path)
+    code = (f"import os, cluster.auth as a; a.keep_loopback({argv!r}); "
+            f"print(os.environ.get(a.LOOPBACK_VAR, 'unset'))")
+    out = subprocess.run(["python", "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == ("unset" if how == "elsewhere" else "0")
