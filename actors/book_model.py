@@ -42,18 +42,30 @@ class BookModelActor:
                                          boundaries=[1, 2, 4, 8, 16, 32], tag_keys=("book_id",))
         self.m_tokens = metrics.Counter("bookgpt_book_tokens", "new tokens generated",
                                         tag_keys=("book_id",))
-        for m in (self.m_queue, self.m_batch, self.m_tokens):
+        self.m_rate = metrics.Gauge("bookgpt_book_tokens_per_s",
+                                    "tokens generated or scored per second of model time",
+                                    tag_keys=("book_id",))
+        self.m_latency = metrics.Histogram("bookgpt_book_latency_ms",
+                                           "time from a request's arrival to its answer",
+                                           boundaries=[5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+                                           tag_keys=("book_id",))
+        for m in (self.m_queue, self.m_batch, self.m_tokens, self.m_rate, self.m_latency):
             m.set_default_tags(tags)
         self.tokens = 0
         self.started = time.monotonic()
 
     async def answer(self, job: AnswerJob, timeout_s: float) -> BookAnswer:
+        arrived = time.monotonic()
         self.m_queue.set(self.batcher.depth() + 1)
-        ans = await self.batcher.submit(job, time.monotonic() + timeout_s)
+        ans = await self.batcher.submit(job, arrived + timeout_s)
         self.m_batch.observe(self.batcher.stats.last_batch)
         if ans.tokens > 0:  # Ray's Counter refuses increments <= 0
             self.m_tokens.inc(ans.tokens)
         self.tokens += ans.tokens
+        busy = self.batcher.stats.busy_s
+        if busy > 0:
+            self.m_rate.set(self.tokens / busy)
+        self.m_latency.observe((time.monotonic() - arrived) * 1e3)
         self.m_queue.set(self.batcher.depth())
         return ans
 
