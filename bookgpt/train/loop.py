@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from tqdm import tqdm
 
-from bookgpt.train.runtime import autocast
+from bookgpt.train.runtime import autocast, device_rng, set_device_rng
 
 
 class Batches(Protocol):
@@ -81,6 +81,7 @@ def train_loop(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches
         best, bad, last_val = resume["best_val"], resume["bad_evals"], resume["last_val"]
         batches.load_state(resume["batches"])
         torch.set_rng_state(resume["torch_rng"])
+        set_device_rng(device, resume.get("device_rng"))
     history: list[dict] = []
     bar = tqdm(total=opts.max_steps, initial=step, desc=opts.desc, unit="step",
                disable=not opts.progress, dynamic_ncols=True)
@@ -92,7 +93,8 @@ def train_loop(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches
 
     def state() -> dict[str, Any]:
         return {"step": step, "tokens_seen": tokens_seen, "best_val": best, "bad_evals": bad,
-                "last_val": last_val, "batches": batches.state(), "torch_rng": torch.get_rng_state()}
+                "last_val": last_val, "batches": batches.state(), "torch_rng": torch.get_rng_state(),
+                "device_rng": device_rng(device)}
 
     model.train()
     try:

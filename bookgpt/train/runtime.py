@@ -62,6 +62,25 @@ def set_threads(num_cpus: float | None) -> None:
         torch.set_num_threads(max(1, int(num_cpus)))
 
 
+def device_rng(device: str) -> torch.Tensor | None:
+    """The accelerator's random state (dropout draws there on CUDA and MPS), None on the CPU."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.get_rng_state(torch.device(device))
+    if str(device).startswith("mps"):
+        return torch.mps.get_rng_state()
+    return None
+
+
+def set_device_rng(device: str, state: torch.Tensor | None) -> None:
+    """Restore device_rng()'s state; a checkpoint from another kind of device has none to restore."""
+    if state is None:
+        return
+    if str(device).startswith("cuda"):
+        torch.cuda.set_rng_state(state, torch.device(device))
+    elif str(device).startswith("mps"):
+        torch.mps.set_rng_state(state)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
