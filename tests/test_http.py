@@ -49,6 +49,11 @@ def test_ask_returns_answer_with_provenance(server):
     ans = json.loads(text)
     assert ans["abstained"] is False and ans["book_id"] in TRAINED_BOOKS
     assert ans["candidates"] and ans["routing"] and "total" in ans["timings_ms"]
+    # extract decoding (the default): the answer is a phrase of the sentence it cites
+    assert ans["support"] and ans["answer"] in ans["support"]
+    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the knights ride?",
+                                                    "decoding": "generate", "max_new_tokens": 6})
+    assert status == 200 and json.loads(text)["support"] == "", text
 
 
 @pytest.mark.parametrize("body,status,message", [
@@ -57,6 +62,7 @@ def test_ask_returns_answer_with_provenance(server):
     ({"question": 42}, 400, "`$.question`"),
     ({"question": "hi", "top_k": 0}, 400, "`$.top_k`"),
     ({"question": "hi", "temperature": 9}, 400, "`$.temperature`"),
+    ({"question": "hi", "decoding": "beam"}, 400, "`$.decoding`"),
     ({"question": ""}, 400, "`$.question`"),
     ({"question": "   "}, 400, "empty"),
     ({"question": "x" * 3000}, 400, "limit is 2000"),
