@@ -105,6 +105,10 @@ def tokenize_book(paths: BookPaths, cfg: TokenizerConfig) -> dict:
     for a, b in spans:
         mask[a:b] = True
     train, val = arr[~mask], arr[mask]
+    if not len(val) or not len(train):
+        raise TokenizerError(f"book '{paths.book_id}' is too short to train on: {len(text):,} "
+                             f"characters gave {len(arr)} tokens, too few for a training and a "
+                             f"validation split; check {paths.text} (was the right file crawled?)")
     paths.tokens_dir.mkdir(parents=True, exist_ok=True)
     paths.tokens_meta.unlink(missing_ok=True)  # written last: marks the token files complete
     with atomic_path(paths.tokenizer) as tmp:
@@ -138,5 +142,7 @@ def load_token_files(paths: BookPaths) -> tuple[np.memmap, np.memmap, dict]:
         if size != meta[key] * np.dtype(TOKEN_DTYPE).itemsize:
             raise TokenizerError(f"token file {path} is missing or truncated; run `bookgpt tokenize "
                                  f"--book-id {paths.book_id}` again")
-        arrays.append(np.memmap(path, dtype=TOKEN_DTYPE, mode="r"))
+        # an empty file cannot be memory-mapped; the trainer then says the split is too small
+        arrays.append(np.memmap(path, dtype=TOKEN_DTYPE, mode="r") if size else
+                      np.zeros(0, dtype=TOKEN_DTYPE))
     return arrays[0], arrays[1], meta

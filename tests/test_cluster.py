@@ -93,6 +93,21 @@ def test_infeasible_resources_fail_fast(crawled_two, ray_cluster, capsys):
     assert "more than any node" in capsys.readouterr().err
 
 
+def test_one_failing_book_does_not_stop_the_others(tmp_path, shared_books, ray_cluster, capsys):
+    base = ["--config", str(CONFIG_DIR / "tiny.yaml"), "--artifacts", str(tmp_path)]
+    ids = [a for b in TRAINED_BOOKS for a in ("--book-id", b)]
+    assert main(base + ["crawl", "--from-dir", str(shared_books), "--no-progress", *ids]) == 0
+    broken, fine = TRAINED_BOOKS
+    BookPaths(tmp_path, broken).text.write_text("Far too short to learn anything from. " * 5)
+    capsys.readouterr()
+    assert main(base + ["train", "--address", ray_cluster, "--no-progress", *ids]) == 1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(broken))
+    assert "failed" in row and "too short to train on" in row
+    assert (BookPaths(tmp_path, fine).finetune_dir / "best.pt").is_file()
+    assert not (BookPaths(tmp_path, broken).pretrain_dir / "best.pt").exists()
+
+
 def test_two_node_cluster_on_one_machine(tmp_path):
     # the demo runs its own two-node cluster in subprocesses, on another port and temp dir
     env = dict(os.environ)
