@@ -43,6 +43,7 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             "book_f1": [], "book_f1_generate": [], "merged_em": [], "merged_f1": [],
             "baseline_em": [], "baseline_f1": [], "first_phrase_f1": [], "abstained": []}
     books: dict[str, dict] = {}
+    kinds: dict[str, dict[str, list[float]]] = {}  # question kind -> scores, to see where models help
     for book_id in orch.book_ids:
         pairs = read_jsonl(BookPaths(orch.artifacts, book_id).qa_dir / "val.jsonl")[:per_book]
         own = {"book_f1": [], "book_em": [], "merged_f1": [], "route_top1": []}
@@ -83,6 +84,10 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             rows["baseline_f1"].append(token_f1(base, pair.answer))
             first = first_phrase(pair.question, routing[0].passage) if routing else ""
             rows["first_phrase_f1"].append(token_f1(first, pair.answer))
+            kind = kinds.setdefault(pair.kind, {"book_f1": [], "merged_f1": [], "baseline_f1": [],
+                                                "first_phrase_f1": []})
+            for key in kind:
+                kind[key].append(rows[key][-1])
         books[book_id] = {k: _mean(v) for k, v in own.items()} | {"questions": len(pairs)}
     off = [not r for q in OFF_TOPIC
            for r in [route_request(orch.router, AskRequest(question=q), orch.book_ids, top_k,
@@ -94,6 +99,8 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
     out["top_k"] = top_k
     out["decoding"] = cfg.serve.decoding
     out["books"] = books
+    out["by_kind"] = {k: {m: _mean(v) for m, v in d.items()} | {"questions": len(d["book_f1"])}
+                      for k, d in sorted(kinds.items())}
     out["seconds"] = round(time.perf_counter() - start, 1)
     return out
 

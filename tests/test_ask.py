@@ -93,6 +93,7 @@ def test_eval_reports_models_and_baseline(trained, capsys):
                 "book_f1", "book_f1_generate", "first_phrase_f1"):
         assert 0.0 <= r[key] <= 1.0
     assert r["decoding"] == "extract"
+    assert sum(k["questions"] for k in r["by_kind"].values()) == r["questions"]
     assert r["questions"] == 8 and r["abstained_off_topic"] >= 0.5
 
 

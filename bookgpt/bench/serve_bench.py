@@ -62,6 +62,19 @@ async def drive(url: str, clients: int, requests: int, max_new_tokens: int,
             "p99_ms": round(percentile(ms, 99), 1), "seconds": round(wall, 2)}
 
 
+async def batch_counts(url: str) -> tuple[float, float]:
+    """(batches, requests) the book actors have run so far, summed from GET /metrics."""
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url + "/metrics") as r:
+            text = await r.text()
+    totals = {"bookgpt_book_batches_total": 0.0, "bookgpt_book_items_total": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in totals:
+            totals[name] += float(line.rsplit(" ", 1)[1])
+    return totals["bookgpt_book_batches_total"], totals["bookgpt_book_items_total"]
+
+
 async def set_batching(url: str, enabled: bool) -> None:
     async with aiohttp.ClientSession() as s:
         async with s.post(url + "/admin/batching", json={"enabled": enabled}) as r:
@@ -96,7 +109,11 @@ def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path
                  "max_new_tokens": max_new_tokens}
 
     def phase(n_clients: int, n: int, new_tokens: int = max_new_tokens) -> dict:
-        return asyncio.run(drive(url, n_clients, n, new_tokens, decoding))
+        b0, i0 = asyncio.run(batch_counts(url))
+        res = asyncio.run(drive(url, n_clients, n, new_tokens, decoding))
+        b1, i1 = asyncio.run(batch_counts(url))
+        res["mean_batch"] = round((i1 - i0) / (b1 - b0), 2) if b1 > b0 else 0.0
+        return res
 
     asyncio.run(set_batching(url, True))
     phase(min(clients, 8), 16)  # warm-up
