@@ -47,10 +47,13 @@ def best_sentence(passage: str, question: str) -> str:
     return squash(passage[ranked[0][1]:ranked[0][2]] if ranked else passage)
 
 
-def phrases(sentence: str, question: str, *, max_words: int = 6, limit: int = 64) -> list[str]:
+def phrases(sentence: str, question: str, *, max_words: int = 5, limit: int = 32) -> list[str]:
     """Phrases of up to `max_words` words of `sentence`, in reading order: none crosses
     punctuation, starts with a function word (articles aside), ends with a stop word, or repeats a
-    content word of the question (an answer names what the question does not)."""
+    content word of the question (an answer names what the question does not).
+
+    The defaults were measured on four quickstart books' validation questions: 6 words and 64
+    phrases gave F1 0.515 at 120 questions/s, 5 and 32 the same F1 at 178, 4 and 12 0.505 at 187."""
     qwords = content_words(_BLANK.sub(" ", _SCAFFOLD.sub("", question)))
     out: list[str] = []
     seen: set[str] = set()
