@@ -297,7 +297,7 @@ class BookRouter:
         where = np.array([s + int(np.argmax(per_passage[s:e])) for s, e in bounds])
         return np.maximum(score, 0.0), where
 
-    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.05) -> RouteResult:
+    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.07) -> RouteResult:
         """The `top_k` best books for `question`, or an abstention when the best scores below
         `abstain_threshold` (0 never abstains). An empty question is an error."""
         if not isinstance(question, str) or not question.strip():

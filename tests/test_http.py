@@ -43,7 +43,7 @@ def get(url):
 
 
 def test_ask_returns_answer_with_provenance(server):
-    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the knights ride?",
+    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
                                                     "top_k": 2, "max_new_tokens": 6})
     assert status == 200, text
     ans = json.loads(text)
@@ -51,7 +51,7 @@ def test_ask_returns_answer_with_provenance(server):
     assert ans["candidates"] and ans["routing"] and "total" in ans["timings_ms"]
     # extract decoding (the default): the answer is a phrase of the sentence it cites
     assert ans["support"] and ans["answer"] in ans["support"]
-    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the knights ride?",
+    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
                                                     "decoding": "generate", "max_new_tokens": 6})
     assert status == 200 and json.loads(text)["support"] == "", text
 

@@ -41,7 +41,7 @@ def server(deployment):
 
 async def ask_many(url: str, n: int, concurrency: int, path="/v1/ask", body=None) -> list[tuple]:
     sem = asyncio.Semaphore(concurrency)
-    questions = ["What is the velocity of light?", "What did the knights ride?",
+    questions = ["What is the velocity of light?", "What did the two knights ride up the hill?",
                  "What is a co-ordinate system?", "How many hours did they walk?"]
 
     async def one(s, i):

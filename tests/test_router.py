@@ -165,6 +165,27 @@ def test_off_topic_question_abstains(router):
     assert router.route(OFF_TOPIC, abstain_threshold=0.0).books  # 0 never abstains
 
 
+# Hand-written questions that no book of the shelf covers
+OFF_TOPIC_SET = [
+    "Which football team won the league last season?", "How do I reset my wireless router?",
+    "What time does the pharmacy on Main Street open?", "How do I bake sourdough bread?",
+    "Who won the world cup in 2018?", "What is the price of bitcoin today?",
+    "How do I install Python on Windows?", "How many calories are in a banana?",
+    "Which airline has the cheapest flights to Tokyo?", "What are the symptoms of the flu?",
+    "How do I make cold brew coffee?", "Who is the lead singer of Coldplay?"]
+
+
+def test_default_threshold_declines_off_topic_questions_not_paraphrases(router):
+    from bookgpt.config import RouterConfig
+
+    threshold = RouterConfig().abstain_threshold
+    declined = [router.route(q, abstain_threshold=threshold).abstained for q in OFF_TOPIC_SET]
+    print(f"off-topic declined {sum(declined)}/{len(declined)} at {threshold}")
+    assert sum(declined) >= 0.7 * len(declined)
+    for q in (q for qs in PARAPHRASES.values() for q in qs):
+        assert not router.route(q, abstain_threshold=threshold).abstained, q
+
+
 def test_stopword_only_or_unknown_questions_abstain(router):
     for q in ("What is it?", "Why? How?", "Zyxqv plorbnik quuxable?", "???"):
         assert router.route(q).abstained, q
