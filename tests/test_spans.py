@@ -112,3 +112,20 @@ def test_chat_commands_and_history(trained, capsys, monkeypatch):
     assert "asking the top 1 books" in out and "usage: /topk N" in out
     assert "decoding: generate" in out and "1. What is the velocity of light?" in out
     assert "commands:" in out
+
+
+def test_open_book_prompts_and_the_fallback_to_writing(trained):
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    pair = read_jsonl(BookPaths(root, BOOKS[1]).qa_dir / "val.jsonl")[0]
+    long_passage = " ".join([pair.passage] * 20)  # longer than any prompt budget
+    model.meta["prompt_format"] = "open"  # as if fine-tuned open-book: the passage leads the prompt
+    jobs = [AnswerJob(book_id=BOOKS[1], question=pair.question, passage=long_passage,
+                      decoding=d, max_new_tokens=8) for d in ("extract", "generate")]
+    # a passage that offers no phrase (every word is the question's) falls back to writing
+    jobs.append(AnswerJob(book_id=BOOKS[1], question="Light travels fast?",
+                          passage="Light travels fast.", decoding="extract", max_new_tokens=8))
+    extract, generate, fallback = answer_batch(model, jobs)
+    assert extract.support and extract.answer in extract.support and extract.tokens >= 1
+    assert generate.support == "" and 1 <= generate.tokens <= 8
+    assert fallback.support == "" and 1 <= fallback.tokens <= 8
