@@ -105,9 +105,10 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
     return out
 
 
-def book_f1(paths: BookPaths, n: int = 20, max_new_tokens: int = 32) -> float:
+def book_f1(paths: BookPaths, n: int = 20, max_new_tokens: int = 32,
+            decoding: str = "extract") -> float:
     """Mean token F1 of a fine-tuned book model on up to n validation pairs, shown each pair's own
-    passage (a quick per-book score for training summaries)."""
+    passage, answering with `decoding` (a quick per-book score for training summaries)."""
     from bookgpt.inference import BookModel
     from bookgpt.messages import AnswerJob
     from bookgpt.orchestrator import answer_batch
@@ -117,6 +118,6 @@ def book_f1(paths: BookPaths, n: int = 20, max_new_tokens: int = 32) -> float:
         return 0.0
     model = BookModel.load(paths, device_pref="cpu")
     jobs = [AnswerJob(book_id=paths.book_id, question=p.question, passage=p.passage,
-                      max_new_tokens=max_new_tokens) for p in pairs]
+                      max_new_tokens=max_new_tokens, decoding=decoding) for p in pairs]
     answers = answer_batch(model, jobs)
     return _mean([token_f1(a.answer, p.answer) for a, p in zip(answers, pairs)])

@@ -87,7 +87,8 @@ def run_stage(stage: str, cfg_builtins: dict, book_id: str, files: Files, num_cp
         from bookgpt.evaluate import book_f1
 
         r = finetune_book(cfg, paths, resume=True, progress=False, on_step=on_step)
-        summary = {"qa_val_loss": r.best_val_loss, "seconds": r.seconds, "qa_f1": book_f1(paths)}
+        summary = {"qa_val_loss": r.best_val_loss, "seconds": r.seconds,
+                   "qa_f1": book_f1(paths, decoding=cfg.serve.decoding)}
     summary.update(node_id=node_id, started=started, finished=time.time())
     if progress is not None:
         progress.report.remote(book_id, {"stage": stage, "done": stage, **summary})
