@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 
 import pytest
 import yaml
@@ -20,13 +21,14 @@ from conftest import ThreadedServer
 
 FAULTS = {  # gutenberg number -> fault
     900001: "always500", 900002: "flaky503", 900003: "slow", 900004: "truncated",
-    900005: "binary", 900006: "emptyhtml", 900007: "htmlerrorpage",
+    900005: "binary", 900006: "emptyhtml", 900007: "htmlerrorpage", 900008: "retryafter1",
 }
 
 
 def fault_app(shared_books, shelf):
     routes = gutenberg_routes(shared_books, shelf)
     hits: dict[str, int] = {}
+    requests: list[tuple[str, float]] = []  # (path, time.monotonic()) of every request
     flat = (shared_books / "flatland.txt").read_bytes()
 
     async def fault(request: web.Request) -> web.StreamResponse:
@@ -38,6 +40,10 @@ def fault_app(shared_books, shelf):
         if kind == "flaky503":
             if hits[kind] <= 2:
                 raise web.HTTPServiceUnavailable(headers={"Retry-After": "0"})
+            return web.Response(body=flat, content_type="text/plain")
+        if kind == "retryafter1":
+            if hits[kind] == 1:
+                raise web.HTTPServiceUnavailable(headers={"Retry-After": "1"})
             return web.Response(body=flat, content_type="text/plain")
         if kind == "slow":
             await asyncio.sleep(3)
@@ -60,19 +66,24 @@ def fault_app(shared_books, shelf):
         return web.Response(text="<html><head><title>x</title><script>var a=1;</script></head>"
                                  "<body>  </body></html>", content_type="text/html")
 
-    app = web.Application()
+    @web.middleware
+    async def record(request: web.Request, handler):
+        requests.append((request.path, time.monotonic()))
+        return await handler(request)
+
+    app = web.Application(middlewares=[record])
     app.router.add_get("/cache/epub/900006/pg900006-images.html", empty_html)
     app.router.add_get(r"/cache/epub/{n:9000\d\d}/{name}", fault)
     app.router.add_get("/{tail:.*}", mirror_handler(routes))
-    return app, hits
+    return app, hits, requests
 
 
 @pytest.fixture(scope="module")
 def server(shared_books):
     shelf = load_shelf(resolve_repo_path("configs/shelf.yaml"))
-    app, hits = fault_app(shared_books, shelf)
+    app, hits, requests = fault_app(shared_books, shelf)
     with ThreadedServer(app) as srv:
-        srv.hits = hits
+        srv.hits, srv.requests = hits, requests
         yield srv
 
 
@@ -85,6 +96,8 @@ def local_shelf(tmp_path, server_url) -> str:
     for n, kind in FAULTS.items():
         tree["books"].append({"book_id": f"fault_{kind}", "gutenberg_id": n,
                               "format": "html" if kind == "emptyhtml" else "txt"})
+    # Flatland's Gutenberg HTML edition (the mirror serves ../shared/books/html/flatland.html)
+    tree["books"].append({"book_id": "flatland_html", "gutenberg_id": 201, "format": "html"})
     path = tmp_path / "shelf.yaml"
     path.write_text(yaml.safe_dump(tree))
     return str(path)
@@ -177,11 +190,33 @@ def test_flaky_server_is_retried_with_retry_after(tmp_path, server):
     assert is_intact(tmp_path / "artifacts/books/fault_flaky503")
 
 
+def test_retry_after_is_honoured(tmp_path, server):
+    assert crawl(tmp_path, server, "--book-id", "fault_retryafter1") == 0
+    times = [t for path, t in server.requests if "/900008/" in path]
+    assert len(times) == 2  # one 503, then the book
+    assert times[1] - times[0] >= 0.9  # Retry-After: 1, although the backoff is set to 0.01 s
+
+
+def test_html_edition_crawls_through_the_mirror(tmp_path, server):
+    assert crawl(tmp_path, server, "--book-id", "flatland_html", "--book-id", "flatland") == 0
+    books = tmp_path / "artifacts/books"
+    meta = json.loads((books / "flatland_html/meta.json").read_text())
+    assert meta["format"] == "html"
+    assert meta["sources"][0]["origin"].endswith("/cache/epub/201/pg201-images.html")
+    html_text = (books / "flatland_html/text.txt").read_text()
+    assert "<" not in html_text[:20000] and "project gutenberg" not in html_text.lower()
+    words = lambda t: {w for w in t.lower().split() if w.isalpha()}  # noqa: E731
+    a, b = words(html_text), words((books / "flatland/text.txt").read_text())
+    assert len(a & b) / len(a | b) > 0.8  # the same book as the plain-text edition
+
+
 def test_404_is_not_retried_and_unknown_ids_are_named(tmp_path, server, capsys):
     code = crawl(tmp_path, server, "--book-id", "calculs", "--gutenberg-id", "123456",
                  "--book-id", "missing_book")
     err = capsys.readouterr().err
     assert code == 1
+    probes = [path for path, _ in server.requests if "123456" in path]
+    assert probes and len(probes) == len(set(probes)), probes  # each 404 asked once (retries=2)
     assert "missing_book: Gutenberg #123456 has no plain-text, HTML or LaTeX edition" in err
     assert "calculs: not a known book; known:" in err and "calculus_made_easy" in err
 
