@@ -58,12 +58,15 @@ class Deployment:
         handles = _reconcile(specs, ns)
         self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
         self.router = handles[ROUTER_NAME]
-        self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
-                                          lifetime="detached").remote()
+        self.merger = None
+        if cfg.serve.merge_in == "merger":
+            self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
+                                              lifetime="detached").remote()
 
     def teardown(self) -> None:
         for handle in [*self.books.values(), self.merger, self.router]:
-            ray.kill(handle, no_restart=True)
+            if handle is not None:
+                ray.kill(handle, no_restart=True)
 
 
 def _key(cfg_key: bytes, bundle) -> str:

@@ -11,7 +11,7 @@ import ray
 from actors import MERGER_NAME, book_actor_name
 from bookgpt.config import Config
 from bookgpt.messages import Answer, AskRequest, BookAnswer, RoutedBook
-from bookgpt.orchestrator import AskError, OverloadedError, job_for, route_request
+from bookgpt.orchestrator import AskError, OverloadedError, job_for, merged, route_request
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from cluster.ship import Bundle, unpack
@@ -82,4 +82,6 @@ class RouterActor:
                             error=f"{type(x).__name__}: {x}"[:300])
                  for r, x in zip(routing, results)]
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
+        if self.cfg.serve.merge_in == "router":
+            return merged(req.question, routing, cands, timings)
         return await self._handle(MERGER_NAME).merge.remote(req.question, routing, cands, timings)

@@ -120,6 +120,8 @@ class ServeConfig(_Section):
     # extract: the book model picks the phrase of the router's best-matching sentence it finds most
     # likely as the answer; generate: the model writes its answer freely
     decoding: Literal["extract", "generate"] = "extract"
+    # where the merge policy runs: the merger actor, or inside the router actor (one Ray hop less)
+    merge_in: Literal["merger", "router"] = "merger"
     max_body_bytes: int = 65536  # request bodies above this get 413
 
 

@@ -129,6 +129,35 @@ def test_openai_streaming_through_ray(server):
     assert events[-1]["choices"][0]["finish_reason"] is not None
 
 
+def test_bench_serve_reports_both_phases_and_the_overhead(server, deployment, trained):
+    from bookgpt.bench.serve_bench import bench_serve
+
+    r = bench_serve(server.url, clients=4, requests=12, cfg=deployment.cfg, artifacts=trained[0],
+                    max_new_tokens=4)
+    for phase in ("batching_on", "batching_off"):
+        assert r[phase]["ok"] == 12 and r[phase]["errors"] == 0, r[phase]
+    assert r["batching_off"]["mean_batch"] == 1.0 and r["batching_on"]["mean_batch"] >= 1.0
+    assert r["pairs"] == 60 and r["served_one_token_p50_ms"] > 0
+    assert r["in_process_one_token_p50_ms"] > 0 and "http_ray_overhead_p50_ms" in r
+
+
+def test_the_router_can_merge_without_the_merger_actor(trained, ray_cluster):
+    root, _ = trained
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.merge_in=router",
+                                                  "serve.namespace=bookgpt_merge_in_router"])
+    dep = Deployment(cfg, root)
+    try:
+        assert dep.merger is None
+        with ThreadedServer(create_app(RayBackend(dep))) as srv:
+            results = asyncio.run(ask_many(srv.url, 8, 8))
+        assert [s for s, _ in results].count(200) == 8, results[:2]
+        answers = [json.loads(text) for _, text in results]
+        assert all(a["candidates"] and "books" in a["timings_ms"] for a in answers)
+        assert any(not a["abstained"] and a["answer"] for a in answers)
+    finally:
+        dep.teardown()
+
+
 def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
     """Also: a second driver with other settings replaces the actors; its actors outlive it."""
     root, _ = trained

@@ -2,7 +2,8 @@
 
 Measures questions/s, latency percentiles and errors with dynamic batching on and off (toggled
 through POST /admin/batching), and the cost of HTTP+Ray per question against the in-process
-orchestrator (one new token each, so generation time is small beside the overhead).
+orchestrator (one new token each, so generation time is small beside the overhead; the two are
+asked alternately, question by question, and the median of the paired differences is reported).
 """
 
 from __future__ import annotations
@@ -83,23 +84,38 @@ async def set_batching(url: str, enabled: bool) -> None:
                                    f"{await r.text()}")
 
 
-def in_process_overhead(cfg, artifacts: Path, n: int = 40) -> float:
-    """Median ms per question (one new token) through the in-process orchestrator."""
+def paired_overhead(url: str, cfg, artifacts: Path, n: int = 60) -> dict:
+    """What HTTP+Ray add to one question (one new token): each question is asked of the server and
+    then of the in-process orchestrator, alternately, so that both see the same machine load."""
     from bookgpt.messages import AskRequest
     from bookgpt.orchestrator import Orchestrator
 
     orch = Orchestrator(cfg, artifacts)
 
-    async def run() -> list[float]:
-        out = []
-        for i in range(n):
-            t0 = time.perf_counter()
-            await orch.ask(AskRequest(question=QUESTIONS[i % len(QUESTIONS)], max_new_tokens=1,
-                                      decoding="generate"))
-            out.append((time.perf_counter() - t0) * 1e3)
-        return out
+    async def run() -> tuple[list[float], list[float]]:
+        served, local = [], []
+        async with aiohttp.ClientSession() as s:
+            for i in range(n + 5):  # the first 5 pairs warm up (model loading, connections)
+                q = QUESTIONS[i % len(QUESTIONS)]
+                t0 = time.perf_counter()
+                async with s.post(url + "/v1/ask", json={"question": q, "max_new_tokens": 1,
+                                                         "decoding": "generate"}) as r:
+                    await r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"the server answered {r.status}: {await r.text()}")
+                t1 = time.perf_counter()
+                await orch.ask(AskRequest(question=q, max_new_tokens=1, decoding="generate"))
+                t2 = time.perf_counter()
+                if i >= 5:
+                    served.append((t1 - t0) * 1e3)
+                    local.append((t2 - t1) * 1e3)
+        return served, local
 
-    return statistics.median(asyncio.run(run())[5:])
+    served, local = asyncio.run(run())
+    return {"served_one_token_p50_ms": round(statistics.median(served), 2),
+            "in_process_one_token_p50_ms": round(statistics.median(local), 2),
+            "http_ray_overhead_p50_ms": round(statistics.median(
+                [a - b for a, b in zip(served, local)]), 2), "pairs": len(served)}
 
 
 def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path | None = None,
@@ -124,10 +140,8 @@ def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path
     off = out["batching_off"]["questions_per_s"] or 1e-9
     out["batching_speedup"] = round(out["batching_on"]["questions_per_s"] / off, 2)
     # one client, one new token written: what HTTP and Ray add to a question
-    one = asyncio.run(drive(url, 1, 40, 1, "generate"))
-    out["served_one_token_p50_ms"] = one["p50_ms"]
     if cfg is not None and artifacts is not None:
-        local = in_process_overhead(cfg, artifacts)
-        out["in_process_one_token_p50_ms"] = round(local, 2)
-        out["http_ray_overhead_p50_ms"] = round(one["p50_ms"] - local, 2)
+        out.update(paired_overhead(url, cfg, artifacts))
+    else:
+        out["served_one_token_p50_ms"] = asyncio.run(drive(url, 1, 40, 1, "generate"))["p50_ms"]
     return out
