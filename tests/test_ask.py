@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
@@ -129,3 +130,17 @@ def test_merge_policy_rules():
     assert chosen.book_id == "c"  # a failed book is never chosen
     assert merge_answers([dead]) == (None, 0.0)
     assert token_f1("the square", "a square") == 1.0
+
+
+def test_chat_commands_and_history(trained, capsys, monkeypatch):
+    root, base = trained
+    script = ("/books\n/topk 1\n/topk zero\n/decoding generate\n"
+              "What is the velocity of light?\n/history\n/nope\n/quit\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO(script))
+    capsys.readouterr()
+    assert main(base + ["chat"]) == 0
+    out = capsys.readouterr().out
+    assert all(b in out for b in BOOKS)
+    assert "asking the top 1 books" in out and "usage: /topk N" in out
+    assert "decoding: generate" in out and "1. What is the velocity of light?" in out
+    assert "commands:" in out

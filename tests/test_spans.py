@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import torch
@@ -98,20 +97,6 @@ def test_ask_cli_decodings_and_support(trained, capsys):
     ans = json.loads(capsys.readouterr().out)
     assert ans["support"] == "" and ans["candidates"][0]["passage"]
     assert ans["abstained"] or ans["passage"]  # a tiny model may write nothing at all
-
-
-def test_chat_commands_and_history(trained, capsys, monkeypatch):
-    root, base = trained
-    script = ("/books\n/topk 1\n/topk zero\n/decoding generate\n"
-              "What is the velocity of light?\n/history\n/nope\n/quit\n")
-    monkeypatch.setattr("sys.stdin", io.StringIO(script))
-    capsys.readouterr()
-    assert main(base + ["chat"]) == 0
-    out = capsys.readouterr().out
-    assert all(b in out for b in BOOKS)
-    assert "asking the top 1 books" in out and "usage: /topk N" in out
-    assert "decoding: generate" in out and "1. What is the velocity of light?" in out
-    assert "commands:" in out
 
 
 def test_open_book_prompts_and_the_fallback_to_writing(trained):
