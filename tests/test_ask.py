@@ -129,6 +129,10 @@ def test_merge_policy_rules():
     chosen, _ = merge_answers([dead, c])
     assert chosen.book_id == "c"  # a failed book is never chosen
     assert merge_answers([dead]) == (None, 0.0)
+    # the router's weight counts more than a model's own (uncalibrated) confidence
+    sure = BookAnswer(book_id="s", answer="a line", confidence=0.6, weight=0.3)
+    routed = BookAnswer(book_id="r", answer="a point", confidence=0.2, weight=0.7)
+    assert merge_answers([sure, routed])[0].book_id == "r"
     assert token_f1("the square", "a square") == 1.0
 
 
