@@ -20,11 +20,6 @@ OFF_TOPIC = [
 ]
 
 
-def extractive_answer(question: str, passage: str) -> str:
-    """The baseline: the passage sentence that best matches the question, whole."""
-    return best_sentence(passage, question)
-
-
 def first_phrase(question: str, passage: str) -> str:
     """A model-free control for extract decoding: the first candidate phrase of that sentence."""
     return (answer_candidates(passage, question)[1] or [""])[0]
@@ -79,7 +74,8 @@ def evaluate(orch: Orchestrator, per_book: int = 30) -> dict:
             rows["merged_em"].append(float(exact_match(merged.answer, pair.answer)))
             rows["merged_f1"].append(token_f1(merged.answer, pair.answer))
             own["merged_f1"].append(rows["merged_f1"][-1])
-            base = extractive_answer(pair.question, routing[0].passage) if routing else ""
+            # the baseline: the routed passage's sentence that best matches the question, whole
+            base = best_sentence(routing[0].passage, pair.question) if routing else ""
             rows["baseline_em"].append(float(exact_match(base, pair.answer)))
             rows["baseline_f1"].append(token_f1(base, pair.answer))
             first = first_phrase(pair.question, routing[0].passage) if routing else ""

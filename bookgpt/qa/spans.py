@@ -11,18 +11,22 @@ import re
 
 from bookgpt.qa.format import squash
 from bookgpt.qa.words import BAD_START, STOPWORDS
+from bookgpt.router import query_text
 
 _SENT = re.compile(r"[^.!?;:]+[.!?;:]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-^\[\]]*")
 _BREAK = re.compile(r"[,()\"“”—]|--")  # a span never crosses these
 _QWORD = re.compile(r"[a-z0-9]+")
 _OPENERS = frozenset({"a", "an", "the"})
-_BLANK = re.compile(r"_{2,}")
-_SCAFFOLD = re.compile(r"^\s*fill in the blank:\s*", re.I)
 
 
-def content_words(text: str) -> set[str]:
+def _content_words(text: str) -> set[str]:
     return {w for w in _QWORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+
+
+def _question_words(question: str) -> set[str]:
+    """The question's content words, without cloze scaffolding (the router's `query_text`)."""
+    return _content_words(query_text(question))
 
 
 def _stem(w: str) -> str:
@@ -31,10 +35,10 @@ def _stem(w: str) -> str:
 
 def ranked_sentences(passage: str, question: str) -> list[tuple[float, int, int]]:
     """(score, start, end) of the passage's sentences, best match with the question first."""
-    q = {_stem(w) for w in content_words(_BLANK.sub(" ", _SCAFFOLD.sub("", question)))}
+    q = {_stem(w) for w in _question_words(question)}
     out = []
     for m in _SENT.finditer(passage):
-        words = {_stem(w) for w in content_words(m.group())}
+        words = {_stem(w) for w in _content_words(m.group())}
         if words:
             out.append((len(q & words) / (1 + 0.02 * len(m.group())), m.start(), m.end()))
     out.sort(key=lambda t: (-t[0], t[1]))
@@ -54,7 +58,10 @@ def phrases(sentence: str, question: str, *, max_words: int = 5, limit: int = 32
 
     The defaults were measured on four quickstart books' validation questions: 6 words and 64
     phrases gave F1 0.515 at 120 questions/s, 5 and 32 the same F1 at 178, 4 and 12 0.505 at 187."""
-    qwords = content_words(_BLANK.sub(" ", _SCAFFOLD.sub("", question)))
+    return _phrases(sentence, _question_words(question), max_words, limit)
+
+
+def _phrases(sentence: str, qwords: set[str], max_words: int = 5, limit: int = 32) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for chunk in _BREAK.split(sentence):
@@ -80,9 +87,10 @@ def phrases(sentence: str, question: str, *, max_words: int = 5, limit: int = 32
 def answer_candidates(passage: str, question: str, tries: int = 3) -> tuple[str, list[str]]:
     """(sentence, phrases): the best-matching sentence of the passage that offers any phrase, on
     one line, and its phrases (each a substring of it)."""
+    qwords = _question_words(question)
     for _, a, b in ranked_sentences(passage, question)[:tries]:
         sentence = squash(passage[a:b])
-        found = phrases(sentence, question)
+        found = _phrases(sentence, qwords)
         if found:
             return sentence, found
     return "", []
