@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import msgspec
@@ -55,9 +56,27 @@ class BookModelActor:
         self.started = time.monotonic()
 
     async def answer(self, job: AnswerJob, timeout_s: float) -> BookAnswer:
+        res = (await self.answer_many([job], [timeout_s]))[0]
+        if isinstance(res, BaseException):
+            raise res
+        return res
+
+    async def answer_many(self, jobs: list[AnswerJob],
+                          timeouts_s: list[float]) -> list[BookAnswer | Exception]:
+        """Several questions in one call (the router coalesces its calls under load): each gets its
+        answer, or the exception that stopped it (queue full, deadline passed), in order."""
         arrived = time.monotonic()
-        self.m_queue.set(self.batcher.depth() + 1)
-        ans = await self.batcher.submit(job, arrived + timeout_s)
+        self.m_queue.set(self.batcher.depth() + len(jobs))
+        results = await asyncio.gather(*(self._one(j, arrived + t)
+                                         for j, t in zip(jobs, timeouts_s)),
+                                       return_exceptions=True)
+        self.m_queue.set(self.batcher.depth())
+        return [r if isinstance(r, (BookAnswer, Exception)) else RuntimeError(repr(r))
+                for r in results]
+
+    async def _one(self, job: AnswerJob, deadline: float) -> BookAnswer:
+        arrived = time.monotonic()
+        ans = await self.batcher.submit(job, deadline)
         self.m_batch.observe(self.batcher.stats.last_batch)
         if ans.tokens > 0:  # Ray's Counter refuses increments <= 0
             self.m_tokens.inc(ans.tokens)
@@ -66,7 +85,6 @@ class BookModelActor:
         if busy > 0:
             self.m_rate.set(self.tokens / busy)
         self.m_latency.observe((time.monotonic() - arrived) * 1e3)
-        self.m_queue.set(self.batcher.depth())
         return ans
 
     async def set_batching(self, on: bool, max_batch: int = 16) -> None:

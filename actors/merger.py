@@ -13,3 +13,8 @@ class MergerActor:
     def merge(self, question: str, routing: list[RoutedBook], candidates: list[BookAnswer],
               timings: dict[str, float]) -> Answer:
         return merged(question, routing, candidates, timings)
+
+    def merge_many(self, items: list[tuple[str, list[RoutedBook], list[BookAnswer],
+                                           dict[str, float]]]) -> list[Answer]:
+        """Several merges in one call (the router coalesces its calls under load)."""
+        return [merged(*item) for item in items]

@@ -62,6 +62,11 @@ def test_many_concurrent_questions_are_all_answered_in_batches(server, deploymen
     health = ray.get([h.health.remote() for h in deployment.books.values()])
     assert max(h["max_batch"] for h in health) > 1, health  # dynamic batching formed batches
     assert sum(h["items"] for h in health) >= 60
+    # under load the router's calls to the book actors carry several questions each
+    stats = ray.get(deployment.router.stats.remote())
+    calls = sum(c for name, (c, _) in stats.items() if name.startswith("book:"))
+    requests = sum(n for name, (_, n) in stats.items() if name.startswith("book:"))
+    assert requests >= 60 and calls < requests, stats
 
 
 def test_named_actors_are_found_by_a_second_driver_name(deployment):
@@ -137,6 +142,9 @@ def test_bench_serve_reports_both_phases_and_the_overhead(server, deployment, tr
     for phase in ("batching_on", "batching_off"):
         assert r[phase]["ok"] == 12 and r[phase]["errors"] == 0, r[phase]
     assert r["batching_off"]["mean_batch"] == 1.0 and r["batching_on"]["mean_batch"] >= 1.0
+    # unbatched, every request is a Ray call of its own on every hop
+    assert r["batching_off"]["requests_per_ray_call"] == 1.0
+    assert r["batching_on"]["requests_per_ray_call"] >= 1.0
     assert r["pairs"] == 60 and r["served_one_token_p50_ms"] > 0
     assert r["in_process_one_token_p50_ms"] > 0 and "http_ray_overhead_p50_ms" in r
 

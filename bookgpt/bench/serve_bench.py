@@ -63,17 +63,22 @@ async def drive(url: str, clients: int, requests: int, max_new_tokens: int,
             "p99_ms": round(percentile(ms, 99), 1), "seconds": round(wall, 2)}
 
 
-async def batch_counts(url: str) -> tuple[float, float]:
-    """(batches, requests) the book actors have run so far, summed from GET /metrics."""
+_COUNTERS = ("bookgpt_book_batches_total", "bookgpt_book_items_total", "bookgpt_ray_calls_total",
+             "bookgpt_ray_call_requests_total")
+
+
+async def counters(url: str) -> dict[str, float]:
+    """Batches and requests the book actors have run, and Ray calls and the requests they carried,
+    so far: each summed over its labels from GET /metrics (absent ones are 0)."""
     async with aiohttp.ClientSession() as s:
         async with s.get(url + "/metrics") as r:
             text = await r.text()
-    totals = {"bookgpt_book_batches_total": 0.0, "bookgpt_book_items_total": 0.0}
+    totals = dict.fromkeys(_COUNTERS, 0.0)
     for line in text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
         if name in totals:
             totals[name] += float(line.rsplit(" ", 1)[1])
-    return totals["bookgpt_book_batches_total"], totals["bookgpt_book_items_total"]
+    return totals
 
 
 async def set_batching(url: str, enabled: bool) -> None:
@@ -125,10 +130,14 @@ def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path
                  "max_new_tokens": max_new_tokens}
 
     def phase(n_clients: int, n: int, new_tokens: int = max_new_tokens) -> dict:
-        b0, i0 = asyncio.run(batch_counts(url))
+        before = asyncio.run(counters(url))
         res = asyncio.run(drive(url, n_clients, n, new_tokens, decoding))
-        b1, i1 = asyncio.run(batch_counts(url))
-        res["mean_batch"] = round((i1 - i0) / (b1 - b0), 2) if b1 > b0 else 0.0
+        d = {k: v - before[k] for k, v in asyncio.run(counters(url)).items()}
+        batches, calls = d["bookgpt_book_batches_total"], d["bookgpt_ray_calls_total"]
+        res["mean_batch"] = round(d["bookgpt_book_items_total"] / batches, 2) if batches else 0.0
+        # requests per Ray call, over every hop (server -> router -> books, router -> merger)
+        res["requests_per_ray_call"] = (round(d["bookgpt_ray_call_requests_total"] / calls, 2)
+                                        if calls else 0.0)
         return res
 
     asyncio.run(set_batching(url, True))
