@@ -69,6 +69,26 @@ def test_scores_do_not_depend_on_batch_or_padding(trained):
     assert abs(-sum(together[0][0]) / len(together[0][0]) - loss) < 1e-4
 
 
+def test_a_phrase_that_begins_another_rides_on_it_with_the_same_scores(trained):
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    p = prompt_ids(model.tokenizer, model.special, "What is the velocity of light?", None, 64)
+    cands = ["the velocity of light", "the velocity", "the", "light", "velocity of light"]
+    together = model.score_answers([p], [cands])[0]
+    for c, lp in zip(cands, together):
+        alone = model.score_answers([p], [[c]])[0][0]
+        assert len(lp) == len(model.encode(" " + c)) + 1
+        assert torch.allclose(torch.tensor(lp), torch.tensor(alone), atol=1e-4), c
+    # the shorter one's end-token score is the model's own loss on prompt + "the velocity" + end
+    seq = p + model.encode(" the velocity") + [model.special.eot]
+    x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
+    mask = torch.zeros_like(y, dtype=torch.bool)
+    mask[0, len(p) - 1:] = True
+    with torch.no_grad():
+        loss = model.model(x, y, mask)[1].item()
+    assert abs(-sum(together[1]) / len(together[1]) - loss) < 1e-4
+
+
 def test_extract_answers_are_phrases_of_the_passage(trained):
     root, _ = trained
     model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")

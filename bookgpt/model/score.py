@@ -14,9 +14,14 @@ from bookgpt.model.gpt import GPT
 
 @torch.inference_mode()
 def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[list[int]]],
-                        pad_id: int = 0, chunk: int = 128) -> list[list[list[float]]]:
+                        pad_id: int = 0, chunk: int = 128,
+                        also: int | None = None) -> list[list[list[float]]]:
     """Per-token log-probabilities of each prompt's non-empty continuations after it:
-    out[j][i][t] = log p(conts[j][i][t] | prompts[j] + conts[j][i][:t])."""
+    out[j][i][t] = log p(conts[j][i][t] | prompts[j] + conts[j][i][:t]).
+
+    With `also` (a token id, e.g. the end token), out[j][i][t] is a pair: that log-probability and
+    log p(also | prompts[j] + conts[j][i][:t]), what the model gives `also` at the same place. One
+    continuation then scores every prefix of itself followed by `also`."""
     if len(prompts) != len(conts) or any(not p or not cs or any(not c for c in cs)
                                          for p, cs in zip(prompts, conts)):
         raise ValueError("scoring needs, for each prompt, non-empty continuations")
@@ -42,7 +47,9 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
     owner = torch.tensor([j for j, cs in enumerate(conts) for _ in cs], device=dev)  # (R,)
     flat = [c for cs in conts for c in cs]
     firsts = first[owner, torch.tensor([c[0] for c in flat], device=dev)].tolist()  # (R,)
-    rest: list[list[float]] = [[] for _ in flat]
+    if also is not None:
+        firsts = list(zip(firsts, first[owner, also].tolist()))
+    rest: list[list] = [[] for _ in flat]
     # 2. the answers, shortest first in chunks of similar length (little padding), each reading its
     # own prompt's cache (copied per answer, since each writes its tokens into the slots after it)
     order = sorted((i for i, c in enumerate(flat) if len(c) > 1), key=lambda i: len(flat[i]))
@@ -64,8 +71,10 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
         real_pos = torch.arange(L - 1, device=dev)[None, :] < lens[:, None]  # (r, L-1)
         logits = model.lm_head(hidden[real_pos]).float()  # (N, V)
         targets = torch.tensor([t for i in rows for t in flat[i][1:]], device=dev)  # (N,)
-        lps = (logits.gather(-1, targets[:, None]).squeeze(-1)
-               - torch.logsumexp(logits, dim=-1)).tolist()  # (N,)
+        norm = torch.logsumexp(logits, dim=-1)  # (N,)
+        lps = (logits.gather(-1, targets[:, None]).squeeze(-1) - norm).tolist()  # (N,)
+        if also is not None:
+            lps = list(zip(lps, (logits[:, also] - norm).tolist()))
         at = 0
         for i in rows:
             n = len(flat[i]) - 1
