@@ -135,6 +135,7 @@ def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
 # questions gather and leave as the next call. Measured with 4 books, 32 clients, 2,000 questions:
 # 1 in flight gave 144 questions/s, 2 gave 110 and 4 gave 139 (mean batches 8.0, 5.5, 5.1)
 ROUTER_INFLIGHT = 1
+ROUTER_RETRIES = 3  # a restarting router is asked again after 0.25, 0.5 and 1 s
 
 
 class RayBackend:
@@ -158,13 +159,24 @@ class RayBackend:
         return await self.dep.router.ask_many.remote(reqs)
 
     async def ask(self, req: AskRequest) -> Answer:
-        try:
-            return await self._to_router.submit(req)
-        except ray.exceptions.RayTaskError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, (AskError, OverloadedError)):
-                raise cause from None
-            raise
+        deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s
+        for attempt in range(ROUTER_RETRIES + 1):
+            try:
+                return await self._to_router.submit(req)
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, (AskError, OverloadedError)):
+                    raise cause from None
+                raise
+            except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError) as exc:
+                # the router crashed and Ray is restarting it: asking is read-only, so ask again
+                # a little later; past the retries (or the deadline) the caller gets a 503
+                wait = 0.25 * 2 ** attempt
+                if attempt == ROUTER_RETRIES or time.monotonic() + wait > deadline:
+                    raise OverloadedError(f"the router actor is restarting ({type(exc).__name__}); "
+                                          f"retry shortly") from None
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     async def set_batching(self, enabled: bool) -> None:
         max_batch = self.dep.cfg.serve.max_batch_size
