@@ -126,7 +126,13 @@ class RouterActor:
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
         if self.cfg.serve.merge_in == "router":
             return merged(req.question, routing, cands, timings)
-        return await self._to_merger.submit((req.question, routing, cands, timings))
+        try:
+            return await self._to_merger.submit((req.question, routing, cands, timings))
+        except (ray.exceptions.RayActorError, ValueError):
+            # the merger crashed (or is gone: no actor has its name): the same policy, applied
+            # here, loses no answer; the next question looks the merger up by name again
+            self._handles.pop(MERGER_NAME, None)
+            return merged(req.question, routing, cands, timings)
 
     async def ask_many(self, reqs: list[AskRequest]) -> list[Answer | Exception]:
         """Several questions in one call (the HTTP server coalesces its calls under load): each

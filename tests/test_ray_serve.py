@@ -134,6 +134,22 @@ def test_a_crashed_router_is_asked_again_once_it_is_back(server, deployment):
     assert merged_so_far() < 150  # a new router process: its counters started again
 
 
+def test_a_lost_merger_costs_no_answer(server, deployment):
+    from actors import MERGER_NAME
+    from actors.merger import MergerActor
+
+    body = {"question": "What is a co-ordinate system?", "max_new_tokens": 3}
+    ray.kill(deployment.merger, no_restart=True)  # gone for good: every merge call would fail
+    results = asyncio.run(ask_many(server.url, 12, 6, body=body))
+    assert [s for s, _ in results].count(200) == 12, [t for s, t in results if s != 200][:2]
+    assert all(json.loads(t)["candidates"] for _, t in results)  # merged by the router
+    # a new merger under the same name is found and used again
+    deployment.merger = MergerActor.options(name=MERGER_NAME, namespace=deployment.cfg.serve.namespace,
+                                            lifetime="detached").remote()
+    assert [s for s, _ in asyncio.run(ask_many(server.url, 4, 1, body=body))] == [200] * 4
+    assert ray.get(deployment.merger.count.remote()) >= 3  # the first may find the old one gone
+
+
 def test_bad_requests_through_ray(server):
     cases = [({"question": "Hi?", "book_ids": ["no_such_book"]}, 404, "no_such_book"),
              ({"question": "Hi?", "top_k": 0}, 400, "top_k"),
