@@ -178,6 +178,20 @@ class RayBackend:
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
+    async def ask_stream(self, req: AskRequest):
+        """One book's answer as it is written: str pieces, then the Answer (see RouterActor)."""
+        try:
+            async for ref in self.dep.router.ask_stream.remote(req):
+                yield await ref
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, (AskError, OverloadedError)):
+                raise cause from None
+            raise
+        except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError) as exc:
+            raise OverloadedError(f"the router actor is restarting ({type(exc).__name__}); "
+                                  f"retry shortly") from None
+
     async def set_batching(self, enabled: bool) -> None:
         max_batch = self.dep.cfg.serve.max_batch_size
         self._configure(enabled)

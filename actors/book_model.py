@@ -12,9 +12,10 @@ from ray.util import metrics
 from bookgpt.config import Config
 from bookgpt.inference import BookModel
 from bookgpt.messages import AnswerJob, BookAnswer
-from bookgpt.orchestrator import answer_batch
+from bookgpt.orchestrator import TokenSink, answer_batch
 from bookgpt.paths import BookPaths
 from bookgpt.serving.batcher import DynamicBatcher
+from bookgpt.serving.stream import TextDeltas
 from bookgpt.train.runtime import set_threads
 from cluster.ship import Bundle, unpack
 
@@ -32,7 +33,7 @@ class BookModelActor:
         self.model = BookModel.load(BookPaths(root, book_id), device_pref=cfg.device)
         s = cfg.serve
         self.max_wait_s = s.max_batch_wait_ms / 1e3
-        self.batcher = DynamicBatcher(lambda jobs: answer_batch(self.model, jobs),
+        self.batcher = DynamicBatcher(self._run,
                                       max_batch=s.max_batch_size if batching else 1,
                                       max_wait_s=s.max_batch_wait_ms / 1e3 if batching else 0.0,
                                       max_queue=s.max_queue)
@@ -55,6 +56,10 @@ class BookModelActor:
         self.tokens = 0
         self.started = time.monotonic()
 
+    def _run(self, items: list[tuple[AnswerJob, TokenSink | None]]) -> list[BookAnswer]:
+        """One batch (in the batcher's thread); a streamed job's sink hears its tokens as made."""
+        return answer_batch(self.model, [j for j, _ in items], [s for _, s in items])
+
     async def answer(self, job: AnswerJob, timeout_s: float) -> BookAnswer:
         res = (await self.answer_many([job], [timeout_s]))[0]
         if isinstance(res, BaseException):
@@ -74,9 +79,35 @@ class BookModelActor:
         return [r if isinstance(r, (BookAnswer, Exception)) else RuntimeError(repr(r))
                 for r in results]
 
-    async def _one(self, job: AnswerJob, deadline: float) -> BookAnswer:
+    async def answer_stream(self, job: AnswerJob, timeout_s: float):
+        """The answer as it is written: pieces of text (str) as the tokens come, then the whole
+        BookAnswer. Generated answers stream token by token; an extracted phrase comes whole.
+        The job joins the same batches as every other question."""
+        loop = asyncio.get_running_loop()
+        tokens: asyncio.Queue[int] = asyncio.Queue()
+
+        def sink(tok: int) -> None:  # called from the model's thread
+            loop.call_soon_threadsafe(tokens.put_nowait, tok)
+
+        done = asyncio.ensure_future(self._one(job, time.monotonic() + timeout_s, sink))
+        text = TextDeltas(self.model.decode)
+        while True:
+            take = asyncio.ensure_future(tokens.get())
+            await asyncio.wait({take, done}, return_when=asyncio.FIRST_COMPLETED)
+            if not take.done():
+                take.cancel()
+                break
+            if piece := text.push(take.result()):
+                yield piece
+        while not tokens.empty():  # tokens handed over just before the answer was complete
+            if piece := text.push(tokens.get_nowait()):
+                yield piece
+        yield done.result()  # raises what stopped the answer (queue full, deadline passed)
+
+    async def _one(self, job: AnswerJob, deadline: float,
+                   sink: TokenSink | None = None) -> BookAnswer:
         arrived = time.monotonic()
-        ans = await self.batcher.submit(job, deadline)
+        ans = await self.batcher.submit((job, sink), deadline)
         self.m_batch.observe(self.batcher.stats.last_batch)
         if ans.tokens > 0:  # Ray's Counter refuses increments <= 0
             self.m_tokens.inc(ans.tokens)

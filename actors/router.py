@@ -134,6 +134,49 @@ class RouterActor:
             self._handles.pop(MERGER_NAME, None)
             return merged(req.question, routing, cands, timings)
 
+    async def ask_stream(self, req: AskRequest):
+        """One named book's answer as it is written: pieces of text (str) as its tokens come, then
+        the Answer with provenance. Streams only a question to exactly one book: a routed answer
+        is chosen among several books once all have answered, so it cannot stream before."""
+        t0 = time.perf_counter()
+        if not req.question.strip():
+            raise AskError("the question is empty")
+        if not req.book_ids or len(req.book_ids) != 1:
+            raise AskError("streaming token by token needs exactly one book "
+                           "(model 'bookgpt/<book_id>')")
+        routing = route_request(self.router, req, self.book_ids, 1, 0.0)
+        r = routing[0]
+        job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
+                      req.temperature, req.decoding or self.cfg.serve.decoding)
+        timeout = self.cfg.serve.request_timeout_s
+        deadline = time.monotonic() + timeout
+        ans = None
+        try:
+            gen = self._handle(book_actor_name(r.book_id)).answer_stream.remote(job, timeout)
+            while ans is None:
+                item = await asyncio.wait_for(gen.__anext__(), deadline - time.monotonic())
+                item = await item
+                if isinstance(item, str):
+                    yield item
+                else:
+                    ans = item
+        except StopAsyncIteration:
+            err = "the book's stream ended without an answer"
+        except asyncio.TimeoutError:
+            err = f"timed out after {timeout:g} s"
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if hasattr(exc, "cause") else exc
+            if isinstance(cause, OverloadedError):
+                raise cause from None
+            err = f"{type(cause).__name__}: {cause}"
+        except Exception as exc:  # a dead or restarting book: a degraded answer, not a hang
+            err = f"{type(exc).__name__}: {exc}"
+        if ans is None:
+            ans = BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
+                             error=err[:300])
+        timings = {"route": 0.0, "books": round((time.perf_counter() - t0) * 1e3, 2)}
+        yield merged(req.question, routing, [ans], timings)
+
     async def ask_many(self, reqs: list[AskRequest]) -> list[Answer | Exception]:
         """Several questions in one call (the HTTP server coalesces its calls under load): each
         gets its answer or the exception that stopped it, in order."""

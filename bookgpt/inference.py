@@ -65,8 +65,10 @@ class BookModel:
 
     def complete(self, prompts: list[str] | list[list[int]], *, max_new_tokens: int,
                  temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                 seed: int | None = None, stop_ids: frozenset[int] | None = None) -> list[Completion]:
-        """Generate continuations for a batch of prompts (text or token ids)."""
+                 seed: int | None = None, stop_ids: frozenset[int] | None = None,
+                 on_token=None) -> list[Completion]:
+        """Generate continuations for a batch of prompts (text or token ids); `on_token(row, id,
+        logprob)` hears of each kept token as it is made (see bookgpt.model.generate.OnToken)."""
         from bookgpt.model import generate
 
         ids = [self.encode(p) if isinstance(p, str) else list(p) for p in prompts]
@@ -78,7 +80,7 @@ class BookModel:
         try:
             results = generate(self.model, ids, max_new_tokens=max_new_tokens,
                                temperature=temperature, top_k=top_k, top_p=top_p, stop_ids=stops,
-                               pad_id=self.special.pad, generator=gen)
+                               pad_id=self.special.pad, generator=gen, on_token=on_token)
         except ValueError as exc:
             raise PromptError(f"book '{self.book_id}': {exc}") from None
         return [Completion(self.decode(r.tokens), r.tokens, r.logprobs, r.stopped) for r in results]

@@ -81,6 +81,7 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
     stream: bool = False
+    decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
 
 
 class CompletionRequest(msgspec.Struct, kw_only=True):
@@ -89,6 +90,7 @@ class CompletionRequest(msgspec.Struct, kw_only=True):
     max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
     stream: bool = False
+    decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
 
 
 class AnswerJob(_Msg):

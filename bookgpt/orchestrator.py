@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bookgpt.config import Config
@@ -16,6 +17,9 @@ from bookgpt.paths import BookPaths, router_dir
 from bookgpt.qa.format import best_window, prompt_ids
 from bookgpt.qa.spans import answer_candidates
 from bookgpt.router import BookRouter, RouterError
+
+
+TokenSink = Callable[[int], None]  # hears one generated token id (called from the model's thread)
 
 
 class AskError(ValueError):
@@ -47,15 +51,26 @@ def _prompts(model: BookModel, jobs: list[AnswerJob], budget: int) -> list[list[
                        budget) for j in jobs]
 
 
-def _generated(model: BookModel, jobs: list[AnswerJob]) -> list[tuple[str, list[float], str]]:
-    """(answer, token log-probs, support) of free generation, one batched run per temperature."""
+def _generated(model: BookModel, jobs: list[AnswerJob],
+               sinks: list[TokenSink | None]) -> list[tuple[str, list[float], str]]:
+    """(answer, token log-probs, support) of free generation, one batched run per temperature;
+    each job's sink, if any, hears of its tokens as they are made (up to its max_new_tokens)."""
     # an answer may take at most half the context, so that the prompt always keeps room
     max_new = min(max(j.max_new_tokens for j in jobs), model.context_length // 2)
     prompts = _prompts(model, jobs, model.context_length - max_new)
     outs: list = [None] * len(jobs)
     for temp in sorted({j.temperature for j in jobs}):
         idx = [i for i, j in enumerate(jobs) if j.temperature == temp]
-        res = model.complete([prompts[i] for i in idx], max_new_tokens=max_new, temperature=temp)
+        heard = [0] * len(jobs)
+
+        def on_token(row: int, tok: int, lp: float, idx=idx, heard=heard) -> None:
+            i = idx[row]
+            if sinks[i] is not None and heard[i] < jobs[i].max_new_tokens:
+                heard[i] += 1
+                sinks[i](tok)
+
+        res = model.complete([prompts[i] for i in idx], max_new_tokens=max_new, temperature=temp,
+                             on_token=on_token if any(sinks[i] for i in idx) else None)
         for i, r in zip(idx, res):
             outs[i] = r
     return [(model.decode(o.tokens[: j.max_new_tokens]).strip(), o.logprobs[: j.max_new_tokens], "")
@@ -74,9 +89,12 @@ def _extracted(model: BookModel, jobs: list[AnswerJob],
     return out
 
 
-def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
+def answer_batch(model: BookModel, jobs: list[AnswerJob],
+                 sinks: list[TokenSink | None] | None = None) -> list[BookAnswer]:
     """Answer several questions at once: extract-decoding jobs pick the likeliest phrase of their
-    passage's best sentence, the others (and extract jobs whose passage offers no phrase) generate."""
+    passage's best sentence, the others (and extract jobs whose passage offers no phrase) generate.
+    `sinks[i]`, if given, hears of job i's generated tokens as they are made (for streaming)."""
+    sinks = sinks or [None] * len(jobs)
     start = time.perf_counter()
     found = [answer_candidates(j.passage, j.question) if j.decoding == "extract" and j.passage
              else ("", []) for j in jobs]
@@ -87,7 +105,7 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob]) -> list[BookAnswer]:
         for i, r in zip(ext, _extracted(model, [jobs[i] for i in ext], [found[i] for i in ext])):
             results[i] = r
     if gen:
-        for i, r in zip(gen, _generated(model, [jobs[i] for i in gen])):
+        for i, r in zip(gen, _generated(model, [jobs[i] for i in gen], [sinks[i] for i in gen])):
             results[i] = r
     ms = (time.perf_counter() - start) * 1e3
     answers = []

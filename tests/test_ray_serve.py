@@ -174,6 +174,47 @@ def test_openai_streaming_through_ray(server):
     assert events[-1]["choices"][0]["finish_reason"] is not None
 
 
+def sse_events(text: str) -> list[dict]:
+    assert text.rstrip().endswith("data: [DONE]"), text[-200:]
+    return [json.loads(line[6:]) for line in text.splitlines()
+            if line.startswith("data: ") and line != "data: [DONE]"]
+
+
+def test_one_book_streams_its_tokens_as_they_are_written(server, deployment):
+    from bookgpt.messages import AnswerJob, BookAnswer
+
+    # the book actor hands over pieces of text while it generates, then the whole answer
+    job = AnswerJob(book_id="relativity", question="What is the velocity of light?",
+                    decoding="generate", max_new_tokens=8, temperature=1.0)
+
+    async def pieces():
+        return [await ref for ref in deployment.books["relativity"].answer_stream.remote(job, 30.0)]
+
+    items = asyncio.run(pieces())
+    *texts, final = items
+    assert isinstance(final, BookAnswer) and all(isinstance(t, str) for t in texts)
+    assert len(texts) >= 2 and "".join(texts) == final.answer, items  # token by token
+    # and so does the OpenAI endpoint, for a model naming one book
+    body = {"model": "bookgpt/relativity", "stream": True, "max_tokens": 8, "temperature": 1.0,
+            "decoding": "generate", "prompt": "What is the velocity of light?"}
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions", body))[0]
+    assert status == 200, text
+    events = sse_events(text)
+    streamed = [e["choices"][0]["text"] for e in events[:-1]]
+    assert len(streamed) >= 2 and "".join(streamed) == events[-1]["bookgpt"]["answer"]
+    assert events[-1]["bookgpt"]["book_id"] == "relativity"
+    # a routed question cannot stream before its books are merged: it comes after, in pieces
+    body = {**body, "model": "bookgpt"}
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions", body))[0]
+    events = sse_events(text)
+    assert status == 200 and "".join(e["choices"][0]["text"] for e in events) == \
+        events[-1]["bookgpt"]["answer"]
+    # an unknown book is still a 404, not a broken stream
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions",
+                                        {**body, "model": "bookgpt/nope"}))[0]
+    assert status == 404 and "nope" in text
+
+
 def test_bench_serve_reports_both_phases_and_the_overhead(server, deployment, trained):
     from bookgpt.bench.serve_bench import bench_serve
 

@@ -134,3 +134,21 @@ def test_open_book_prompts_and_the_fallback_to_writing(trained):
     assert extract.support and extract.answer in extract.support and extract.tokens >= 1
     assert generate.support == "" and 1 <= generate.tokens <= 8
     assert fallback.support == "" and 1 <= fallback.tokens <= 8
+
+
+def test_a_streamed_job_hears_each_token_of_its_answer_as_it_is_made(trained):
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    q = "What is the velocity of light?"
+    jobs = [AnswerJob(book_id=BOOKS[1], question=q, decoding="generate", max_new_tokens=3,
+                      temperature=1.0),
+            AnswerJob(book_id=BOOKS[1], question=q, decoding="generate", max_new_tokens=12,
+                      temperature=1.0),
+            AnswerJob(book_id=BOOKS[1], question=q, passage="The velocity of light in vacuo is "
+                      "constant.", decoding="extract")]
+    heard: list[list[int]] = [[], [], []]
+    answers = answer_batch(model, jobs, [heard[0].append, heard[1].append, heard[2].append])
+    for got, a in zip(heard[:2], answers[:2]):
+        assert len(got) == a.tokens  # every kept token, none past the job's own max_new_tokens
+        assert model.decode(got).strip() == a.answer
+    assert len(heard[0]) <= 3 and heard[2] == []  # an extracted phrase is chosen, not written

@@ -16,6 +16,9 @@ import torch.nn.functional as F
 from bookgpt.model.gpt import GPT, KVCache
 
 _WINDOW_ROUND = 64  # attention window over the cache: prompt + new tokens, rounded up to this
+# called as each row's token is kept: (row index among the prompts, token id, its log-probability);
+# it runs inside generation, so it must be quick (e.g. hand the token to another thread)
+OnToken = Callable[[int, int, float], None]
 _MATVEC_MAX_ROWS = 4  # compiled steps of up to this many rows use multiply-and-sum linears (measured)
 
 
@@ -187,7 +190,8 @@ class Decoder:
     def generate(self, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                  temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
                  stop_ids: set[int] | frozenset[int] = frozenset(), pad_id: int = 0,
-                 generator: torch.Generator | None = None) -> list[GenerationResult]:
+                 generator: torch.Generator | None = None,
+                 on_token: OnToken | None = None) -> list[GenerationResult]:
         """Generate for every prompt (any count: done in chunks of max_batch). See generate()."""
         _check_request(self.model, prompts, max_new_tokens, temperature, top_k, top_p)
         if max_new_tokens == 0:
@@ -197,13 +201,16 @@ class Decoder:
             self._sync_weights()
             for start in range(0, len(prompts), self.max_batch):
                 chunk = prompts[start:start + self.max_batch]
+                sink = None if on_token is None else (
+                    lambda row, tok, lp, _at=start: on_token(_at + row, tok, lp))
                 results += self._generate_chunk(chunk, max_new_tokens, temperature, top_k, top_p,
-                                                frozenset(stop_ids), pad_id, generator)
+                                                frozenset(stop_ids), pad_id, generator, sink)
         return results
 
     def _generate_chunk(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
                         temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
-                        pad_id: int, generator: torch.Generator | None) -> list[GenerationResult]:
+                        pad_id: int, generator: torch.Generator | None,
+                        on_token: OnToken | None = None) -> list[GenerationResult]:
         n = len(prompts)
         # compiled: round the batch up to a bucket (extra rows are 1-token dummies)
         rows = min(b for b in self.buckets() if b >= n) if self.compiled else n
@@ -235,6 +242,8 @@ class Decoder:
                 else:
                     results[r].tokens.append(tok_list[r])
                     results[r].logprobs.append(lp_list[r])
+                    if on_token is not None:
+                        on_token(r, tok_list[r], lp_list[r])
             if not live or step == max_new_tokens - 1:
                 break
             # slot as a 0-d tensor, not an int: an int would be specialised and recompile each step
@@ -260,7 +269,8 @@ def generate(model: GPT, prompts: list[list[int]], *, max_new_tokens: int, tempe
              top_k: int = 0, top_p: float = 1.0, stop_ids: set[int] | frozenset[int] = frozenset(),
              pad_id: int = 0, use_cache: bool = True, generator: torch.Generator | None = None,
              decoder: Decoder | None = None, compile: bool = False,
-             dtype: torch.dtype = torch.float32) -> list[GenerationResult]:
+             dtype: torch.dtype = torch.float32,
+             on_token: OnToken | None = None) -> list[GenerationResult]:
     """Continue each prompt by up to max_new_tokens tokens; temperature 0 is greedy.
 
     Prompts of different lengths are left-padded with pad_id, masked and given their own positions,
@@ -273,7 +283,9 @@ def generate(model: GPT, prompts: list[list[int]], *, max_new_tokens: int, tempe
         dec = decoder or _decoder_for(model, len(prompts), dtype, compile)
         return dec.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                             top_k=top_k, top_p=top_p, stop_ids=stop_ids, pad_id=pad_id,
-                            generator=generator)
+                            generator=generator, on_token=on_token)
+    if on_token is not None:
+        raise ValueError("on_token needs the KV cache (use_cache=True)")
     return _generate_no_cache(model, prompts, max_new_tokens, temperature, top_k, top_p,
                               frozenset(stop_ids), pad_id, generator, dtype)
 

@@ -118,17 +118,35 @@ def _question_of(messages) -> str:
     return users[-1]
 
 
+def _words(text: str) -> list[str]:
+    """A whole answer in stream-sized pieces: word by word, spaces kept."""
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+
+
 async def _openai(request: web.Request, question: str, model: str, max_tokens: int | None,
-                  temperature: float | None, stream: bool, chat: bool) -> web.StreamResponse:
+                  temperature: float | None, stream: bool, chat: bool,
+                  decoding: str | None = None) -> web.StreamResponse:
     req = check_limits(AskRequest(question=question, book_ids=book_ids_for_model(model),
-                                  max_new_tokens=max_tokens, temperature=temperature or 0.0),
-                       request.app[LIMITS])
-    ans = await request.app[BACKEND].ask(req)
+                                  max_new_tokens=max_tokens, temperature=temperature or 0.0,
+                                  decoding=decoding), request.app[LIMITS])
+    backend = request.app[BACKEND]
     ident = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    used = f"{MODEL_PREFIX}/{ans.book_id}" if ans.book_id else model
     obj = "chat.completion" if chat else "text_completion"
+    # one named book streams its tokens as they are written; a routed answer is chosen among
+    # several books once all have answered, so it comes in pieces after that
+    streamer = getattr(backend, "ask_stream", None)
+    live = stream and streamer is not None and req.book_ids is not None
+    if live:
+        pieces = streamer(req)
+        first = await pieces.__anext__()  # errors (unknown book, overload) still get a status
+    else:
+        first = await backend.ask(req)
+    ans = first if isinstance(first, Answer) else None
     if not stream:
+        assert ans is not None
+        used = f"{MODEL_PREFIX}/{ans.book_id}" if ans.book_id else model
         choice = ({"index": 0, "message": {"role": "assistant", "content": ans.answer},
                    "finish_reason": "stop"} if chat else
                   {"index": 0, "text": ans.answer, "finish_reason": "stop"})
@@ -141,24 +159,38 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                        "Cache-Control": "no-cache"})
     await resp.prepare(request)
-    words = ans.answer.split(" ")
-    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if ans.answer else []
     chunk_obj = obj + (".chunk" if chat else "")
-    if chat:
-        pieces = [None, *pieces]  # the first chunk carries the role
-    for piece in pieces:
-        if chat:
+    used = model if ans is None or not ans.book_id else f"{MODEL_PREFIX}/{ans.book_id}"
+
+    async def send(piece: str | None, final: Answer | None = None) -> None:
+        if final is not None:
+            choice = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
+        elif chat:
             delta = {"role": "assistant"} if piece is None else {"content": piece}
             choice = {"index": 0, "delta": delta, "finish_reason": None}
         else:
             choice = {"index": 0, "text": piece, "finish_reason": None}
-        await resp.write(b"data: " + _ENC.encode({"id": ident, "object": chunk_obj,
-                                                  "created": created, "model": used,
-                                                  "choices": [choice]}) + b"\n\n")
-    final = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
-    await resp.write(b"data: " + _ENC.encode({"id": ident, "object": chunk_obj, "created": created,
-                                              "model": used, "choices": [final],
-                                              "bookgpt": ans}) + b"\n\n")
+        body = {"id": ident, "object": chunk_obj, "created": created, "model": used,
+                "choices": [choice]}
+        if final is not None:
+            body["bookgpt"] = final
+        await resp.write(b"data: " + _ENC.encode(body) + b"\n\n")
+
+    if chat:
+        await send(None)  # the first chunk carries the role
+    sent = ""
+    if ans is None:
+        item = first
+        while not isinstance(item, Answer):
+            await send(item)
+            sent += item
+            item = await pieces.__anext__()
+        ans = item
+    # what was not streamed as it was written (a routed or extracted answer) comes word by word
+    rest = ans.answer[len(sent):] if ans.answer.startswith(sent) else ""
+    for piece in _words(rest) if not sent else ([rest] if rest else []):
+        await send(piece)
+    await send(None, final=ans)
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp
@@ -167,13 +199,13 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     r = await decode(request, ChatCompletionRequest)
     return await _openai(request, _question_of(r.messages), r.model, r.max_tokens, r.temperature,
-                         r.stream, chat=True)
+                         r.stream, chat=True, decoding=r.decoding)
 
 
 async def completions(request: web.Request) -> web.StreamResponse:
     r = await decode(request, CompletionRequest)
     return await _openai(request, r.prompt, r.model, r.max_tokens, r.temperature, r.stream,
-                         chat=False)
+                         chat=False, decoding=r.decoding)
 
 
 async def models(request: web.Request) -> web.Response:
