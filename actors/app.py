@@ -138,6 +138,19 @@ ROUTER_INFLIGHT = 1
 ROUTER_RETRIES = 3  # a restarting router is asked again after 0.25, 0.5 and 1 s
 
 
+def _router_error(exc: Exception) -> Exception:
+    """What the HTTP front reports for a failed router call: the router's own verdict (a bad
+    question: 400, 404; every queue full: 503), a 503 while a crashed router restarts, else the
+    error itself (500)."""
+    cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
+    if isinstance(cause, (AskError, OverloadedError)):
+        return cause
+    if isinstance(exc, ray.exceptions.RayActorError):  # ActorUnavailableError is one too
+        return OverloadedError(f"the router actor is restarting ({type(exc).__name__}); "
+                               f"retry shortly")
+    return exc
+
+
 class RayBackend:
     """The HTTP front's backend: every question goes to the router actor; under load, concurrent
     questions share one call (see bookgpt.serving.coalesce)."""
@@ -163,18 +176,14 @@ class RayBackend:
         for attempt in range(ROUTER_RETRIES + 1):
             try:
                 return await self._to_router.submit(req)
-            except ray.exceptions.RayTaskError as exc:
-                cause = getattr(exc, "cause", None)
-                if isinstance(cause, (AskError, OverloadedError)):
-                    raise cause from None
-                raise
-            except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError) as exc:
-                # the router crashed and Ray is restarting it: asking is read-only, so ask again
-                # a little later; past the retries (or the deadline) the caller gets a 503
+            except Exception as exc:
+                err = _router_error(exc)
+                # a crashed router is restarting: asking is read-only, so ask again a little
+                # later; past the retries (or the deadline) the caller gets the 503
                 wait = 0.25 * 2 ** attempt
-                if attempt == ROUTER_RETRIES or time.monotonic() + wait > deadline:
-                    raise OverloadedError(f"the router actor is restarting ({type(exc).__name__}); "
-                                          f"retry shortly") from None
+                if (not isinstance(exc, ray.exceptions.RayActorError) or attempt == ROUTER_RETRIES
+                        or time.monotonic() + wait > deadline):
+                    raise err from None
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -183,14 +192,8 @@ class RayBackend:
         try:
             async for ref in self.dep.router.ask_stream.remote(req):
                 yield await ref
-        except ray.exceptions.RayTaskError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, (AskError, OverloadedError)):
-                raise cause from None
-            raise
-        except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError) as exc:
-            raise OverloadedError(f"the router actor is restarting ({type(exc).__name__}); "
-                                  f"retry shortly") from None
+        except Exception as exc:
+            raise _router_error(exc) from None
 
     async def set_batching(self, enabled: bool) -> None:
         max_batch = self.dep.cfg.serve.max_batch_size

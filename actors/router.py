@@ -25,6 +25,22 @@ MERGER_INFLIGHT = 2
 UNBATCHED_INFLIGHT = 1_000_000  # batching off: every request is its own call
 
 
+def _degraded(r: RoutedBook, exc: Exception, timeout: float) -> BookAnswer:
+    """A failed book's place among the candidates: an answer marked with what went wrong (a dead
+    or restarting actor, a deadline), not a hang. A full queue is raised instead: when every book's
+    queue is full, a 503 with Retry-After is better than no answer."""
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        exc = getattr(exc, "cause", None) or exc
+    if isinstance(exc, OverloadedError):
+        raise exc
+    if isinstance(exc, asyncio.TimeoutError):  # also a job dropped unrun past its deadline
+        err = f"timed out after {timeout:g} s"
+    else:
+        err = f"{type(exc).__name__}: {exc}"
+    return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
+                      error=err[:300])
+
+
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
 class RouterActor:
     def __init__(self, cfg_builtins: dict, bundle: Bundle, book_ids: list[str], namespace: str,
@@ -93,19 +109,8 @@ class RouterActor:
                         raise
                     await asyncio.sleep(0.05 * (attempt + 1))
             raise AssertionError("unreachable")
-        except OverloadedError:
-            raise  # every book's queue full: a 503 (with Retry-After) is better than no answer
-        except asyncio.TimeoutError:  # also a request dropped unrun at the actor past its deadline
-            err = f"timed out after {timeout:g} s"
-        except ray.exceptions.RayTaskError as exc:
-            cause = exc.cause if hasattr(exc, "cause") else exc
-            if isinstance(cause, OverloadedError):
-                raise cause from None
-            err = f"{type(cause).__name__}: {cause}"
-        except Exception as exc:  # dead or restarting actor: a degraded answer, not a hang
-            err = f"{type(exc).__name__}: {exc}"
-        return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
-                          error=err[:300])
+        except Exception as exc:
+            return _degraded(r, exc, timeout)
 
     async def ask(self, req: AskRequest) -> Answer:
         t0 = time.perf_counter()
@@ -150,7 +155,7 @@ class RouterActor:
                       req.temperature, req.decoding or self.cfg.serve.decoding)
         timeout = self.cfg.serve.request_timeout_s
         deadline = time.monotonic() + timeout
-        ans = None
+        ans: BookAnswer | None = None
         try:
             gen = self._handle(book_actor_name(r.book_id)).answer_stream.remote(job, timeout)
             while ans is None:
@@ -161,19 +166,9 @@ class RouterActor:
                 else:
                     ans = item
         except StopAsyncIteration:
-            err = "the book's stream ended without an answer"
-        except asyncio.TimeoutError:
-            err = f"timed out after {timeout:g} s"
-        except ray.exceptions.RayTaskError as exc:
-            cause = exc.cause if hasattr(exc, "cause") else exc
-            if isinstance(cause, OverloadedError):
-                raise cause from None
-            err = f"{type(cause).__name__}: {cause}"
-        except Exception as exc:  # a dead or restarting book: a degraded answer, not a hang
-            err = f"{type(exc).__name__}: {exc}"
-        if ans is None:
-            ans = BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
-                             error=err[:300])
+            ans = _degraded(r, RuntimeError("the book's stream ended without an answer"), timeout)
+        except Exception as exc:
+            ans = _degraded(r, exc, timeout)
         timings = {"route": 0.0, "books": round((time.perf_counter() - t0) * 1e3, 2)}
         yield merged(req.question, routing, [ans], timings)
 

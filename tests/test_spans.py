@@ -46,6 +46,16 @@ def test_candidates_hold_most_generated_answers(trained):
     assert n >= 60 and hits / n >= 0.6, (hits, n)
 
 
+def answer_loss(model: BookModel, prompt: list[int], answer: str) -> float:
+    """The model's own training loss on the answer and the end token after the prompt."""
+    seq = prompt + model.encode(" " + answer) + [model.special.eot]
+    x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
+    mask = torch.zeros_like(y, dtype=torch.bool)
+    mask[0, len(prompt) - 1:] = True
+    with torch.no_grad():
+        return model.model(x, y, mask)[1].item()
+
+
 def test_scores_do_not_depend_on_batch_or_padding(trained):
     root, _ = trained
     model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
@@ -60,12 +70,7 @@ def test_scores_do_not_depend_on_batch_or_padding(trained):
             assert len(lp) == len(model.encode(" " + c)) + 1  # the answer, then the end token
             assert torch.allclose(torch.tensor(lp), torch.tensor(alone), atol=1e-4)
     # the same log-probabilities as the model's own loss on that sequence
-    seq = p1 + model.encode(" the Lorentz transformation") + [model.special.eot]
-    x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
-    mask = torch.zeros_like(y, dtype=torch.bool)
-    mask[0, len(p1) - 1:] = True
-    with torch.no_grad():
-        loss = model.model(x, y, mask)[1].item()
+    loss = answer_loss(model, p1, "the Lorentz transformation")
     assert abs(-sum(together[0][0]) / len(together[0][0]) - loss) < 1e-4
 
 
@@ -80,13 +85,7 @@ def test_a_phrase_that_begins_another_rides_on_it_with_the_same_scores(trained):
         assert len(lp) == len(model.encode(" " + c)) + 1
         assert torch.allclose(torch.tensor(lp), torch.tensor(alone), atol=1e-4), c
     # the shorter one's end-token score is the model's own loss on prompt + "the velocity" + end
-    seq = p + model.encode(" the velocity") + [model.special.eot]
-    x, y = torch.tensor([seq[:-1]]), torch.tensor([seq[1:]])
-    mask = torch.zeros_like(y, dtype=torch.bool)
-    mask[0, len(p) - 1:] = True
-    with torch.no_grad():
-        loss = model.model(x, y, mask)[1].item()
-    assert abs(-sum(together[1]) / len(together[1]) - loss) < 1e-4
+    assert abs(-sum(together[1]) / len(together[1]) - answer_loss(model, p, "the velocity")) < 1e-4
 
 
 def test_extract_answers_are_phrases_of_the_passage(trained):
