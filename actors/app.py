@@ -21,7 +21,8 @@ from bookgpt.config import Config
 from bookgpt.device import resolve_device
 from bookgpt.fsio import read_json
 from bookgpt.messages import Answer, AskRequest, BookInfo
-from bookgpt.orchestrator import AskError, OverloadedError, trained_books
+from bookgpt.errors import AskError, OverloadedError
+from bookgpt.orchestrator import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer
 from cluster.resources import book_actor_options, check_feasible
@@ -161,7 +162,12 @@ class RayBackend:
         for book_id in dep.book_ids:
             meta = read_json(BookPaths(dep.artifacts, book_id).book_meta)
             self._info.append((book_id, meta.get("title", book_id), meta.get("author", "")))
-        self._to_router = Coalescer(self._ask_many, max_items=1, max_inflight=1)
+        s = dep.cfg.serve
+        # questions wait here at most as many as the books' queues hold, and no call outlives
+        # a request's deadline by much (a hung router must not hold up those behind it)
+        self._to_router = Coalescer(self._ask_many, max_items=1, max_inflight=1,
+                                    max_waiting=s.max_queue * max(1, len(dep.book_ids)),
+                                    call_timeout_s=s.request_timeout_s + 2.0)
         self._configure(dep.batching)
 
     def _configure(self, on: bool) -> None:
@@ -175,7 +181,12 @@ class RayBackend:
         deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s
         for attempt in range(ROUTER_RETRIES + 1):
             try:
-                return await self._to_router.submit(req)
+                return await asyncio.wait_for(self._to_router.submit(req),
+                                              deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                raise OverloadedError(f"no answer within serve.request_timeout_s "
+                                      f"({self.dep.cfg.serve.request_timeout_s:g} s); retry "
+                                      f"shortly") from None
             except Exception as exc:
                 err = _router_error(exc)
                 # a crashed router is restarting: asking is read-only, so ask again a little

@@ -91,18 +91,24 @@ class BookModelActor:
 
         done = asyncio.ensure_future(self._one(job, time.monotonic() + timeout_s, sink))
         text = TextDeltas(self.model.decode)
-        while True:
-            take = asyncio.ensure_future(tokens.get())
-            await asyncio.wait({take, done}, return_when=asyncio.FIRST_COMPLETED)
-            if not take.done():
+        take: asyncio.Future | None = None
+        try:
+            while True:
+                take = asyncio.ensure_future(tokens.get())
+                await asyncio.wait({take, done}, return_when=asyncio.FIRST_COMPLETED)
+                if not take.done():
+                    break
+                if piece := text.push(take.result()):
+                    yield piece
+            while not tokens.empty():  # tokens handed over just before the answer was complete
+                if piece := text.push(tokens.get_nowait()):
+                    yield piece
+            yield done.result()  # raises what stopped the answer (queue full, deadline passed)
+        finally:  # also when the caller stops listening: nothing is left waiting
+            if take is not None:
                 take.cancel()
-                break
-            if piece := text.push(take.result()):
-                yield piece
-        while not tokens.empty():  # tokens handed over just before the answer was complete
-            if piece := text.push(tokens.get_nowait()):
-                yield piece
-        yield done.result()  # raises what stopped the answer (queue full, deadline passed)
+            if not done.done():
+                done.cancel()  # still queued: dropped before it costs compute
 
     async def _one(self, job: AnswerJob, deadline: float,
                    sink: TokenSink | None = None) -> BookAnswer:

@@ -11,7 +11,8 @@ import ray
 from actors import MERGER_NAME, book_actor_name
 from bookgpt.config import Config
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, RoutedBook
-from bookgpt.orchestrator import AskError, OverloadedError, job_for, merged, route_request
+from bookgpt.errors import AskError, OverloadedError
+from bookgpt.orchestrator import job_for, merged, route_request
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer
@@ -23,12 +24,18 @@ from cluster.ship import Bundle, unpack
 BOOK_INFLIGHT = 1
 MERGER_INFLIGHT = 2
 UNBATCHED_INFLIGHT = 1_000_000  # batching off: every request is its own call
+MERGE_TIMEOUT_S = 5.0  # past this the router merges itself
+MERGER_RECHECK_S = 5.0  # a missing merger is looked up by name again after this
+
+
+class MergerGone(RuntimeError):
+    """No merger actor has the name (it was killed for good); the router merges itself."""
 
 
 def _degraded(r: RoutedBook, exc: Exception, timeout: float) -> BookAnswer:
     """A failed book's place among the candidates: an answer marked with what went wrong (a dead
-    or restarting actor, a deadline), not a hang. A full queue is raised instead: when every book's
-    queue is full, a 503 with Retry-After is better than no answer."""
+    or restarting actor, a deadline), not a hang. A full queue is raised instead: `ask` turns it
+    into a 503 with Retry-After when every book asked was full (and `ask_stream` at once)."""
     if isinstance(exc, ray.exceptions.RayTaskError):
         exc = getattr(exc, "cause", None) or exc
     if isinstance(exc, OverloadedError):
@@ -52,9 +59,16 @@ class RouterActor:
         self.book_ids = book_ids
         self.namespace = namespace
         self._handles: dict[str, ray.actor.ActorHandle] = {}
-        self._to_book = {b: Coalescer(self._sender(b), max_items=1, max_inflight=1)
+        s = self.cfg.serve
+        # a book's waiting room is as large as its actor's queue; a call may take a request's
+        # whole deadline (the actor drops what is past it), a merge a few seconds
+        self._to_book = {b: Coalescer(self._sender(b), max_items=1, max_inflight=1,
+                                      max_waiting=s.max_queue,
+                                      call_timeout_s=s.request_timeout_s + 1.0)
                          for b in book_ids}
-        self._to_merger = Coalescer(self._merge_many, max_items=1, max_inflight=1)
+        self._to_merger = Coalescer(self._merge_many, max_items=1, max_inflight=1,
+                                    call_timeout_s=MERGE_TIMEOUT_S)
+        self._merger_missing_until = 0.0
         self._configure(batching, self.cfg.serve.max_batch_size)
 
     def _configure(self, on: bool, max_batch: int) -> None:
@@ -83,7 +97,14 @@ class RouterActor:
         return send
 
     async def _merge_many(self, items: list[tuple]) -> list[Answer]:
-        return await self._handle(MERGER_NAME).merge_many.remote(items)
+        if time.monotonic() < self._merger_missing_until:
+            raise MergerGone("the merger was missing moments ago")
+        try:
+            handle = self._handle(MERGER_NAME)
+        except ValueError:  # ray.get_actor: no actor has the name
+            self._merger_missing_until = time.monotonic() + MERGER_RECHECK_S
+            raise MergerGone("no merger actor") from None
+        return await handle.merge_many.remote(items)
 
     async def fingerprint(self) -> str:
         return self._fingerprint
@@ -133,9 +154,9 @@ class RouterActor:
             return merged(req.question, routing, cands, timings)
         try:
             return await self._to_merger.submit((req.question, routing, cands, timings))
-        except (ray.exceptions.RayActorError, ValueError):
-            # the merger crashed (or is gone: no actor has its name): the same policy, applied
-            # here, loses no answer; the next question looks the merger up by name again
+        except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):
+            # the merger crashed, hangs or is gone: the same policy, applied here, loses no
+            # answer; a later question looks the merger up by name again
             self._handles.pop(MERGER_NAME, None)
             return merged(req.question, routing, cands, timings)
 
@@ -150,6 +171,7 @@ class RouterActor:
             raise AskError("streaming token by token needs exactly one book "
                            "(model 'bookgpt/<book_id>')")
         routing = route_request(self.router, req, self.book_ids, 1, 0.0)
+        t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
         job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
                       req.temperature, req.decoding or self.cfg.serve.decoding)
@@ -169,7 +191,7 @@ class RouterActor:
             ans = _degraded(r, RuntimeError("the book's stream ended without an answer"), timeout)
         except Exception as exc:
             ans = _degraded(r, exc, timeout)
-        timings = {"route": 0.0, "books": round((time.perf_counter() - t0) * 1e3, 2)}
+        timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
         yield merged(req.question, routing, [ans], timings)
 
     async def ask_many(self, reqs: list[AskRequest]) -> list[Answer | Exception]:

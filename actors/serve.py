@@ -12,7 +12,7 @@ from aiohttp import web
 from bookgpt.config import ConfigError, load_config, replace
 from cluster.auth import present_token
 from bookgpt.device import DeviceError
-from bookgpt.orchestrator import AskError
+from bookgpt.errors import AskError
 from bookgpt.paths import artifacts_root
 from bookgpt.serving.http import create_app
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bookgpt.config import Config
+from bookgpt.errors import AskError, UnknownBookError
 from bookgpt.inference import BookModel
 from bookgpt.merge import merge_answers
 from bookgpt.fsio import read_json
@@ -20,18 +21,6 @@ from bookgpt.router import BookRouter, RouterError
 
 
 TokenSink = Callable[[int], None]  # hears one generated token id (called from the model's thread)
-
-
-class AskError(ValueError):
-    """A question cannot be asked as given (empty, unknown book, nothing trained)."""
-
-
-class UnknownBookError(AskError):
-    """A request names a book that is not served."""
-
-
-class OverloadedError(RuntimeError):
-    """Every queue that could take the request is full; retry later."""
 
 
 def trained_books(artifacts: Path) -> list[str]:

@@ -25,7 +25,7 @@ from cluster import train_cmd as cluster_train_cmd  # imports Ray only when `tra
 from cluster.auth import present_token
 from cluster.resources import InfeasibleError
 from bookgpt.inference import PromptError
-from bookgpt.orchestrator import AskError
+from bookgpt.errors import AskError
 from bookgpt.router import RouterError
 from bookgpt.tokenizer import TokenizerError
 from bookgpt.train.checkpoint import CheckpointError

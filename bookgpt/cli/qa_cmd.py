@@ -152,7 +152,8 @@ CHAT_HELP = ("commands: /books, /topk N, /decoding extract|generate, /history, /
 
 def run_chat(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.messages import AskRequest
-    from bookgpt.orchestrator import AskError, Orchestrator
+    from bookgpt.errors import AskError
+    from bookgpt.orchestrator import Orchestrator
 
     root = artifacts_root(cfg)
     orch = Orchestrator(cfg, root)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from bookgpt.orchestrator import OverloadedError
+from bookgpt.errors import OverloadedError
 
 
 class DeadlineExceeded(TimeoutError):

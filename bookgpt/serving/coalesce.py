@@ -2,13 +2,17 @@
 
 Each hop of the Ray path (HTTP server -> router -> book actor, router -> merger) costs a remote call
 with its serialisation and scheduling, about a millisecond of CPU on each side. Under load these
-calls, not the models, fill a 2-core machine. A Coalescer sends a request at once while fewer than
-`max_inflight` calls to its callee are outstanding; past that, requests wait and leave together in
-the next call (at most `max_items` each) as soon as one returns. An idle server adds no wait; a busy
-one pays for one call per batch instead of one per request.
+calls, not the models, fill a 2-core machine. A Coalescer sends a request on the next turn of the
+event loop (with any others made in the same turn) while fewer than `max_inflight` calls to its
+callee are outstanding; past that, requests wait and leave together in the next call (at most
+`max_items` each) as soon as one returns. An idle server adds no wait; a busy one pays for one call
+per batch instead of one per request.
 
 `send(items)` returns one result per item, in order; a result that is an exception is raised to
-that item's caller only. If `send` itself raises, every item of that call gets the exception.
+that item's caller only. If `send` itself raises, every item of that call gets the exception. A
+call that takes longer than `call_timeout_s` fails its items with TimeoutError and frees its slot,
+so one hung callee cannot hold up the requests behind it; more than `max_waiting` requests waiting
+is an OverloadedError (a 503 with Retry-After at the HTTP front).
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bookgpt.errors import OverloadedError
+
 
 class Coalescer:
     def __init__(self, send: Callable[[list[Any]], Awaitable[list[Any]]], *, max_items: int,
-                 max_inflight: int):
-        if max_items < 1 or max_inflight < 1:
-            raise ValueError("max_items and max_inflight must be at least 1")
+                 max_inflight: int, max_waiting: int = 1_000_000, call_timeout_s: float = 3600.0):
+        if max_items < 1 or max_inflight < 1 or max_waiting < 1:
+            raise ValueError("max_items, max_inflight and max_waiting must be at least 1")
         self.send, self.max_items, self.max_inflight = send, max_items, max_inflight
+        self.max_waiting, self.call_timeout_s = max_waiting, call_timeout_s
         self._waiting: deque[tuple[Any, asyncio.Future]] = deque()
         self._inflight = 0
         self._tasks: set[asyncio.Task] = set()
@@ -41,6 +48,9 @@ class Coalescer:
         return len(self._waiting)
 
     async def submit(self, item: Any) -> Any:
+        if len(self._waiting) >= self.max_waiting:
+            raise OverloadedError(f"{len(self._waiting)} requests already wait for a call; "
+                                  f"retry shortly")
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._waiting.append((item, fut))
@@ -70,7 +80,8 @@ class Coalescer:
         self.calls += 1
         self.items += len(batch)
         try:
-            results = await self.send([item for item, _ in batch])
+            results = await asyncio.wait_for(self.send([item for item, _ in batch]),
+                                             self.call_timeout_s)
             if len(results) != len(batch):
                 raise RuntimeError(f"a coalesced call returned {len(results)} results for "
                                    f"{len(batch)} requests")

@@ -5,6 +5,7 @@ The backend is the in-process Orchestrator or the Ray router; this module import
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any, Protocol
@@ -14,13 +15,17 @@ from aiohttp import web
 
 from bookgpt.messages import (Answer, AskRequest, BatchingRequest, BookInfo,
                               ChatCompletionRequest, CompletionRequest)
-from bookgpt.orchestrator import AskError, OverloadedError, UnknownBookError
+from bookgpt.errors import AskError, OverloadedError, UnknownBookError
 from bookgpt.serving.metrics import HttpMetrics
 
 MODEL_PREFIX = "bookgpt"
 
 
 class Backend(Protocol):
+    """What the HTTP front needs. A backend may also have `set_batching(enabled)` (for
+    /admin/batching) and `ask_stream(req)`, an async iterator of text pieces then the Answer, for
+    one book's tokens as they are written (the Ray backend has both)."""
+
     async def ask(self, req: AskRequest) -> Answer: ...
     async def books(self) -> list[BookInfo]: ...
     async def ready(self) -> tuple[bool, dict[str, Any]]: ...
@@ -162,9 +167,9 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
     chunk_obj = obj + (".chunk" if chat else "")
     used = model if ans is None or not ans.book_id else f"{MODEL_PREFIX}/{ans.book_id}"
 
-    async def send(piece: str | None, final: Answer | None = None) -> None:
+    async def send(piece: str | None, final: Answer | None = None, finish: str = "stop") -> None:
         if final is not None:
-            choice = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
+            choice = {"index": 0, "finish_reason": finish, **({"delta": {}} if chat else {"text": ""})}
         elif chat:
             delta = {"role": "assistant"} if piece is None else {"content": piece}
             choice = {"index": 0, "delta": delta, "finish_reason": None}
@@ -176,21 +181,35 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
             body["bookgpt"] = final
         await resp.write(b"data: " + _ENC.encode(body) + b"\n\n")
 
-    if chat:
-        await send(None)  # the first chunk carries the role
-    sent = ""
-    if ans is None:
-        item = first
-        while not isinstance(item, Answer):
-            await send(item)
-            sent += item
-            item = await pieces.__anext__()
-        ans = item
-    # what was not streamed as it was written (a routed or extracted answer) comes word by word
-    rest = ans.answer[len(sent):] if ans.answer.startswith(sent) else ""
-    for piece in _words(rest) if not sent else ([rest] if rest else []):
-        await send(piece)
-    await send(None, final=ans)
+    # the status line is sent: from here on a failure is told in the stream, which still ends
+    try:
+        if chat:
+            await send(None)  # the first chunk carries the role
+        sent = ""
+        if ans is None:
+            item = first
+            while not isinstance(item, Answer):
+                await send(item)
+                sent += item
+                item = await pieces.__anext__()
+            ans = item
+        # what was not streamed as it was written (a routed or extracted answer) comes word by word
+        rest = ans.answer[len(sent):] if ans.answer.startswith(sent) else ""
+        for piece in _words(rest) if not sent else ([rest] if rest else []):
+            await send(piece)
+        # a book that failed part-way leaves pieces the final answer does not continue
+        await send(None, final=ans, finish="stop" if ans.answer.startswith(sent) else "error")
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise  # the client left: nobody to tell
+    except Exception as exc:
+        request.app[METRICS].stream_errors += 1
+        kind = "overloaded" if isinstance(exc, OverloadedError) else "internal"
+        await resp.write(b"data: " + _ENC.encode({"error": {"message": f"{type(exc).__name__}: "
+                                                             f"{exc}"[:300], "type": kind}})
+                         + b"\n\n")
+    finally:
+        if live:
+            await pieces.aclose()  # stops the stream upstream too when the client left
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp

@@ -13,6 +13,7 @@ class HttpMetrics:
         self.buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(LATENCY_BUCKETS))
         self.sums: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
+        self.stream_errors = 0  # event streams that ended with an error event after their 200
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self.requests[(route, status)] += 1
@@ -37,6 +38,9 @@ class HttpMetrics:
                          f'{self.counts[route]}')
             lines.append(f'bookgpt_http_latency_seconds_sum{{route="{route}"}} {self.sums[route]:.6f}')
             lines.append(f'bookgpt_http_latency_seconds_count{{route="{route}"}} {self.counts[route]}')
+        lines += ["# HELP bookgpt_http_stream_errors_total event streams ended by an error event",
+                  "# TYPE bookgpt_http_stream_errors_total counter",
+                  f"bookgpt_http_stream_errors_total {self.stream_errors}"]
         for name, samples in sorted((extra or {}).items()):
             lines.append(f"# TYPE {name} gauge")
             for labels, value in samples:
