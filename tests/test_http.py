@@ -116,3 +116,28 @@ def test_models_books_health_and_metrics(server):
     status, text = get(server.url + "/metrics")
     assert 'bookgpt_http_requests_total{route="/v1/ask",status="400"}' in text
     assert "bookgpt_http_latency_seconds_bucket" in text
+
+
+class FailingStream(Orchestrator):
+    """The real orchestrator, whose one-book stream breaks after its first piece (as a router
+    crashing mid-answer would): the error path of a stream whose 200 is already sent."""
+
+    async def ask_stream(self, req):
+        yield "Half"
+        from bookgpt.errors import OverloadedError
+        raise OverloadedError("the router actor is restarting; retry shortly")
+
+
+def test_a_stream_that_fails_after_its_200_ends_with_an_error_event(trained):
+    root, _ = trained
+    app = create_app(FailingStream(load_config(CONFIG_DIR / "tiny.yaml"), root))
+    body = {"model": f"bookgpt/{TRAINED_BOOKS[0]}", "stream": True, "prompt": "What is light?"}
+    with ThreadedServer(app) as srv:
+        status, text, _ = post(srv.url + "/v1/completions", body)
+        _, metrics = get(srv.url + "/metrics")
+    assert status == 200
+    events = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert json.loads(events[0])["choices"][0]["text"] == "Half"
+    assert json.loads(events[1])["error"]["type"] == "overloaded"  # told in the stream
+    assert events[-1] == "[DONE]"  # which still ends properly
+    assert "bookgpt_http_stream_errors_total 1" in metrics
