@@ -174,14 +174,16 @@ class RayBackend:
         self._to_router.configure(max_items=4 * self.dep.cfg.serve.max_batch_size if on else 1,
                                   max_inflight=ROUTER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
-    async def _ask_many(self, reqs: list[AskRequest]) -> list:
-        return await self.dep.router.ask_many.remote(reqs)
+    async def _ask_many(self, items: list[tuple[AskRequest, float]]) -> list:
+        now = time.monotonic()  # the router gets what is left of each question's deadline
+        return await self.dep.router.ask_many.remote([r for r, _ in items],
+                                                     [max(d - now, 0.0) for _, d in items])
 
     async def ask(self, req: AskRequest) -> Answer:
         deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s
         for attempt in range(ROUTER_RETRIES + 1):
             try:
-                return await asyncio.wait_for(self._to_router.submit(req),
+                return await asyncio.wait_for(self._to_router.submit((req, deadline)),
                                               deadline - time.monotonic())
             except asyncio.TimeoutError:
                 raise OverloadedError(f"no answer within serve.request_timeout_s "

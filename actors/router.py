@@ -133,7 +133,9 @@ class RouterActor:
         except Exception as exc:
             return _degraded(r, exc, timeout)
 
-    async def ask(self, req: AskRequest) -> Answer:
+    async def ask(self, req: AskRequest, timeout_s: float | None = None) -> Answer:
+        """Route, ask the top-K books, merge. `timeout_s`: what is left of the question's deadline
+        (the HTTP server's wait already spent some); at most serve.request_timeout_s."""
         t0 = time.perf_counter()
         if not req.question.strip():
             raise AskError("the question is empty")
@@ -141,6 +143,8 @@ class RouterActor:
                                 self.cfg.router.abstain_threshold)
         t_route = (time.perf_counter() - t0) * 1e3
         timeout = self.cfg.serve.request_timeout_s
+        if timeout_s is not None:
+            timeout = min(timeout, timeout_s)
         results = await asyncio.gather(*(self._one(r, req, timeout) for r in routing),
                                        return_exceptions=True)
         if results and all(isinstance(x, OverloadedError) for x in results):
@@ -194,7 +198,11 @@ class RouterActor:
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
         yield merged(req.question, routing, [ans], timings)
 
-    async def ask_many(self, reqs: list[AskRequest]) -> list[Answer | Exception]:
-        """Several questions in one call (the HTTP server coalesces its calls under load): each
-        gets its answer or the exception that stopped it, in order."""
-        return list(await asyncio.gather(*(self.ask(r) for r in reqs), return_exceptions=True))
+    async def ask_many(self, reqs: list[AskRequest],
+                       timeouts_s: list[float] | None = None) -> list[Answer | Exception]:
+        """Several questions in one call (the HTTP server coalesces its calls under load), each
+        with what is left of its deadline: each gets its answer or the exception that stopped it,
+        in order."""
+        timeouts = timeouts_s if timeouts_s is not None else [None] * len(reqs)
+        return list(await asyncio.gather(*(self.ask(r, t) for r, t in zip(reqs, timeouts)),
+                                         return_exceptions=True))

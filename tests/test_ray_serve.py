@@ -69,6 +69,16 @@ def test_many_concurrent_questions_are_all_answered_in_batches(server, deploymen
     assert requests >= 60 and calls < requests, stats
 
 
+def test_the_router_keeps_to_what_is_left_of_a_deadline(deployment):
+    from bookgpt.messages import AskRequest
+
+    req = AskRequest(question="What is the velocity of light?", max_new_tokens=3)
+    late, fresh = ray.get(deployment.router.ask_many.remote([req, req], [0.0, 30.0]))
+    # no time left: the books are not asked to compute (dropped or timed out), no hang
+    assert late.degraded and all("timed out" in c.error for c in late.candidates), late
+    assert not fresh.degraded and fresh.answer, fresh
+
+
 def test_named_actors_are_found_by_a_second_driver_name(deployment):
     ns = deployment.cfg.serve.namespace
     handle = ray.get_actor(book_actor_name("relativity"), namespace=ns)
