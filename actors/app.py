@@ -171,6 +171,7 @@ class RayBackend:
         self._configure(dep.batching)
 
     def _configure(self, on: bool) -> None:
+        self.batching = on
         self._to_router.configure(max_items=4 * self.dep.cfg.serve.max_batch_size if on else 1,
                                   max_inflight=ROUTER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
@@ -197,6 +198,9 @@ class RayBackend:
                 if (not isinstance(exc, ray.exceptions.RayActorError) or attempt == ROUTER_RETRIES
                         or time.monotonic() + wait > deadline):
                     raise err from None
+                # a restarted router starts with the batching it was built with: tell it ours
+                self.dep.router.set_batching.remote(self.batching,
+                                                    self.dep.cfg.serve.max_batch_size)
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 

@@ -72,6 +72,7 @@ class RouterActor:
         self._configure(batching, self.cfg.serve.max_batch_size)
 
     def _configure(self, on: bool, max_batch: int) -> None:
+        self.batching = on
         for c in self._to_book.values():
             c.configure(max_items=max_batch if on else 1,
                         max_inflight=BOOK_INFLIGHT if on else UNBATCHED_INFLIGHT)
@@ -87,6 +88,9 @@ class RouterActor:
         out = {book_actor_name(b): (c.calls, c.items) for b, c in self._to_book.items()}
         out[MERGER_NAME] = (self._to_merger.calls, self._to_merger.items)
         return out
+
+    async def batching_on(self) -> bool:
+        return self.batching
 
     def _sender(self, book_id: str):
         async def send(items: list[tuple[AnswerJob, float]]) -> list:

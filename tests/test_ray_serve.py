@@ -129,6 +129,13 @@ def test_a_crashed_router_is_asked_again_once_it_is_back(server, deployment):
 
     start = merged_so_far()
 
+    async def batching(on: bool) -> None:
+        async with aiohttp.ClientSession() as s:
+            async with s.post(server.url + "/admin/batching", json={"enabled": on}) as r:
+                assert r.status == 200
+
+    asyncio.run(batching(False))  # a setting the restarted router must not forget
+
     async def scenario():
         load = asyncio.create_task(ask_many(server.url, 150, 6, body=body))
         waited = time.monotonic() + 60
@@ -144,6 +151,9 @@ def test_a_crashed_router_is_asked_again_once_it_is_back(server, deployment):
     assert all(s in (200, 503) for s, _ in results), [t for s, t in results if s != 200][:2]
     assert [s for s, _ in results].count(200) >= 140, [t for s, t in results if s != 200][:2]
     assert merged_so_far() < 150  # a new router process: its counters started again
+    assert ray.get(router.batching_on.remote()) is False  # told again by the server
+    asyncio.run(batching(True))
+    assert ray.get(router.batching_on.remote()) is True
 
 
 def test_a_lost_merger_costs_no_answer(server, deployment):
