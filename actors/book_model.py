@@ -103,7 +103,10 @@ class BookModelActor:
             while not tokens.empty():  # tokens handed over just before the answer was complete
                 if piece := text.push(tokens.get_nowait()):
                     yield piece
-            yield done.result()  # raises what stopped the answer (queue full, deadline passed)
+            ans = done.result()  # raises what stopped the answer (queue full, deadline passed)
+            if rest := text.rest(ans.answer):
+                yield rest  # held back to the end, e.g. half a character cut by the token limit
+            yield ans
         finally:  # also when the caller stops listening: nothing is left waiting
             if take is not None:
                 take.cancel()

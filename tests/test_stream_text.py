@@ -24,3 +24,13 @@ def test_a_character_split_across_tokens_waits_for_its_last_byte():
     pieces = [d.push(b) for b in "über".encode()]
     assert pieces[0] == "" and pieces[1] == "ü"  # "ü" is two bytes
     assert "".join(pieces) == "über"
+
+
+def test_half_a_character_at_the_end_comes_from_rest():
+    d = TextDeltas(byte_decoder)
+    ids = list(b"ab ") + list("ü".encode())[:1]  # the token limit cut "ü" in half
+    pieces = [d.push(b) for b in ids]
+    final = byte_decoder(ids).strip()  # the answer as returned: "ab \ufffd"
+    assert "".join(pieces) == "ab"
+    assert "".join(pieces) + d.rest(final) == final
+    assert d.rest("something else") == ""
