@@ -24,7 +24,7 @@ from bookgpt.messages import Answer, AskRequest, BookInfo
 from bookgpt.errors import AskError, OverloadedError
 from bookgpt.orchestrator import trained_books
 from bookgpt.paths import BookPaths
-from bookgpt.serving.coalesce import Coalescer
+from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.resources import book_actor_options, check_feasible
 from cluster.ship import fingerprint, pack, read_tree
 
@@ -176,9 +176,9 @@ class RayBackend:
                                   max_inflight=ROUTER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
     async def _ask_many(self, items: list[tuple[AskRequest, float]]) -> list:
-        now = time.monotonic()  # the router gets what is left of each question's deadline
+        # the router gets what is left of each question's deadline
         return await self.dep.router.ask_many.remote([r for r, _ in items],
-                                                     [max(d - now, 0.0) for _, d in items])
+                                                     time_left([d for _, d in items]))
 
     async def ask(self, req: AskRequest) -> Answer:
         deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s

@@ -60,12 +60,6 @@ class BookModelActor:
         """One batch (in the batcher's thread); a streamed job's sink hears its tokens as made."""
         return answer_batch(self.model, [j for j, _ in items], [s for _, s in items])
 
-    async def answer(self, job: AnswerJob, timeout_s: float) -> BookAnswer:
-        res = (await self.answer_many([job], [timeout_s]))[0]
-        if isinstance(res, BaseException):
-            raise res
-        return res
-
     async def answer_many(self, jobs: list[AnswerJob],
                           timeouts_s: list[float]) -> list[BookAnswer | Exception]:
         """Several questions in one call (the router coalesces its calls under load): each gets its

@@ -13,14 +13,10 @@ class MergerActor:
     def __init__(self) -> None:
         self.merges = 0
 
-    def merge(self, question: str, routing: list[RoutedBook], candidates: list[BookAnswer],
-              timings: dict[str, float]) -> Answer:
-        self.merges += 1
-        return merged(question, routing, candidates, timings)
-
     def merge_many(self, items: list[tuple[str, list[RoutedBook], list[BookAnswer],
                                            dict[str, float]]]) -> list[Answer]:
-        """Several merges in one call (the router coalesces its calls under load)."""
+        """Merges of (question, routing, candidates, timings), several in one call (the router
+        coalesces its calls under load)."""
         self.merges += len(items)
         return [merged(*item) for item in items]
 

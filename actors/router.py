@@ -15,7 +15,7 @@ from bookgpt.errors import AskError, OverloadedError
 from bookgpt.orchestrator import job_for, merged, route_request
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
-from bookgpt.serving.coalesce import Coalescer
+from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.ship import Bundle, unpack
 
 # calls in flight per callee before requests wait and travel together. A book actor computes one
@@ -41,9 +41,11 @@ def _degraded(r: RoutedBook, exc: Exception, timeout: float) -> BookAnswer:
     if isinstance(exc, OverloadedError):
         raise exc
     if isinstance(exc, asyncio.TimeoutError):  # also a job dropped unrun past its deadline
-        err = f"timed out after {timeout:g} s"
-    else:
-        err = f"{type(exc).__name__}: {exc}"
+        return _failed(r, f"timed out after {timeout:g} s")
+    return _failed(r, f"{type(exc).__name__}: {exc}")
+
+
+def _failed(r: RoutedBook, err: str) -> BookAnswer:
     return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
                       error=err[:300])
 
@@ -94,10 +96,9 @@ class RouterActor:
 
     def _sender(self, book_id: str):
         async def send(items: list[tuple[AnswerJob, float]]) -> list:
-            now = time.monotonic()
             handle = self._handle(book_actor_name(book_id))
             return await handle.answer_many.remote([j for j, _ in items],
-                                                   [max(d - now, 0.0) for _, d in items])
+                                                   time_left([d for _, d in items]))
         return send
 
     async def _merge_many(self, items: list[tuple]) -> list[Answer]:
@@ -153,20 +154,18 @@ class RouterActor:
                                        return_exceptions=True)
         if results and all(isinstance(x, OverloadedError) for x in results):
             raise results[0]
-        cands = [x if isinstance(x, BookAnswer) else
-                 BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
-                            error=f"{type(x).__name__}: {x}"[:300])
+        # some books full, others not: the full ones are failed candidates
+        cands = [x if isinstance(x, BookAnswer) else _failed(r, f"{type(x).__name__}: {x}")
                  for r, x in zip(routing, results)]
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
-        if self.cfg.serve.merge_in == "router":
-            return merged(req.question, routing, cands, timings)
-        try:
-            return await self._to_merger.submit((req.question, routing, cands, timings))
-        except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):
-            # the merger crashed, hangs or is gone: the same policy, applied here, loses no
-            # answer; a later question looks the merger up by name again
-            self._handles.pop(MERGER_NAME, None)
-            return merged(req.question, routing, cands, timings)
+        if self.cfg.serve.merge_in == "merger":
+            try:
+                return await self._to_merger.submit((req.question, routing, cands, timings))
+            except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):
+                # the merger crashed, hangs or is gone: the same policy, applied here, loses no
+                # answer; a later question looks the merger up by name again
+                self._handles.pop(MERGER_NAME, None)
+        return merged(req.question, routing, cands, timings)
 
     async def ask_stream(self, req: AskRequest):
         """One named book's answer as it is written: pieces of text (str) as its tokens come, then

@@ -91,38 +91,14 @@ class BookModel:
         each: the model's judgement of answers it did not have to write itself. out[j][i] belongs
         to answers[j][i]; one batched pass serves every prompt.
 
-        An answer whose tokens begin another candidate's ("the velocity" in "the velocity of
-        light") rides on it: one pass over the longer one gives the shorter one's token scores and,
-        from the same positions, the end token's. Phrases of one sentence overlap like this, so the
-        model reads about a third of the tokens it would read scoring each candidate alone."""
-        from bookgpt.model.score import score_continuations
+        Phrases of one sentence overlap ("the velocity" begins "the velocity of light"), and a
+        phrase that begins another rides on it (bookgpt.model.score.score_answers): the model
+        reads about a third of the tokens it would read scoring each phrase alone."""
+        from bookgpt.model.score import score_answers
 
-        eot = self.special.eot
         seqs = [[self.encode(" " + a)[: self.context_length // 2] for a in cs] for cs in answers]
-        carriers: list[list[int]] = []  # per prompt: indices of the candidates that are scored
-        rides: list[list[int]] = []  # per prompt and candidate: its position in carriers
-        for cs in seqs:
-            mine: list[int] = []
-            ride = [0] * len(cs)
-            for i in sorted(range(len(cs)), key=lambda i: -len(cs[i])):
-                at = next((n for n, c in enumerate(mine) if cs[c][: len(cs[i])] == cs[i]), None)
-                if at is None:
-                    at = len(mine)
-                    mine.append(i)
-                ride[i] = at
-            carriers.append(mine)
-            rides.append(ride)
-        conts = [[cs[c] + [eot] for c in mine] for cs, mine in zip(seqs, carriers)]
-        longest = max((len(c) for cs in conts for c in cs), default=1)
+        longest = max((len(c) + 1 for cs in seqs for c in cs), default=1)  # and the end token
         kept = [list(p)[-(self.context_length + 1 - longest):] for p in prompts]
         if any(not p for p in kept):
             raise PromptError(f"book '{self.book_id}': scoring an answer needs a prompt")
-        scored = score_continuations(self.model, kept, conts, self.special.pad, also=eot)
-        out = []
-        for cs, ride, sc in zip(seqs, rides, scored):
-            row = []
-            for toks, at in zip(cs, ride):
-                pairs = sc[at]  # (log p(token), log p(end)) at each place of the carrier
-                row.append([lp for lp, _ in pairs[: len(toks)]] + [pairs[len(toks)][1]])
-            out.append(row)
-        return out
+        return score_answers(self.model, kept, seqs, self.special.eot, self.special.pad)

@@ -2,7 +2,9 @@
 
 Each prompt runs through the model once; its keys and values then serve all of its continuations,
 so k candidate answers cost one prompt plus k short sequences, not k whole sequences. Several
-prompts (a batch of questions) go through together: two forward passes in all.
+prompts (a batch of questions) go through together: two forward passes in all. An answer whose
+tokens begin another's ("the velocity" in "the velocity of light") rides on it: one pass over the
+longer one gives the shorter one's scores too.
 """
 
 from __future__ import annotations
@@ -12,16 +14,39 @@ import torch
 from bookgpt.model.gpt import GPT
 
 
+def score_answers(model: GPT, prompts: list[list[int]], answers: list[list[list[int]]], end: int,
+                  pad_id: int = 0) -> list[list[list[float]]]:
+    """out[j][i]: the log-probabilities of each token of answers[j][i] after prompts[j], then of
+    `end` after it. Only the answers that begin no longer one of their prompt are run; the others
+    read their scores, and the end token's, at the same places of the one they begin."""
+    carriers: list[list[int]] = []  # per prompt: the answers that are run
+    rides: list[list[int]] = []  # per prompt and answer: its carrier's place in carriers
+    for cs in answers:
+        mine: list[int] = []
+        ride = [0] * len(cs)
+        for i in sorted(range(len(cs)), key=lambda i: -len(cs[i])):
+            at = next((n for n, c in enumerate(mine) if cs[c][: len(cs[i])] == cs[i]), None)
+            if at is None:
+                at = len(mine)
+                mine.append(i)
+            ride[i] = at
+        carriers.append(mine)
+        rides.append(ride)
+    scored = score_continuations(model, prompts, [[cs[c] + [end] for c in mine]
+                                                  for cs, mine in zip(answers, carriers)],
+                                 end, pad_id)
+    return [[[lp for lp, _ in sc[at][: len(toks)]] + [sc[at][len(toks)][1]]
+             for toks, at in zip(cs, ride)] for cs, ride, sc in zip(answers, rides, scored)]
+
+
 @torch.inference_mode()
 def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[list[int]]],
-                        pad_id: int = 0, chunk: int = 128,
-                        also: int | None = None) -> list[list[list[float]]]:
-    """Per-token log-probabilities of each prompt's non-empty continuations after it:
-    out[j][i][t] = log p(conts[j][i][t] | prompts[j] + conts[j][i][:t]).
-
-    With `also` (a token id, e.g. the end token), out[j][i][t] is a pair: that log-probability and
-    log p(also | prompts[j] + conts[j][i][:t]), what the model gives `also` at the same place. One
-    continuation then scores every prefix of itself followed by `also`."""
+                        also: int, pad_id: int = 0,
+                        chunk: int = 128) -> list[list[list[tuple[float, float]]]]:
+    """For each prompt's non-empty continuations after it, at each place t a pair:
+    out[j][i][t] = (log p(conts[j][i][t] | prompts[j] + conts[j][i][:t]),
+                    log p(also | prompts[j] + conts[j][i][:t])),
+    so one continuation scores every prefix of itself followed by `also` (e.g. the end token)."""
     if len(prompts) != len(conts) or any(not p or not cs or any(not c for c in cs)
                                          for p, cs in zip(prompts, conts)):
         raise ValueError("scoring needs, for each prompt, non-empty continuations")
@@ -46,10 +71,9 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
     first = torch.log_softmax(last[:, -1].float(), dim=-1)  # (J, V): each answer's first token
     owner = torch.tensor([j for j, cs in enumerate(conts) for _ in cs], device=dev)  # (R,)
     flat = [c for cs in conts for c in cs]
-    firsts = first[owner, torch.tensor([c[0] for c in flat], device=dev)].tolist()  # (R,)
-    if also is not None:
-        firsts = list(zip(firsts, first[owner, also].tolist()))
-    rest: list[list] = [[] for _ in flat]
+    firsts = list(zip(first[owner, torch.tensor([c[0] for c in flat], device=dev)].tolist(),
+                      first[owner, also].tolist()))  # (R,) pairs
+    rest: list[list[tuple[float, float]]] = [[] for _ in flat]
     # 2. the answers, shortest first in chunks of similar length (little padding), each reading its
     # own prompt's cache (copied per answer, since each writes its tokens into the slots after it)
     order = sorted((i for i, c in enumerate(flat) if len(c) > 1), key=lambda i: len(flat[i]))
@@ -72,9 +96,8 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
         logits = model.lm_head(hidden[real_pos]).float()  # (N, V)
         targets = torch.tensor([t for i in rows for t in flat[i][1:]], device=dev)  # (N,)
         norm = torch.logsumexp(logits, dim=-1)  # (N,)
-        lps = (logits.gather(-1, targets[:, None]).squeeze(-1) - norm).tolist()  # (N,)
-        if also is not None:
-            lps = list(zip(lps, (logits[:, also] - norm).tolist()))
+        lps = list(zip((logits.gather(-1, targets[:, None]).squeeze(-1) - norm).tolist(),
+                       (logits[:, also] - norm).tolist()))  # (N,) pairs
         at = 0
         for i in rows:
             n = len(flat[i]) - 1

@@ -35,7 +35,11 @@ def _stem(w: str) -> str:
 
 def ranked_sentences(passage: str, question: str) -> list[tuple[float, int, int]]:
     """(score, start, end) of the passage's sentences, best match with the question first."""
-    q = {_stem(w) for w in _question_words(question)}
+    return _ranked(passage, _question_words(question))
+
+
+def _ranked(passage: str, qwords: set[str]) -> list[tuple[float, int, int]]:
+    q = {_stem(w) for w in qwords}
     out = []
     for m in _SENT.finditer(passage):
         words = {_stem(w) for w in _content_words(m.group())}
@@ -88,7 +92,7 @@ def answer_candidates(passage: str, question: str, tries: int = 3) -> tuple[str,
     """(sentence, phrases): the best-matching sentence of the passage that offers any phrase, on
     one line, and its phrases (each a substring of it)."""
     qwords = _question_words(question)
-    for _, a, b in ranked_sentences(passage, question)[:tries]:
+    for _, a, b in _ranked(passage, qwords)[:tries]:
         sentence = squash(passage[a:b])
         found = _phrases(sentence, qwords)
         if found:

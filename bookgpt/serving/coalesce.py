@@ -18,11 +18,18 @@ is an OverloadedError (a 503 with Retry-After at the HTTP front).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bookgpt.errors import OverloadedError
+
+
+def time_left(deadlines: list[float]) -> list[float]:
+    """Seconds left until each time.monotonic() deadline (0 if past), as a callee takes them."""
+    now = time.monotonic()
+    return [max(d - now, 0.0) for d in deadlines]
 
 
 class Coalescer:
