@@ -36,7 +36,7 @@ class BookModelActor:
         self.batcher = DynamicBatcher(self._run,
                                       max_batch=s.max_batch_size if batching else 1,
                                       max_wait_s=s.max_batch_wait_ms / 1e3 if batching else 0.0,
-                                      max_queue=s.max_queue)
+                                      max_queue=s.max_queue, on_batch=self._observe)
         tags = {"book_id": book_id}
         self.m_queue = metrics.Gauge("bookgpt_book_queue_depth", "requests waiting",
                                      tag_keys=("book_id",))
@@ -111,15 +111,18 @@ class BookModelActor:
                    sink: TokenSink | None = None) -> BookAnswer:
         arrived = time.monotonic()
         ans = await self.batcher.submit((job, sink), deadline)
-        self.m_batch.observe(self.batcher.stats.last_batch)
-        if ans.tokens > 0:  # Ray's Counter refuses increments <= 0
-            self.m_tokens.inc(ans.tokens)
-        self.tokens += ans.tokens
-        busy = self.batcher.stats.busy_s
-        if busy > 0:
-            self.m_rate.set(self.tokens / busy)
         self.m_latency.observe((time.monotonic() - arrived) * 1e3)
         return ans
+
+    def _observe(self, answers: list[BookAnswer]) -> None:
+        """Metrics of one batch (on the loop, once per batch rather than once per request)."""
+        self.m_batch.observe(len(answers))
+        tokens = sum(a.tokens for a in answers)
+        if tokens > 0:  # Ray's Counter refuses increments <= 0
+            self.m_tokens.inc(tokens)
+        self.tokens += tokens
+        if self.batcher.stats.busy_s > 0:
+            self.m_rate.set(self.tokens / self.batcher.stats.busy_s)
 
     async def set_batching(self, on: bool, max_batch: int = 16) -> None:
         self.batcher.max_batch = max_batch if on else 1

@@ -12,7 +12,7 @@ from actors import MERGER_NAME, book_actor_name
 from bookgpt.config import Config
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, RoutedBook
 from bookgpt.errors import AskError, OverloadedError
-from bookgpt.orchestrator import job_for, merged, route_request
+from bookgpt.orchestrator import job_for, merged, route_request, route_requests
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer, time_left
@@ -141,12 +141,16 @@ class RouterActor:
     async def ask(self, req: AskRequest, timeout_s: float | None = None) -> Answer:
         """Route, ask the top-K books, merge. `timeout_s`: what is left of the question's deadline
         (the HTTP server's wait already spent some); at most serve.request_timeout_s."""
-        t0 = time.perf_counter()
-        if not req.question.strip():
-            raise AskError("the question is empty")
-        routing = route_request(self.router, req, self.book_ids, req.top_k or self.cfg.router.top_k,
-                                self.cfg.router.abstain_threshold)
-        t_route = (time.perf_counter() - t0) * 1e3
+        answer = (await self.ask_many([req], None if timeout_s is None else [timeout_s]))[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def _ask(self, req: AskRequest, routing: list[RoutedBook] | Exception, t0: float,
+                   t_route: float, timeout_s: float | None) -> Answer:
+        """One question of a batch routed together at `t0` (perf_counter) in `t_route` ms."""
+        if isinstance(routing, Exception):
+            raise routing
         timeout = self.cfg.serve.request_timeout_s
         if timeout_s is not None:
             timeout = min(timeout, timeout_s)
@@ -207,5 +211,13 @@ class RouterActor:
         with what is left of its deadline: each gets its answer or the exception that stopped it,
         in order."""
         timeouts = timeouts_s if timeouts_s is not None else [None] * len(reqs)
-        return list(await asyncio.gather(*(self.ask(r, t) for r, t in zip(reqs, timeouts)),
+        t0 = time.perf_counter()
+        # the whole batch is scored in one pass (see BookRouter.scores_many); each question then
+        # goes its own way, the books' calls coalescing again per book
+        routings = route_requests(self.router, reqs, self.book_ids,
+                                  [r.top_k or self.cfg.router.top_k for r in reqs],
+                                  self.cfg.router.abstain_threshold)
+        t_route = (time.perf_counter() - t0) * 1e3
+        return list(await asyncio.gather(*(self._ask(r, routing, t0, t_route, t) for r, routing, t
+                                           in zip(reqs, routings, timeouts)),
                                          return_exceptions=True))

@@ -123,15 +123,40 @@ def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tok
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
                   threshold: float) -> list[RoutedBook]:
     """The top-K eligible books for a question, weights renormalised over them ([] = abstain)."""
-    if req.book_ids:
-        unknown = [b for b in req.book_ids if b not in eligible]
-        if unknown:
-            raise UnknownBookError(f"unknown or untrained book(s): {', '.join(unknown)}; trained: "
-                           f"{', '.join(eligible) or 'none'}")
-        eligible = list(req.book_ids)
+    result = route_requests(router, [req], eligible, [top_k], threshold)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[str],
+                   top_ks: list[int], threshold: float) -> list[list[RoutedBook] | Exception]:
+    """`route_request` for several questions, scored together in one pass over the index; a
+    question that cannot be routed (empty, unknown book) gets its exception in its place."""
+    out: list[list[RoutedBook] | Exception | None] = [None] * len(reqs)
+    todo = []
+    for i, req in enumerate(reqs):
+        if not req.question.strip():
+            out[i] = AskError("the question is empty; ask something, e.g. \"What is a square?\"")
+        elif unknown := [b for b in req.book_ids or [] if b not in eligible]:
+            out[i] = UnknownBookError(f"unknown or untrained book(s): {', '.join(unknown)}; "
+                                      f"trained: {', '.join(eligible) or 'none'}")
+        else:
+            todo.append(i)
+    if todo:
+        scores, where = router.scores_many([reqs[i].question for i in todo])
+        for row, i in enumerate(todo):
+            out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold, scores[row],
+                             where[row])
+    return out  # type: ignore[return-value]
+
+
+def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
+            threshold: float, score, where) -> list[RoutedBook]:
+    eligible = list(req.book_ids) if req.book_ids else eligible
     # books named by the caller are asked even when the router would abstain
-    result = router.route(req.question, top_k=len(router.book_ids),
-                          abstain_threshold=0.0 if req.book_ids else threshold)
+    result = router.ranked(score, where, top_k=len(router.book_ids),
+                           abstain_threshold=0.0 if req.book_ids else threshold)
     if result.abstained:
         return []
     hits = [h for h in result.books if h.book_id in eligible][:top_k]

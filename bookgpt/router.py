@@ -268,43 +268,72 @@ class BookRouter:
         return (np.concatenate([wc, cc + len(self.vocabs["word"])]),
                 np.concatenate([wv * np.sqrt(a), cv * np.sqrt(1 - a)]))
 
-    def _coverage(self, toks: list[str]) -> np.ndarray:
-        """Per passage: idf-weighted share of the question's word keys it contains."""
-        kinds, index, idf = set(_key_features(toks)), self._index["key"], self.idf["key"]
-        cols = np.array([index[k] for k in kinds if k in index], np.int64)
-        if not len(cols):
-            return np.zeros(len(self.passages))
+    def _coverage(self, toks_each: list[list[str]]) -> np.ndarray:
+        """Passages x questions: idf-weighted share of each question's word keys a passage has."""
+        index, idf = self._index["key"], self.idf["key"]
         unknown = np.log(1.0 + len(self.passages)) + 1.0  # a key no passage has: rarest of all
-        total = idf[cols].sum() + unknown * (len(kinds) - len(cols))
-        return (self.keys[:, cols] @ idf[cols]) / total
+        kinds_each = [set(_key_features(toks)) for toks in toks_each]
+        cols, inv = np.unique(np.fromiter((index[k] for kinds in kinds_each for k in kinds
+                                           if k in index), np.int64), return_inverse=True)
+        weights = np.zeros((len(cols), len(toks_each)))
+        at = 0
+        for j, kinds in enumerate(kinds_each):
+            known = [index[k] for k in kinds if k in index]
+            total = idf[known].sum() + unknown * (len(kinds) - len(known))
+            if total > 0:
+                weights[inv[at:at + len(known)], j] = idf[known] / total
+            at += len(known)
+        if not len(cols):
+            return np.zeros((len(self.passages), len(toks_each)))
+        return np.asarray(self.keys[:, cols] @ weights)
 
     def scores(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """(score of each book, index of each book's best passage) for a question."""
-        toks = _tokens(query_text(question))
-        cols, vals = self._query_vector(toks)
-        n_books = len(self.book_ids)
-        if not len(cols):
-            return np.zeros(n_books), self.book_starts.copy()
-        sims = np.asarray(self.X[:, cols] @ vals).ravel()
-        cov = np.sqrt(self._coverage(toks))
+        score, where = self.scores_many([question])
+        return score[0], where[0]
+
+    def scores_many(self, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Questions x books: each book's score and the index of its best passage. One sparse
+        product for all the questions: a router actor scores a batch of questions in about half
+        the time of one by one (scipy's per-call cost dominates such small queries)."""
+        toks_each = [_tokens(query_text(q)) for q in questions]
+        vecs = [self._query_vector(toks) for toks in toks_each]
+        cols, inv = np.unique(np.concatenate([c for c, _ in vecs] + [np.zeros(0, np.int64)]),
+                              return_inverse=True)
+        q = np.zeros((len(cols), len(questions)))
+        at = 0
+        for j, (c, v) in enumerate(vecs):
+            q[inv[at:at + len(c)], j] = v
+            at += len(c)
+        n = len(self.passages)
+        sims = (np.asarray(self.X[:, cols] @ q) if len(cols)
+                else np.zeros((n, len(questions))))
+        cov = np.sqrt(self._coverage(toks_each))
         per_passage = sims * cov
-        best = np.maximum.reduceat(per_passage, self.book_starts)
-        best_cov = np.maximum.reduceat(cov, self.book_starts)
-        cent = np.asarray(self.centroids[:, cols] @ vals).ravel()
+        best = np.maximum.reduceat(per_passage, self.book_starts, axis=0)
+        best_cov = np.maximum.reduceat(cov, self.book_starts, axis=0)
+        cent = (np.asarray(self.centroids[:, cols] @ q) if len(cols)
+                else np.zeros((len(self.book_ids), len(questions))))
         lam = self.params["centroid_share"]
         score = (1 - lam) * best + lam * cent * best_cov
-        bounds = itertools.pairwise([*self.book_starts.tolist(), len(self.passages)])
-        where = np.array([s + int(np.argmax(per_passage[s:e])) for s, e in bounds])
-        return np.maximum(score, 0.0), where
+        bounds = list(itertools.pairwise([*self.book_starts.tolist(), n]))
+        where = np.array([[s + int(np.argmax(per_passage[s:e, j])) for s, e in bounds]
+                          for j in range(len(questions))], np.int64).reshape(len(questions), -1)
+        # a question no passage shares a feature with: zero scores, each book's first passage
+        return np.maximum(score.T, 0.0), where
 
     def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.07) -> RouteResult:
         """The `top_k` best books for `question`, or an abstention when the best scores below
         `abstain_threshold` (0 never abstains). An empty question is an error."""
         if not isinstance(question, str) or not question.strip():
             raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+        return self.ranked(*self.scores(question), top_k, abstain_threshold)
+
+    def ranked(self, score: np.ndarray, where: np.ndarray, top_k: int = 2,
+               abstain_threshold: float = 0.07) -> RouteResult:
+        """`route` from one question's row of `scores_many`."""
         if top_k < 1:
             raise RouterError(f"top_k must be at least 1 (got {top_k})")
-        score, where = self.scores(question)
         order = np.argsort(-score, kind="stable")[:top_k]
         if score[order[0]] < abstain_threshold:
             return RouteResult(abstained=True, books=[])

@@ -332,3 +332,39 @@ def test_split_passages_offsets_and_limits(texts):
     assert len(covered.split()) == len(text.split())  # nothing but whitespace is left out
     long = "word " * 1000  # no sentence ends: cut at spaces
     assert all(e - s <= 300 for s, e in split_passages(long, 300))
+
+
+def test_scores_many_matches_one_by_one(router):
+    """A router actor scores a whole batch of questions in one pass: the same numbers and
+    passages as scoring each alone, including a question that shares no word with any book."""
+    questions = [q for qs in PARAPHRASES.values() for q in qs] + [OFF_TOPIC, "zzqx qxzz", "the of"]
+    scores, where = router.scores_many(questions)
+    assert scores.shape == where.shape == (len(questions), len(router.book_ids))
+    for j, q in enumerate(questions):
+        one, at = router.scores(q)
+        np.testing.assert_allclose(scores[j], one, atol=1e-12)
+        assert np.array_equal(where[j], at), q
+        assert router.ranked(scores[j], where[j], top_k=2) == router.route(q, top_k=2)
+    assert not scores[-2].any() and not scores[-1].any()  # no known word: nothing scores
+
+
+def test_route_requests_batch_keeps_each_questions_fate(router):
+    from bookgpt.errors import AskError, UnknownBookError
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import route_request, route_requests
+
+    reqs = [AskRequest(question="What shape are the women in Flatland?"),
+            AskRequest(question="   "),
+            AskRequest(question="Do moving clocks run slower?", book_ids=["nonesuch"]),
+            AskRequest(question=OFF_TOPIC),
+            AskRequest(question="What puzzles do the knights solve?", book_ids=["relativity"])]
+    top_ks = [2, 2, 2, 3, 1]
+    out = route_requests(router, reqs, BOOK_IDS, top_ks, 0.07)
+    assert isinstance(out[1], AskError) and "empty" in str(out[1])
+    assert isinstance(out[2], UnknownBookError) and "nonesuch" in str(out[2])
+    assert out[3] == []  # off topic: the router abstains
+    assert [r.book_id for r in out[4]] == ["relativity"]  # a named book is asked regardless
+    for req, k, got in zip(reqs, top_ks, out):
+        if not isinstance(got, Exception):
+            assert got == route_request(router, req, BOOK_IDS, k, 0.07)
+    assert out[0][0].book_id == "flatland" and len(out[0]) == 2

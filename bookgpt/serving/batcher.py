@@ -7,12 +7,15 @@ the loop keeps answering health checks while the model computes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
 from bookgpt.errors import OverloadedError
+
+log = logging.getLogger(__name__)
 
 
 class DeadlineExceeded(TimeoutError):
@@ -43,8 +46,10 @@ class DynamicBatcher:
     """`await submit(item, deadline)` returns `run_batch([...])`'s result for that item."""
 
     def __init__(self, run_batch: Callable[[list[Any]], list[Any]], *, max_batch: int,
-                 max_wait_s: float, max_queue: int):
-        self.run_batch, self.max_batch = run_batch, max_batch
+                 max_wait_s: float, max_queue: int,
+                 on_batch: Callable[[list[Any]], None] | None = None):
+        """`on_batch(results)` runs on the loop after each batch that computed (for metrics)."""
+        self.run_batch, self.max_batch, self.on_batch = run_batch, max_batch, on_batch
         self.max_wait_s, self.max_queue = max_wait_s, max_queue
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.stats = BatchStats()
@@ -119,3 +124,8 @@ class DynamicBatcher:
             for p, r in zip(live, results):
                 if not p.future.done():
                     p.future.set_result(r)
+            if self.on_batch is not None:
+                try:
+                    self.on_batch(results)
+                except Exception:  # metrics must not stop the batching
+                    log.exception("on_batch failed")
