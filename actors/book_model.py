@@ -124,7 +124,7 @@ class BookModelActor:
         if self.batcher.stats.busy_s > 0:
             self.m_rate.set(self.tokens / self.batcher.stats.busy_s)
 
-    async def set_batching(self, on: bool, max_batch: int = 16) -> None:
+    async def set_batching(self, on: bool, max_batch: int) -> None:
         self.batcher.max_batch = max_batch if on else 1
         self.batcher.max_wait_s = self.max_wait_s if on else 0.0
 

@@ -81,7 +81,7 @@ class RouterActor:
         self._to_merger.configure(max_items=max_batch if on else 1,
                                   max_inflight=MERGER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
-    async def set_batching(self, on: bool, max_batch: int = 16) -> None:
+    async def set_batching(self, on: bool, max_batch: int) -> None:
         """Coalesced calls are part of batching: off, every request is a call of its own."""
         self._configure(on, max_batch)
 

@@ -112,7 +112,7 @@ class ServeConfig(_Section):
     host: str = "127.0.0.1"  # HTTP bind address
     port: int = 8000  # HTTP port
     namespace: str = "bookgpt"  # Ray namespace of the named actors
-    max_batch_size: int = 16  # largest generation batch a book actor forms
+    max_batch_size: int = 32  # largest generation batch a book actor forms
     max_batch_wait_ms: float = 0.0  # extra wait to fill a batch (0: what queued meanwhile)
     max_queue: int = 256  # requests waiting per book actor before 503
     request_timeout_s: float = 30.0  # deadline of one question end to end
