@@ -62,7 +62,7 @@ class Deployment:
         self.router = handles[ROUTER_NAME]
         self.merger = None
         self.batching = batching
-        if cfg.serve.merge_in == "merger":
+        if cfg.serve.merge_in != "router":
             self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
                                               lifetime="detached").remote()
 

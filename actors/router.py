@@ -71,6 +71,7 @@ class RouterActor:
         self._to_merger = Coalescer(self._merge_many, max_items=1, max_inflight=1,
                                     call_timeout_s=MERGE_TIMEOUT_S)
         self._merger_missing_until = 0.0
+        self._active = 0  # questions between routing and their merged answer
         self._configure(batching, self.cfg.serve.max_batch_size)
 
     def _configure(self, on: bool, max_batch: int) -> None:
@@ -151,6 +152,22 @@ class RouterActor:
         """One question of a batch routed together at `t0` (perf_counter) in `t_route` ms."""
         if isinstance(routing, Exception):
             raise routing
+        self._active += 1
+        try:
+            return await self._answer(req, routing, t0, t_route, timeout_s)
+        finally:
+            self._active -= 1
+
+    def _merger_merges(self) -> bool:
+        """Whether the merger actor merges the answer now being completed (see serve.merge_in).
+        Alone, a question saves the Ray hop (2-3 ms here); under load the merger takes the merges
+        off the router, whose event loop every question crosses (+17-23% questions/s measured at
+        32 clients against merging in the router)."""
+        where = self.cfg.serve.merge_in
+        return where == "merger" or (where == "auto" and self._active > 1)
+
+    async def _answer(self, req: AskRequest, routing: list[RoutedBook], t0: float,
+                      t_route: float, timeout_s: float | None) -> Answer:
         timeout = self.cfg.serve.request_timeout_s
         if timeout_s is not None:
             timeout = min(timeout, timeout_s)
@@ -162,7 +179,7 @@ class RouterActor:
         cands = [x if isinstance(x, BookAnswer) else _failed(r, f"{type(x).__name__}: {x}")
                  for r, x in zip(routing, results)]
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
-        if self.cfg.serve.merge_in == "merger":
+        if self._merger_merges():
             try:
                 return await self._to_merger.submit((req.question, routing, cands, timings))
             except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):

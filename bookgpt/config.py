@@ -120,8 +120,10 @@ class ServeConfig(_Section):
     # extract: the book model picks the phrase of the router's best-matching sentence it finds most
     # likely as the answer; generate: the model writes its answer freely
     decoding: Literal["extract", "generate"] = "extract"
-    # where the merge policy runs: the merger actor, or inside the router actor (one Ray hop less)
-    merge_in: Literal["merger", "router"] = "merger"
+    # where the merge policy runs. auto: the merger actor while other questions are in flight (it
+    # takes the merges off the router, the busiest actor), the router itself for a question alone
+    # (one Ray hop less); merger: always the merger actor; router: always the router
+    merge_in: Literal["auto", "merger", "router"] = "auto"
     max_body_bytes: int = 65536  # request bodies above this get 413
 
 

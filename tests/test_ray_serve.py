@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def deployment(trained, ray_cluster):
     root, _ = trained
-    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.max_batch_wait_ms=20"])
+    # every answer through the merger actor (serve.merge_in=auto is tested on its own below)
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.max_batch_wait_ms=20",
+                                                  "serve.merge_in=merger"])
     dep = Deployment(cfg, root)
     yield dep
     dep.teardown()
@@ -259,19 +261,28 @@ def test_bench_serve_reports_both_phases_and_the_overhead(server, deployment, tr
     assert r["in_process_one_token_p50_ms"] > 0 and "http_ray_overhead_p50_ms" in r
 
 
-def test_the_router_can_merge_without_the_merger_actor(trained, ray_cluster):
+@pytest.mark.parametrize("merge_in", ["router", "auto"])
+def test_the_router_merges_alone_questions_or_all(trained, ray_cluster, merge_in):
+    """router: no merger actor at all. auto (the default): a question alone is merged by the
+    router (one Ray hop less), questions in flight together by the merger actor."""
     root, _ = trained
-    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.merge_in=router",
-                                                  "serve.namespace=bookgpt_merge_in_router"])
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", [f"serve.merge_in={merge_in}",
+                                                  f"serve.namespace=bookgpt_merge_{merge_in}"])
     dep = Deployment(cfg, root)
     try:
-        assert dep.merger is None
+        assert (dep.merger is None) == (merge_in == "router")
+        merged_by_actor = (lambda: ray.get(dep.merger.count.remote())) if dep.merger else int
         with ThreadedServer(create_app(RayBackend(dep))) as srv:
-            results = asyncio.run(ask_many(srv.url, 8, 8))
-        assert [s for s, _ in results].count(200) == 8, results[:2]
-        answers = [json.loads(text) for _, text in results]
-        assert all(a["candidates"] and "books" in a["timings_ms"] for a in answers)
-        assert any(not a["abstained"] and a["answer"] for a in answers)
+            alone = asyncio.run(ask_many(srv.url, 4, 1))
+            assert merged_by_actor() == 0  # one at a time: the router merged each
+            together = asyncio.run(ask_many(srv.url, 24, 24))
+        for results in (alone, together):
+            assert [s for s, _ in results].count(200) == len(results), results[:2]
+            answers = [json.loads(text) for _, text in results]
+            assert all(a["candidates"] and "books" in a["timings_ms"] for a in answers)
+            assert any(not a["abstained"] and a["answer"] for a in answers)
+        if merge_in == "auto":
+            assert merged_by_actor() > 0  # under load the merger actor took merges
     finally:
         dep.teardown()
 
