@@ -187,6 +187,24 @@ def test_bad_requests_through_ray(server):
         assert got == status and word in text, (body, got, text)
 
 
+def test_another_process_can_ask_the_named_router(deployment):
+    """Scripts reach the named router with ray.get_actor: one question, its answer, or the error
+    that names the problem (the same as the HTTP front's 400/404)."""
+    from actors import ROUTER_NAME
+    from bookgpt.errors import AskError, UnknownBookError
+    from bookgpt.messages import AskRequest
+
+    router = ray.get_actor(ROUTER_NAME, namespace=deployment.cfg.serve.namespace)
+    ans = ray.get(router.ask.remote(AskRequest(question="What did the two knights ride up the "
+                                                        "hill?", max_new_tokens=3)), timeout=60)
+    assert ans.candidates and ans.routing and ans.timings_ms["route"] >= 0
+    for req, error in [(AskRequest(question="  "), AskError),
+                       (AskRequest(question="Hi?", book_ids=["nonesuch"]), UnknownBookError)]:
+        with pytest.raises(ray.exceptions.RayTaskError) as info:
+            ray.get(router.ask.remote(req), timeout=60)
+        assert isinstance(info.value.cause, error), info.value
+
+
 def test_openai_streaming_through_ray(server):
     body = {"model": "bookgpt/tangled_tale", "stream": True, "max_tokens": 4,
             "messages": [{"role": "user", "content": "Who are the knights?"}]}
