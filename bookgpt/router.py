@@ -296,6 +296,8 @@ class BookRouter:
         """Questions x books: each book's score and the index of its best passage. One sparse
         product for all the questions: a router actor scores a batch of questions in about half
         the time of one by one (scipy's per-call cost dominates such small queries)."""
+        if not questions:
+            return np.zeros((0, len(self.book_ids))), np.zeros((0, len(self.book_ids)), np.int64)
         toks_each = [_tokens(query_text(q)) for q in questions]
         vecs = [self._query_vector(toks) for toks in toks_each]
         cols, inv = np.unique(np.concatenate([c for c, _ in vecs] + [np.zeros(0, np.int64)]),
@@ -318,7 +320,7 @@ class BookRouter:
         score = (1 - lam) * best + lam * cent * best_cov
         bounds = list(itertools.pairwise([*self.book_starts.tolist(), n]))
         where = np.array([[s + int(np.argmax(per_passage[s:e, j])) for s, e in bounds]
-                          for j in range(len(questions))], np.int64).reshape(len(questions), -1)
+                          for j in range(len(questions))], np.int64)
         # a question no passage shares a feature with: zero scores, each book's first passage
         return np.maximum(score.T, 0.0), where
 

@@ -346,6 +346,8 @@ def test_scores_many_matches_one_by_one(router):
         assert np.array_equal(where[j], at), q
         assert router.ranked(scores[j], where[j], top_k=2) == router.route(q, top_k=2)
     assert not scores[-2].any() and not scores[-1].any()  # no known word: nothing scores
+    none, nowhere = router.scores_many([])
+    assert none.shape == nowhere.shape == (0, len(router.book_ids))
 
 
 def test_route_requests_batch_keeps_each_questions_fate(router):
