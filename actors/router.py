@@ -143,7 +143,7 @@ class RouterActor:
         """Route, ask the top-K books, merge. `timeout_s`: what is left of the question's deadline
         (the HTTP server's wait already spent some); at most serve.request_timeout_s."""
         answer = (await self.ask_many([req], None if timeout_s is None else [timeout_s]))[0]
-        if isinstance(answer, Exception):
+        if isinstance(answer, BaseException):
             raise answer
         return answer
 

@@ -144,10 +144,18 @@ def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[st
         else:
             todo.append(i)
     if todo:
-        scores, where = router.scores_many([reqs[i].question for i in todo])
-        for row, i in enumerate(todo):
-            out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold, scores[row],
-                             where[row])
+        try:
+            scores, where = router.scores_many([reqs[i].question for i in todo])
+        except Exception as exc:  # noqa: BLE001 - each question hears of it, as when asked alone
+            for i in todo:
+                out[i] = exc
+        else:
+            for row, i in enumerate(todo):
+                try:
+                    out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold,
+                                     scores[row], where[row])
+                except Exception as exc:  # noqa: BLE001 - one question's failure stays its own
+                    out[i] = exc
     return out  # type: ignore[return-value]
 
 

@@ -370,3 +370,20 @@ def test_route_requests_batch_keeps_each_questions_fate(router):
         if not isinstance(got, Exception):
             assert got == route_request(router, req, BOOK_IDS, k, 0.07)
     assert out[0][0].book_id == "flatland" and len(out[0]) == 2
+
+
+def test_route_requests_failure_reaches_each_question_not_the_batch(router, monkeypatch):
+    from bookgpt.errors import AskError
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import route_requests
+
+    def broken(questions):
+        raise MemoryError("index unreadable")
+
+    monkeypatch.setattr(router, "scores_many", broken)
+    out = route_requests(router, [AskRequest(question="What is a square?"),
+                                  AskRequest(question=""),
+                                  AskRequest(question="Who are the knights?")],
+                         BOOK_IDS, [2, 2, 2], 0.07)
+    assert isinstance(out[0], MemoryError) and out[2] is out[0]
+    assert isinstance(out[1], AskError)

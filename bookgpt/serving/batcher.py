@@ -37,7 +37,6 @@ class BatchStats:
     dropped: int = 0
     rejected: int = 0
     max_batch: int = 0
-    last_batch: int = 0
     busy_s: float = 0.0
     sizes: dict[int, int] = field(default_factory=dict)  # batch size -> count
 
@@ -118,7 +117,6 @@ class DynamicBatcher:
             s = self.stats
             s.batches += 1
             s.items += len(live)
-            s.last_batch = len(live)
             s.max_batch = max(s.max_batch, len(live))
             s.sizes[len(live)] = s.sizes.get(len(live), 0) + 1
             for p, r in zip(live, results):
