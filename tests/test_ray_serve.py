@@ -305,6 +305,37 @@ def test_the_router_merges_alone_questions_or_all(trained, ray_cluster, merge_in
         dep.teardown()
 
 
+def test_full_queues_give_503_with_retry_after_never_500(trained, ray_cluster):
+    """A flood beyond every queue (serve.max_queue=1): the overflow is told to come back (503,
+    Retry-After), what fits is answered, nothing fails as a server error."""
+    root, _ = trained
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.max_queue=1",
+                                                  "serve.namespace=bookgpt_full_queues"])
+    dep = Deployment(cfg, root)
+
+    async def flood(url: str, n: int) -> list[tuple[int, str, str | None]]:
+        body = {"question": "What is the velocity of light?", "max_new_tokens": 8}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as s:
+            async def one():
+                async with s.post(url + "/v1/ask", json=body) as r:
+                    return r.status, await r.text(), r.headers.get("Retry-After")
+            return await asyncio.gather(*(one() for _ in range(n)))
+
+    try:
+        with ThreadedServer(create_app(RayBackend(dep))) as srv:
+            results = asyncio.run(flood(srv.url, 60))
+            after = asyncio.run(flood(srv.url, 1))  # the flood over, a question is answered
+    finally:
+        dep.teardown()
+    statuses = [st for st, _, _ in results]
+    assert set(statuses) <= {200, 503}, [t for st, t, _ in results if st not in (200, 503)][:2]
+    assert statuses.count(503) > 0 and statuses.count(200) > 0, statuses
+    for st, text, retry in results:
+        if st == 503:
+            assert retry == "1" and "retry" in json.loads(text)["error"]["message"], text
+    assert after[0][0] == 200, after
+
+
 def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
     """Also: a second driver with other settings replaces the actors; its actors outlive it."""
     root, _ = trained
