@@ -12,9 +12,11 @@ from typing import Any
 
 import msgspec
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import MERGER_NAME, ROUTER_NAME, book_actor_name
 from actors.book_model import BookModelActor
+from actors.files import FILES_NAME, FilesActor
 from actors.merger import MergerActor
 from actors.router import UNBATCHED_INFLIGHT, RouterActor
 from bookgpt.config import Config
@@ -26,7 +28,7 @@ from bookgpt.orchestrator import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.resources import book_actor_options, check_feasible
-from cluster.ship import fingerprint, pack, read_tree
+from cluster.ship import fingerprint, pack, read_tree, shas_of
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +48,28 @@ class Deployment:
         opts = book_actor_options(cfg.cluster, device)
         check_feasible(opts, ray.nodes(), "a book model actor")
         cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
-        specs = []
+        # the shipped files belong to a detached actor on this node, not to this process: they
+        # outlive it, as the actors built from them do (see actors/files.py)
+        self.files = FilesActor.options(
+            name=FILES_NAME, namespace=ns, get_if_exists=True, lifetime="detached",
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                ray.get_runtime_context().get_node_id(), soft=True)).remote()
+        specs, shipped = [], []
         for book_id in self.book_ids:
             bundle = pack(read_tree(artifacts, f"models/{book_id}/tokenizer.json")
-                          | read_tree(artifacts, f"models/{book_id}/finetune/best.pt"))
+                          | read_tree(artifacts, f"models/{book_id}/finetune/best.pt"), self.files)
+            shipped += shas_of(bundle)
             key = _key(cfg_key, bundle)
             specs.append(_Spec(BookModelActor, book_actor_name(book_id), key, dict(opts),
                                (builtins, bundle, book_id, opts["num_cpus"], batching)))
-        bundle = pack(read_tree(artifacts, "router"))
+        bundle = pack(read_tree(artifacts, "router"), self.files)
+        shipped += shas_of(bundle)
         key = _key(cfg_key + ",".join(self.book_ids).encode(), bundle)
         specs.append(_Spec(RouterActor, ROUTER_NAME, key, {},
                            (builtins, bundle, self.book_ids, ns, batching)))
         handles = _reconcile(specs, ns)
+        # files no served actor is built from any more (a retrained book's old checkpoint) go
+        ray.get(self.files.retain.remote(shipped))
         self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
         self.router = handles[ROUTER_NAME]
         self.merger = None
@@ -67,7 +79,7 @@ class Deployment:
                                               lifetime="detached").remote()
 
     def teardown(self) -> None:
-        for handle in [*self.books.values(), self.merger, self.router]:
+        for handle in [*self.books.values(), self.merger, self.router, self.files]:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
 

@@ -39,9 +39,22 @@ def write_tree(root: Path, files: Files) -> None:
             atomic_write_bytes(target, data)
 
 
-def pack(files: Files) -> Bundle:
-    """Put every file into the object store once (owned by this driver)."""
-    return {rel: (hashlib.sha256(data).hexdigest(), [ray.put(data)]) for rel, data in files.items()}
+def pack(files: Files, owner=None) -> Bundle:
+    """Put every file into the object store once. With `owner` (an actors.files.FilesActor) the
+    files outlive this process: the owner puts them (so it owns them), and a file it already
+    holds (same sha256) is not sent again."""
+    shas = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    if owner is None:
+        return {rel: (shas[rel], [ray.put(data)]) for rel, data in files.items()}
+    refs = ray.get(owner.known.remote(sorted(set(shas.values()))))
+    missing = {shas[rel]: data for rel, data in files.items() if shas[rel] not in refs}
+    if missing:
+        refs |= ray.get(owner.put.remote(missing))
+    return {rel: (sha, refs[sha]) for rel, sha in shas.items()}
+
+
+def shas_of(bundle: Bundle) -> list[str]:
+    return [sha for sha, _ in bundle.values()]
 
 
 def fingerprint(bundle: Bundle) -> str:

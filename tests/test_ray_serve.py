@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from actors import book_actor_name
 from actors.app import Deployment, RayBackend
 from bookgpt.config import CONFIG_DIR, load_config
 from bookgpt.serving.http import create_app
+from cluster.ship import cache_root, read_tree
 from conftest import TRAINED_BOOKS, ThreadedServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -374,6 +377,27 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
         assert ray.get(survivor.health.remote(), timeout=30)["ok"]
         # built from tiny.yaml without the fixture's batch wait: a new actor, not the stale one
         assert ray.get(survivor.fingerprint.remote()) != old_key
+        # its driver is gone but its files are not (a detached actor owns them): restarted where
+        # its node-local cache is missing (as on another node after a node failure), the actor
+        # fetches them from the object store again instead of dying for good
+        files = (read_tree(root, "models/relativity/tokenizer.json")
+                 | read_tree(root, "models/relativity/finetune/best.pt"))
+        shutil.rmtree(cache_root({rel: (hashlib.sha256(b).hexdigest(), []) for rel, b
+                                  in files.items()}))
+        first_pid = ray.get(survivor.__ray_call__.remote(lambda self: os.getpid()))
+        ray.kill(survivor, no_restart=False)
+        deadline = time.time() + 60
+        while True:  # until a new process answers (the kill itself takes a moment)
+            assert time.time() < deadline, "the book actor never came back"
+            try:
+                if ray.get(survivor.__ray_call__.remote(lambda self: os.getpid()),
+                           timeout=30) != first_pid:
+                    break
+            except ray.exceptions.ActorUnavailableError:
+                pass
+            time.sleep(0.5)
+        health = ray.get(survivor.health.remote(), timeout=30)
+        assert health["ok"] and health["files_fetched"] == 2, health
     finally:
         if proc.poll() is None:
             proc.kill()
