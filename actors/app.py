@@ -28,7 +28,7 @@ from bookgpt.orchestrator import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.resources import book_actor_options, check_feasible
-from cluster.ship import fingerprint, pack, read_tree, shas_of
+from cluster.ship import fingerprint, pack, read_tree
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +54,20 @@ class Deployment:
             name=FILES_NAME, namespace=ns, get_if_exists=True, lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(
                 ray.get_runtime_context().get_node_id(), soft=True)).remote()
-        specs, shipped = [], []
-        for book_id in self.book_ids:
-            bundle = pack(read_tree(artifacts, f"models/{book_id}/tokenizer.json")
-                          | read_tree(artifacts, f"models/{book_id}/finetune/best.pt"), self.files)
-            shipped += shas_of(bundle)
-            key = _key(cfg_key, bundle)
-            specs.append(_Spec(BookModelActor, book_actor_name(book_id), key, dict(opts),
-                               (builtins, bundle, book_id, opts["num_cpus"], batching)))
-        bundle = pack(read_tree(artifacts, "router"), self.files)
-        shipped += shas_of(bundle)
-        key = _key(cfg_key + ",".join(self.book_ids).encode(), bundle)
-        specs.append(_Spec(RouterActor, ROUTER_NAME, key, {},
-                           (builtins, bundle, self.book_ids, ns, batching)))
+        bundles = pack({**{book_id: read_tree(artifacts, f"models/{book_id}/tokenizer.json")
+                           | read_tree(artifacts, f"models/{book_id}/finetune/best.pt")
+                           for book_id in self.book_ids},
+                        _ROUTER_FILES: read_tree(artifacts, "router")}, self.files)
+        specs = [_Spec(BookModelActor, book_actor_name(book_id), _key(cfg_key, bundles[book_id]),
+                       dict(opts), (builtins, bundles[book_id], book_id, opts["num_cpus"], batching))
+                 for book_id in self.book_ids]
+        router_key = _key(cfg_key + ",".join(self.book_ids).encode(), bundles[_ROUTER_FILES])
+        specs.append(_Spec(RouterActor, ROUTER_NAME, router_key, {},
+                           (builtins, bundles[_ROUTER_FILES], self.book_ids, ns, batching)))
         handles = _reconcile(specs, ns)
         # files no served actor is built from any more (a retrained book's old checkpoint) go
-        ray.get(self.files.retain.remote(shipped))
+        ray.get(self.files.retain.remote([sha for b in bundles.values()
+                                          for sha, _ in b.values()]))
         self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
         self.router = handles[ROUTER_NAME]
         self.merger = None
@@ -82,6 +80,9 @@ class Deployment:
         for handle in [*self.books.values(), self.merger, self.router, self.files]:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
+
+
+_ROUTER_FILES = "(router)"  # the router's group of files among the books' (no book id has "(")
 
 
 def _key(cfg_key: bytes, bundle) -> str:

@@ -17,7 +17,7 @@ from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo
 from bookgpt.paths import BookPaths, router_dir
 from bookgpt.qa.format import best_window, prompt_ids
 from bookgpt.qa.spans import answer_candidates
-from bookgpt.router import BookRouter, RouterError
+from bookgpt.router import BookRouter
 
 
 TokenSink = Callable[[int], None]  # hears one generated token id (called from the model's thread)
@@ -208,15 +208,10 @@ class Orchestrator:
         return self._models[book_id]
 
     async def ask(self, req: AskRequest) -> Answer:
-        if not req.question.strip():
-            raise AskError("the question is empty; ask something, e.g. \"What is a square?\"")
         t0 = time.perf_counter()
-        top_k = req.top_k or self.cfg.router.top_k
-        try:
-            routing = route_request(self.router, req, self.book_ids, top_k,
-                                    self.cfg.router.abstain_threshold)
-        except RouterError as exc:
-            raise AskError(str(exc)) from None
+        # an empty question or an unknown book raises AskError here
+        routing = route_request(self.router, req, self.book_ids, req.top_k or self.cfg.router.top_k,
+                                self.cfg.router.abstain_threshold)
         t_route = (time.perf_counter() - t0) * 1e3
         max_new = req.max_new_tokens or self.cfg.serve.max_new_tokens
 

@@ -39,22 +39,20 @@ def write_tree(root: Path, files: Files) -> None:
             atomic_write_bytes(target, data)
 
 
-def pack(files: Files, owner=None) -> Bundle:
-    """Put every file into the object store once. With `owner` (an actors.files.FilesActor) the
-    files outlive this process: the owner puts them (so it owns them), and a file it already
-    holds (same sha256) is not sent again."""
-    shas = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
-    if owner is None:
-        return {rel: (shas[rel], [ray.put(data)]) for rel, data in files.items()}
-    refs = ray.get(owner.known.remote(sorted(set(shas.values()))))
-    missing = {shas[rel]: data for rel, data in files.items() if shas[rel] not in refs}
+def pack(groups: dict[str, Files], owner) -> dict[str, Bundle]:
+    """Put every group's files into the object store through `owner` (an actors.files.FilesActor),
+    which owns them, so they outlive this process. One round trip asks what it already holds (same
+    sha256: not sent again) and one sends the rest, for all the groups at once."""
+    shas = {name: {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+            for name, files in groups.items()}
+    wanted = sorted({sha for by_rel in shas.values() for sha in by_rel.values()})
+    refs = ray.get(owner.known.remote(wanted))
+    missing = {shas[name][rel]: data for name, files in groups.items()
+               for rel, data in files.items() if shas[name][rel] not in refs}
     if missing:
         refs |= ray.get(owner.put.remote(missing))
-    return {rel: (sha, refs[sha]) for rel, sha in shas.items()}
-
-
-def shas_of(bundle: Bundle) -> list[str]:
-    return [sha for sha, _ in bundle.values()]
+    return {name: {rel: (sha, refs[sha]) for rel, sha in by_rel.items()}
+            for name, by_rel in shas.items()}
 
 
 def fingerprint(bundle: Bundle) -> str:
