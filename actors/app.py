@@ -149,7 +149,9 @@ def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
 # questions gather and leave as the next call. Measured with 4 books, 32 clients, 2,000 questions:
 # 1 in flight gave 144 questions/s, 2 gave 110 and 4 gave 139 (mean batches 8.0, 5.5, 5.1)
 ROUTER_INFLIGHT = 1
-ROUTER_RETRIES = 3  # a restarting router is asked again after 0.25, 0.5 and 1 s
+# a restarting router is asked again after 0.25, 0.5, 1, 2 and 4 s (7.75 s in all, within the
+# question's deadline): a killed router took 3.1-4.0 s to answer again here (4 quickstart books)
+ROUTER_RETRIES = 5
 
 
 def _router_error(exc: Exception) -> Exception:
