@@ -104,7 +104,7 @@ class QAConfig(_Section):
 class RouterConfig(_Section):
     passage_chars: int = 1200  # size of the passages indexed per book
     top_k: int = 2  # books asked per question
-    abstain_threshold: float = 0.07  # best passage score below this: "no book covers this"
+    abstain_threshold: float = 0.04  # best book score below this: "no book covers this"
     max_features: int = 200_000  # TF-IDF vocabulary cap
 
 

@@ -20,12 +20,23 @@ class AskRequest(_Msg):
     book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
+class Evidence(_Msg):
+    """One sentence of a book that may answer a question (router -> book model)."""
+
+    text: str
+    match: float  # how well its window matches the question, relative to the best window (0..1)
+    window: int  # rank of its window among the book's best windows (0 = best)
+    follows: bool = False  # it is the sentence after its window, where answers often stand
+
+
 class RoutedBook(_Msg):
     book_id: str
     title: str
     weight: float  # router weight, normalised over the chosen books
     score: float  # raw router score
     passage: str  # best matching passage of the book
+    coverage: float = 0.0  # idf-weighted share of the question's words in the best window, 0..1
+    evidence: list[Evidence] = []  # the sentences of the book's best windows, best window first
 
 
 class BookAnswer(_Msg):
@@ -104,6 +115,8 @@ class AnswerJob(_Msg):
     max_new_tokens: int = 48
     temperature: float = 0.0
     decoding: str = "generate"  # "extract": choose a phrase of the passage; "generate": write
+    evidence: list[Evidence] = []  # the router's best sentences of this book for the question
+    coverage: float = 0.0  # the router's coverage of the question by the best window
 
 
 class BatchingRequest(_Msg):

@@ -17,7 +17,12 @@ from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo
 from bookgpt.paths import BookPaths, router_dir
 from bookgpt.qa.format import best_window, prompt_ids
 from bookgpt.qa.spans import answer_candidates
-from bookgpt.router import BookRouter
+from bookgpt.answer.choose import MODEL_WEIGHT, Choice, choose, shortlist
+from bookgpt.answer.extract import Candidate
+from bookgpt.answer.retrieve import evidence
+from bookgpt.router import UNKNOWN_SHARE, BookRouter
+
+WINDOWS = 3  # best windows of sentences sent to each book model
 
 
 TokenSink = Callable[[int], None]  # hears one generated token id (called from the model's thread)
@@ -69,7 +74,7 @@ def _generated(model: BookModel, jobs: list[AnswerJob],
 def _extracted(model: BookModel, jobs: list[AnswerJob],
                found: list[tuple[str, list[str]]]) -> list[tuple[str, list[float], str]]:
     """(answer, token log-probs, sentence): each job's most likely phrase of its passage sentence,
-    all candidates of all jobs scored in one batched forward pass."""
+    all candidates of all jobs scored in one batched forward pass (jobs without evidence)."""
     prompts = _prompts(model, jobs, model.context_length // 2)
     out = []
     for (sentence, cands), lps in zip(found, model.score_answers(prompts, [c for _, c in found])):
@@ -78,18 +83,39 @@ def _extracted(model: BookModel, jobs: list[AnswerJob],
     return out
 
 
+def _chosen(model: BookModel, jobs: list[AnswerJob],
+            shortlists: list[list[Candidate]]) -> list[Choice]:
+    """Each evidence job's answer (bookgpt.answer.choose), its shortlist scored by the model in
+    one batched pass."""
+    prompts = _prompts(model, jobs, model.context_length // 2)
+    scored = model.score_answers(prompts, [[c.text for c in cs] for cs in shortlists])
+    return [choose(j, cs, lps, MODEL_WEIGHT) for j, cs, lps in zip(jobs, shortlists, scored)]
+
+
 def answer_batch(model: BookModel, jobs: list[AnswerJob],
                  sinks: list[TokenSink | None] | None = None) -> list[BookAnswer]:
-    """Answer several questions at once: extract-decoding jobs pick the likeliest phrase of their
-    passage's best sentence, the others (and extract jobs whose passage offers no phrase) generate.
+    """Answer several questions at once. Extract-decoding jobs with the router's evidence choose
+    among candidates cut from it (bookgpt.answer); those without pick the likeliest phrase of
+    their passage's best sentence; the others (and extract jobs offering no candidate) generate.
     `sinks[i]`, if given, hears of job i's generated tokens as they are made (for streaming)."""
     sinks = sinks or [None] * len(jobs)
     start = time.perf_counter()
-    found = [answer_candidates(j.passage, j.question) if j.decoding == "extract" and j.passage
-             else ("", []) for j in jobs]
+    extract = [j.decoding == "extract" for j in jobs]
+    lists = [shortlist(j) if x and j.evidence else [] for j, x in zip(jobs, extract)]
+    found = [answer_candidates(j.passage, j.question) if x and not j.evidence and j.passage
+             else ("", []) for j, x in zip(jobs, extract)]
+    chosen = [i for i, c in enumerate(lists) if c]
     ext = [i for i, f in enumerate(found) if f[1]]
-    gen = [i for i, f in enumerate(found) if not f[1]]
+    gen = [i for i in range(len(jobs)) if not lists[i] and not found[i][1]]
     results: list = [None] * len(jobs)
+    confidence: dict[int, float] = {}
+    passages: dict[int, str] = {}
+    if chosen:
+        for i, c in zip(chosen, _chosen(model, [jobs[i] for i in chosen],
+                                        [lists[i] for i in chosen])):
+            results[i] = (c.answer, c.logprobs, c.support)
+            confidence[i] = c.confidence
+            passages[i] = c.passage
     if ext:
         for i, r in zip(ext, _extracted(model, [jobs[i] for i in ext], [found[i] for i in ext])):
             results[i] = r
@@ -98,12 +124,14 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob],
             results[i] = r
     ms = (time.perf_counter() - start) * 1e3
     answers = []
-    for j, (text, lps, support) in zip(jobs, results):
+    for i, (j, (text, lps, support)) in enumerate(zip(jobs, results)):
         mean = sum(lps) / len(lps) if lps else None
+        conf = confidence.get(i, math.exp(mean) if mean is not None else 0.0)
         answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
-                                  confidence=math.exp(mean) if mean is not None else 0.0,
-                                  mean_logprob=mean, weight=j.weight, passage=j.passage,
-                                  support=support, tokens=len(lps), latency_ms=ms))
+                                  confidence=conf, mean_logprob=mean, weight=j.weight,
+                                  passage=passages.get(i, j.passage), support=support,
+                                  tokens=len(lps),
+                                  latency_ms=ms))
     return answers
 
 
@@ -111,7 +139,8 @@ def job_for(routed: RoutedBook, question: str, max_new_tokens: int, temperature:
             decoding: str = "generate") -> AnswerJob:
     return AnswerJob(book_id=routed.book_id, question=question, passage=routed.passage,
                      title=routed.title, weight=routed.weight, max_new_tokens=max_new_tokens,
-                     temperature=temperature, decoding=decoding)
+                     temperature=temperature, decoding=decoding, evidence=routed.evidence,
+                     coverage=routed.coverage)
 
 
 def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tokens: int,
@@ -121,18 +150,23 @@ def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tok
 
 
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
-                  threshold: float) -> list[RoutedBook]:
-    """The top-K eligible books for a question, weights renormalised over them ([] = abstain)."""
-    result = route_requests(router, [req], eligible, [top_k], threshold)[0]
+                  threshold: float, unknown_share: float = UNKNOWN_SHARE,
+                  windows: int = WINDOWS) -> list[RoutedBook]:
+    """The top-K eligible books for a question, weights renormalised over them ([] = abstain),
+    each with its best sentences for the question (`bookgpt.answer.retrieve`)."""
+    result = route_requests(router, [req], eligible, [top_k], threshold, unknown_share,
+                            windows)[0]
     if isinstance(result, Exception):
         raise result
     return result
 
 
 def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[str],
-                   top_ks: list[int], threshold: float) -> list[list[RoutedBook] | Exception]:
+                   top_ks: list[int], threshold: float, unknown_share: float = UNKNOWN_SHARE,
+                   windows: int = WINDOWS) -> list[list[RoutedBook] | Exception]:
     """`route_request` for several questions, scored together in one pass over the index; a
-    question that cannot be routed (empty, unknown book) gets its exception in its place."""
+    question that cannot be routed (empty, unknown book) gets its exception in its place.
+    A question whose words no book uses (a share of at least `unknown_share`) is abstained on."""
     out: list[list[RoutedBook] | Exception | None] = [None] * len(reqs)
     todo = []
     for i, req in enumerate(reqs):
@@ -153,26 +187,33 @@ def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[st
             for row, i in enumerate(todo):
                 try:
                     out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold,
-                                     scores[row], where[row])
+                                     scores[row], where[row], unknown_share, windows)
                 except Exception as exc:  # noqa: BLE001 - one question's failure stays its own
                     out[i] = exc
     return out  # type: ignore[return-value]
 
 
 def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
-            threshold: float, score, where) -> list[RoutedBook]:
+            threshold: float, score, where, unknown_share: float,
+            windows: int) -> list[RoutedBook]:
     eligible = list(req.book_ids) if req.book_ids else eligible
     # books named by the caller are asked even when the router would abstain
     result = router.ranked(score, where, top_k=len(router.book_ids),
                            abstain_threshold=0.0 if req.book_ids else threshold)
-    if result.abstained:
+    if result.abstained or (not req.book_ids and unknown_share < 1.0
+                            and router.unknown_share(req.question) >= unknown_share):
         return []
     hits = [h for h in result.books if h.book_id in eligible][:top_k]
     total = sum(h.score for h in hits)
-    # named books that share no word with the question still get a say, in equal shares
-    return [RoutedBook(book_id=h.book_id, title=h.title,
-                       weight=h.score / total if total > 0 else 1.0 / len(hits), score=h.score,
-                       passage=h.passage) for h in hits]
+    out = []
+    for h in hits:
+        coverage, found = evidence(router.sentence_index(h.book_id), req.question, windows)
+        # named books that share no word with the question still get a say, in equal shares
+        out.append(RoutedBook(book_id=h.book_id, title=h.title,
+                              weight=h.score / total if total > 0 else 1.0 / len(hits),
+                              score=h.score, passage=h.passage,
+                              coverage=coverage, evidence=found))
+    return out
 
 
 def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],

@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
 
+from bookgpt.answer.retrieve import SentenceIndex
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json
 
 FORMAT, VERSION = "bookgpt-router", 1
@@ -46,6 +47,13 @@ META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages
 WORD_SHARE = 0.5  # weight of the word cosine; the character n-gram cosine gets the rest
 CENTROID_SHARE = 0.5  # weight of the whole-book (centroid) term in a book's score
 CHAR_NGRAMS = (3, 5)
+# a question at least this share of whose words no book uses is for no book: on the readers'
+# questions of ../shared/questions/dev.jsonl, in-scope questions reach 0.19 (a paraphrase's
+# "pidgin", "scalps"), out-of-scope ones 0.25-0.67 ("teaspoons", "Ahab", "GPS")
+UNKNOWN_SHARE = 0.22
+# ... a rule that holds only for a shelf that uses many words: in a few pages, most words of a
+# fair question are missing (the 12-book shelf has 68,000 distinct words)
+UNKNOWN_MIN_VOCABULARY = 20_000
 KEY_CHARS = 5  # a word's key: its first letters
 MIN_DF = 2  # passages a bigram or character n-gram must occur in; every single word is kept
 
@@ -195,6 +203,35 @@ class BookRouter:
         self.vocabs, self.idf, self.params = vocabs, idf, params
         self._index = {k: {t: i for i, t in enumerate(v)} for k, v in vocabs.items()}
         self.X, self.centroids, self.keys = X, centroids, keys
+        self._sentences: dict[str, SentenceIndex] = {}
+
+    def sentence_index(self, book_id: str) -> SentenceIndex:
+        """The book's sentences, indexed for finding the ones that answer a question (built from
+        the indexed passages on first use, then kept)."""
+        if book_id not in self._sentences:
+            b = self.book_ids.index(book_id)
+            end = int(self.book_starts[b + 1]) if b + 1 < len(self.book_ids) else len(self.passages)
+            self._sentences[book_id] = SentenceIndex(
+                "\n\n".join(self.passages[int(self.book_starts[b]):end]))
+        return self._sentences[book_id]
+
+    def unknown_share(self, question: str) -> float:
+        """The share of the question's words that no indexed book uses (in any common inflection):
+        a question mostly about things the books never mention is for no book. 0 for a shelf of
+        fewer than UNKNOWN_MIN_VOCABULARY distinct words, where it says little."""
+        toks = list(dict.fromkeys(_tokens(query_text(question))))
+        vocab = self._index["word"]
+        if not toks or len(vocab) < UNKNOWN_MIN_VOCABULARY:
+            return 0.0
+
+        def known(t: str) -> bool:
+            forms = [t, t + "s", t + "es", t + "ing", t + "ed", t + "d", t[:-1] + "ing"]
+            for suffix in ("s", "es", "ed", "ing", "ly"):
+                if t.endswith(suffix) and len(t) - len(suffix) > 2:
+                    forms += [t[:-len(suffix)], t[:-len(suffix)] + "e"]
+            return any(f in vocab for f in forms) or not t.isalpha()
+
+        return sum(1 for t in toks if not known(t)) / len(toks)
 
     # -- build --
     @classmethod
@@ -324,15 +361,19 @@ class BookRouter:
         # a question no passage shares a feature with: zero scores, each book's first passage
         return np.maximum(score.T, 0.0), where
 
-    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.07) -> RouteResult:
+    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.04,
+              unknown_share: float = UNKNOWN_SHARE) -> RouteResult:
         """The `top_k` best books for `question`, or an abstention when the best scores below
-        `abstain_threshold` (0 never abstains). An empty question is an error."""
+        `abstain_threshold` or at least `unknown_share` of its words are in no book (0 and 1
+        never abstain). An empty question is an error."""
         if not isinstance(question, str) or not question.strip():
             raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+        if abstain_threshold > 0 and self.unknown_share(question) >= unknown_share:
+            return RouteResult(abstained=True, books=[])
         return self.ranked(*self.scores(question), top_k, abstain_threshold)
 
     def ranked(self, score: np.ndarray, where: np.ndarray, top_k: int = 2,
-               abstain_threshold: float = 0.07) -> RouteResult:
+               abstain_threshold: float = 0.04) -> RouteResult:
         """`route` from one question's row of `scores_many`."""
         if top_k < 1:
             raise RouterError(f"top_k must be at least 1 (got {top_k})")

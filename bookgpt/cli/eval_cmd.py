@@ -1,18 +1,28 @@
-"""`bookgpt eval`: routing, per-book and merged Q&A scores beside an extractive baseline."""
+"""`bookgpt eval`: answers scored on hand-written readers' questions (`--questions FILE`), or on
+the books' own generated validation pairs (a diagnostic: the templates that wrote them are not a
+reader)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from pathlib import Path
+
 from bookgpt.config import Config
 from bookgpt.paths import artifacts_root
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score routing and answers on the generated validation pairs")
-    p.add_argument("--per-book", type=int, default=30, help="validation questions per book")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("eval", help="score routing and answers on readers' questions "
+                                    "(--questions FILE) or on the generated validation pairs")
+    p.add_argument("--questions", type=Path, metavar="FILE",
+                   help="JSONL of hand-written questions (id, book_id or null, question, answer, "
+                        "supporting_quote, kind), e.g. ../shared/questions/dev.jsonl")
+    p.add_argument("--per-book", type=int, default=30,
+                   help="without --questions: generated validation questions per book")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (with --questions: and a row per question)")
     p.set_defaults(run=run)
 
 
@@ -20,6 +30,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.evaluate import evaluate
     from bookgpt.orchestrator import Orchestrator
 
+    if args.questions is not None:
+        return _readers(args, cfg)
     result = evaluate(Orchestrator(cfg, artifacts_root(cfg)), per_book=args.per_book)
     if args.json:
         print(json.dumps(result))
@@ -29,4 +41,25 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             print(f"{key:>28}: {value}")
     for book_id, scores in result["books"].items():
         print(f"{book_id:>28}: {scores}")
+    return 0
+
+
+def _readers(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.answer.readers import evaluate_questions
+    from bookgpt.orchestrator import Orchestrator
+
+    result = evaluate_questions(Orchestrator(cfg, artifacts_root(cfg)), args.questions)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for key, value in result.items():
+        if key not in ("rows", "by_kind", "by_confidence"):
+            print(f"{key:>28}: {value}")
+    print("by kind:")
+    for kind, scores in result["by_kind"].items():
+        print(f"{kind:>28}: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
+    print("by confidence (answered questions):")
+    for b in result["by_confidence"]:
+        print(f"{b['confidence']:>28}: {b['questions']} questions, F1 {b['f1']}, "
+              f"support hit {b['support_hit']}")
     return 0

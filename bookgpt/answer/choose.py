@@ -1,0 +1,72 @@
+"""A book model's extractive answer: candidates cut from the router's evidence, chosen by their
+model-free score and the book model's likelihood of each as the answer.
+
+final score = log(model-free score) + model_weight x (mean token log-probability of the candidate
+and its end token, given the question and the candidate's own sentence). `model_weight` 0 is the
+model-free control: the same candidates chosen without the model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bookgpt.answer.extract import Candidate, candidates
+from bookgpt.messages import AnswerJob, Evidence
+
+MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
+MODEL_WEIGHT = 0.5  # weight of the model's mean log-probability against the log model-free score
+
+
+@dataclass(frozen=True)
+class Choice:
+    answer: str
+    support: str  # the window the answer was found in, up to the answer's sentence
+    passage: str  # the whole window with the sentence after it
+    logprobs: list[float]  # the model's token log-probabilities of the answer (empty: no model)
+    confidence: float  # 0..1
+
+
+def support_of(evidence: list[Evidence], sentence: str) -> str:
+    """The evidence window holding `sentence`, from its first sentence up to `sentence`."""
+    at = next((i for i, e in enumerate(evidence) if e.text == sentence), None)
+    if at is None:
+        return sentence
+    first = at
+    while first > 0 and evidence[first - 1].window == evidence[at].window:
+        first -= 1
+    return " ".join(e.text for e in evidence[first:at + 1])
+
+
+def passage_of(evidence: list[Evidence], sentence: str) -> str:
+    """Every evidence sentence of the window holding `sentence`, its follower included."""
+    at = next((i for i, e in enumerate(evidence) if e.text == sentence), None)
+    if at is None:
+        return sentence
+    return " ".join(e.text for e in evidence if e.window == evidence[at].window)
+
+
+def shortlist(job: AnswerJob) -> list[Candidate]:
+    """The best model-free candidates of a job's evidence."""
+    return candidates(job.question, [(e.text, e.match) for e in job.evidence],
+                      limit=MAX_CANDIDATES)
+
+
+def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] | None,
+           model_weight: float) -> Choice:
+    """The chosen candidate: model-free score and, when given, the model's judgement of each."""
+    def final(i: int) -> float:
+        base = math.log(max(cands[i].score, 1e-9))
+        if logprobs is None or model_weight == 0.0 or not logprobs[i]:
+            return base
+        return base + model_weight * sum(logprobs[i]) / len(logprobs[i])
+
+    best = max(range(len(cands)), key=final)
+    top = cands[best]
+    # how sure: the question's coverage by the best window, and how far this candidate stands
+    # above the rest of the shortlist
+    share = top.score / (sum(c.score for c in cands) or 1.0)
+    confidence = max(0.0, min(1.0, job.coverage * (0.5 + 0.5 * share)))
+    return Choice(answer=top.text, support=support_of(job.evidence, top.sentence),
+                  passage=passage_of(job.evidence, top.sentence),
+                  logprobs=list(logprobs[best]) if logprobs else [], confidence=confidence)

@@ -1,0 +1,162 @@
+"""`bookgpt eval --questions FILE`: the system scored on hand-written readers' questions.
+
+Each line of FILE is a JSON object: `id`, `book_id` (null when no book covers the question),
+`question`, `answer` (a short reference), `supporting_quote` (verbatim from the book), `kind`.
+Every question whose book is trained, and every out-of-scope one, is asked through the same path
+as `bookgpt ask` (`Orchestrator.ask`). Scores: book top-1 and top-K, answer token F1 and exact
+match, support hit (the cited text overlaps the supporting quote), abstention on out-of-scope
+questions and false abstention on the others, by kind, and by confidence bin; beside the
+model-free control (the same candidates chosen without the book model) and the extractive
+baseline (the best window's text, whole).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from bookgpt.answer.choose import choose, shortlist
+from bookgpt.errors import AskError
+from bookgpt.merge import exact_match, merge_answers, token_f1
+from bookgpt.messages import Answer, AskRequest, BookAnswer
+from bookgpt.orchestrator import Orchestrator, job_for
+from bookgpt.text import squash
+
+REQUIRED = ("id", "book_id", "question", "answer", "supporting_quote", "kind")
+OVERLAP_WORDS = 6  # a shared run of this many words counts as overlap (or one contains the other)
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+
+
+def read_questions(path: Path) -> list[dict]:
+    """The questions of a JSONL file; a bad line is an AskError naming the line and the fix."""
+    if not path.is_file():
+        raise AskError(f"no questions file at {path}; pass a JSONL file of questions "
+                       f"(see `bookgpt eval --help`)")
+    out = []
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise AskError(f"{path}:{n}: not JSON ({exc}); each line must be one JSON "
+                           f"object") from None
+        missing = [k for k in REQUIRED if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise AskError(f"{path}:{n}: missing field(s) {', '.join(missing)}; each line needs "
+                           f"{', '.join(REQUIRED)}")
+        if not isinstance(row["question"], str) or not row["question"].strip():
+            raise AskError(f"{path}:{n}: 'question' must be a non-empty string")
+        if row["book_id"] is not None and not isinstance(row["answer"], str):
+            raise AskError(f"{path}:{n}: a question with a book needs a string 'answer'")
+        out.append(row)
+    if not out:
+        raise AskError(f"{path} holds no questions")
+    return out
+
+
+def overlaps(cited: str, quote: str) -> bool:
+    """The cited text and the quote share a run of OVERLAP_WORDS words, or one contains the
+    other (whitespace collapsed on both)."""
+    a, b = squash(cited), squash(quote)
+    if not a or not b:
+        return False
+    if a in b or b in a:
+        return True
+    wa, wb = a.split(), b.split()
+    n = OVERLAP_WORDS
+    runs = {tuple(wb[i:i + n]) for i in range(len(wb) - n + 1)}
+    return any(tuple(wa[i:i + n]) in runs for i in range(len(wa) - n + 1))
+
+
+def _control(answer: Answer, question: str) -> tuple[str, str]:
+    """(answer, support) of the model-free control: each routed book's candidates chosen without
+    the model, merged by the same policy."""
+    cands = []
+    for r in answer.routing:
+        job = job_for(r, question, 1, decoding="extract")
+        short = shortlist(job)
+        if not short:
+            continue
+        c = choose(job, short, None, 0.0)
+        cands.append(BookAnswer(book_id=r.book_id, answer=c.answer, support=c.support,
+                                confidence=c.confidence, weight=r.weight))
+    chosen, _ = merge_answers(cands)
+    return (chosen.answer, chosen.support) if chosen else ("", "")
+
+
+def _mean(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
+def evaluate_questions(orch: Orchestrator, path: Path) -> dict:
+    """Ask every answerable question of `path` and score the answers (see the module docstring)."""
+    start = time.perf_counter()
+    questions = read_questions(path)
+    trained = set(orch.book_ids)
+    asked = [q for q in questions if q["book_id"] is None or q["book_id"] in trained]
+    rows = []
+    for q in asked:
+        ans = asyncio.run(orch.ask(AskRequest(question=q["question"],
+                                              decoding="extract")))
+        routed = [r.book_id for r in ans.routing]
+        every = orch.router.route(q["question"], top_k=1, abstain_threshold=0.0).books
+        row = {"id": q["id"], "book_id": q["book_id"], "kind": q["kind"],
+               "question": q["question"], "reference": q["answer"], "answer": ans.answer,
+               "answered_by": ans.book_id, "support": ans.support, "routed": routed,
+               "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
+               "top1_all_books": every[0].book_id if every else None}
+        if q["book_id"] is not None:
+            control, control_support = _control(ans, q["question"])
+            baseline = next((e.text for e in (ans.routing[0].evidence if ans.routing else [])
+                             if e.window == 0 and not e.follows), "")
+            row |= {"f1": token_f1(ans.answer, q["answer"]),
+                    "em": float(exact_match(ans.answer, q["answer"])),
+                    "support_hit": float(overlaps(ans.support, q["supporting_quote"])),
+                    "control": control, "control_f1": token_f1(control, q["answer"]),
+                    "control_support_hit": float(overlaps(control_support,
+                                                          q["supporting_quote"])),
+                    "baseline_f1": token_f1(baseline, q["answer"])}
+        rows.append(row)
+    return summarise(rows, questions, orch, time.perf_counter() - start)
+
+
+def summarise(rows: list[dict], questions: list[dict], orch: Orchestrator,
+              seconds: float) -> dict:
+    inside = [r for r in rows if r["book_id"] is not None]
+    outside = [r for r in rows if r["book_id"] is None]
+    top_k = orch.cfg.router.top_k
+
+    def scores(rs: list[dict]) -> dict:
+        return {"questions": len(rs),
+                "book_top1": _mean([float(r["routed"][:1] == [r["book_id"]]) for r in rs]),
+                f"book_top{top_k}": _mean([float(r["book_id"] in r["routed"]) for r in rs]),
+                "f1": _mean([r["f1"] for r in rs]), "em": _mean([r["em"] for r in rs]),
+                "support_hit": _mean([r["support_hit"] for r in rs]),
+                "control_f1": _mean([r["control_f1"] for r in rs]),
+                "control_support_hit": _mean([r["control_support_hit"] for r in rs]),
+                "baseline_f1": _mean([r["baseline_f1"] for r in rs]),
+                "false_abstention": _mean([float(r["abstained"]) for r in rs])}
+
+    kinds = sorted({r["kind"] for r in inside})
+    bins = []
+    for lo, hi in zip(BINS, BINS[1:]):
+        rs = [r for r in inside if lo <= r["confidence"] < hi and not r["abstained"]]
+        bins.append({"confidence": f"{lo:.1f}-{min(hi, 1.0):.1f}", "questions": len(rs),
+                     "f1": _mean([r["f1"] for r in rs]),
+                     "support_hit": _mean([r["support_hit"] for r in rs])})
+    return {
+        "questions_file": len(questions), "asked": len(rows),
+        "skipped_untrained": len(questions) - len(rows), "books_trained": len(orch.book_ids),
+        "books_indexed": len(orch.router.book_ids), "top_k": top_k,
+        **scores(inside),
+        "book_top1_all_books": _mean([float(r["top1_all_books"] == r["book_id"]) for r in inside]),
+        "out_of_scope": len(outside),
+        "out_of_scope_abstained": _mean([float(r["abstained"]) for r in outside]),
+        "by_kind": {k: scores([r for r in inside if r["kind"] == k]) for k in kinds},
+        "by_confidence": bins,
+        "seconds": round(seconds, 1),
+        "rows": rows,
+    }

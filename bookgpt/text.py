@@ -1,0 +1,102 @@
+"""One text module for routing, Q&A generation and answering: sentences, words and stems.
+
+Sentences end at . ! ? (followed by closing quotes or brackets) before a capital, digit or
+opening quote, or at a blank line; a full stop after a known abbreviation ("Mr.", "e.g.") or a
+single capital (an initial) does not end one. Stems are a light suffix stripper cut to
+`STEM_CHARS` letters, so "inhabitants", "inhabited" and "inhabitant" meet, and so do
+"simultaneous" and "simultaneously".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bookgpt.qa.words import STOPWORDS
+
+ABBREV = frozenset(
+    "mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz cf ie eg etc "
+    "ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen".split())
+_SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
+_ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+STEM_CHARS = 7
+# words that ask rather than say: a question's "which way" or "how fast" names no fact to match
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how does did do according book author chapter "
+    "say says said tell told called name named mean meant".split())
+_SUFFIXES = ("ational", "ations", "ation", "nesses", "ness", "ments", "ment", "ingly", "edly",
+             "ings", "ing", "ies", "ied", "ed", "es", "ly", "s")
+
+
+def squash(text: str) -> str:
+    """One line: whitespace collapsed."""
+    return " ".join(text.split())
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentences of text[start:end] as absolute (start, end) spans without surrounding space."""
+    end = len(text) if end is None else end
+    cuts, pos = [], start
+    for m in _SENT_END.finditer(text, start, end):
+        if m.group()[0] == ".":
+            tail = _ABBR_TAIL.search(text, max(start, m.start() - 12), m.start())
+            tok = tail.group(1) if tail else ""
+            if tok.lower() in ABBREV or (len(tok) == 1 and tok.isupper()):
+                continue
+        cuts.append((pos, m.end()))
+        pos = m.end()
+    cuts.append((pos, end))
+    out = []
+    for s, e in cuts:
+        seg = text[s:e]
+        if seg.strip():
+            s2 = s + len(seg) - len(seg.lstrip())
+            out.append((s2, s2 + len(seg.strip())))
+    return out
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Méchain" -> "mechain")."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased, accent-folded words and numbers, possessive "'s" dropped."""
+    out = []
+    for w in _WORD.findall(fold(text).replace("_", " ")):
+        if "'" in w or "’" in w:
+            w = re.split(r"['’]", w)[0]
+        out.append(w)
+    return out
+
+
+def stem(word: str) -> str:
+    """A light stem: one common suffix stripped, then the first STEM_CHARS letters."""
+    if len(word) > 4 and not word.isdigit():
+        for suf in _SUFFIXES:
+            if word.endswith(suf) and len(word) - len(suf) >= 3:
+                if suf == "s" and word.endswith(("ss", "us", "is")):
+                    break
+                word = word[: -len(suf)]
+                if suf in ("ies", "ied"):
+                    word += "y"
+                break
+    return word[:STEM_CHARS]
+
+
+def is_content(word: str) -> bool:
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the content words of `text`, in reading order (repeats kept)."""
+    return [stem(w) for w in words(text) if is_content(w)]
+
+
+def question_stems(question: str) -> list[str]:
+    """Stems of the words of a question that can match its answer's text, in order."""
+    return [stem(w) for w in words(question) if is_content(w) and w not in QUESTION_WORDS]
