@@ -15,6 +15,7 @@ from bookgpt.answer.extract import Candidate, candidates
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
+FOLLOWER = 0.85  # a follower sentence matches a little less than its window
 MODEL_WEIGHT = 0.5  # weight of the model's mean log-probability against the log model-free score
 
 
@@ -48,8 +49,8 @@ def passage_of(evidence: list[Evidence], sentence: str) -> str:
 
 def shortlist(job: AnswerJob) -> list[Candidate]:
     """The best model-free candidates of a job's evidence."""
-    return candidates(job.question, [(e.text, e.match) for e in job.evidence],
-                      limit=MAX_CANDIDATES)
+    return candidates(job.question, [(e.text, e.match * (FOLLOWER if e.follows else 1.0))
+                                     for e in job.evidence], limit=MAX_CANDIDATES)
 
 
 def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] | None,

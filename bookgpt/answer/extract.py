@@ -75,9 +75,20 @@ def _type_of(q: str) -> str:
     return "thing"
 
 
-def _clauses(sentence: str) -> list[str]:
-    parts = [p.strip(" \"'“”‘’_*") for p in _CLAUSE_CUT.split(sentence)]
-    return [p for p in parts if p and any(c.isalnum() for c in p)]
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentence's clauses: the pieces between punctuation."""
+    out, pos = [], 0
+    for m in [*_CLAUSE_CUT.finditer(sentence), None]:
+        end = m.start() if m else len(sentence)
+        a, b = pos, end
+        while a < b and sentence[a] in " \"'“”‘’_*":
+            a += 1
+        while b > a and sentence[b - 1] in " \"'“”‘’_*":
+            b -= 1
+        if any(c.isalnum() for c in sentence[a:b]):
+            out.append((a, b))
+        pos = m.end() if m else len(sentence)
+    return out
 
 
 def _trim(text: str, qstems: set[str]) -> str:
@@ -126,12 +137,14 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     seen: set[str] = set()
     out: list[Candidate] = []
     for sentence, match in sentences:
+        sentence = squash(sentence)
         clauses = _clauses(sentence)
-        echo = [sum(1 for w in words(c) if is_content(w) and stem(w) in qstems) for c in clauses]
+        echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in qstems)
+                for a, b in clauses]
         total = sum(echo) or 1
         spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
         for i, j in spans:
-            raw = clauses[i] if i == j else f"{clauses[i]}, {clauses[j]}"
+            raw = sentence[clauses[i][0]:clauses[j][1]]  # always a piece of the sentence
             # the answer stands beside the words that echo the question
             near = max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                        default=0.0) / total
@@ -157,22 +170,3 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     return out[:limit]
 
 
-def sentences_for(index, windows, follow: int = 1) -> list[tuple[str, float]]:
-    """(sentence, match) pairs of each window's sentences and the `follow` sentences after it;
-    a follower matches a little less than its window (it is there for the answer, not the
-    question)."""
-    out: list[tuple[str, float]] = []
-    seen: set[int] = set()
-    best = max((w.score for w in windows), default=1.0) or 1.0
-    for w in windows:
-        rel = max(0.0, w.score / best)
-        for k in range(w.first, min(len(index.sentences), w.last + 1 + follow)):
-            if k in seen:
-                continue
-            seen.add(k)
-            out.append((index.sentences[k], rel * (0.85 if k > w.last else 1.0)))
-    return out
-
-
-def squashed(text: str) -> str:
-    return squash(text)

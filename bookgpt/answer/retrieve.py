@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 from bookgpt.messages import Evidence
@@ -24,6 +24,8 @@ BIGRAM_BONUS = 0.15  # per adjacent question stem pair found adjacent, as a shar
 # charge per sentence beyond the first: a tie goes to the shorter window (0.03-0.1 lost 1-5 of
 # the 86 readers' questions' supporting sentences at the top)
 EXTRA_SENTENCE = 0.01
+SEEDS = 60  # best-matching sentences whose windows are scored
+RESCORE = 60  # windows, best coverage first, that the bigram bonus may reorder
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _HEADING = re.compile(r"^(?:[A-Z0-9][^a-z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
                       re.IGNORECASE)
@@ -90,22 +92,30 @@ class SentenceIndex:
             return []
         qstems = question_stems(question)
         pairs = {(a, b) for a, b in zip(qstems, qstems[1:]) if a != b}
-        hit: Counter[int] = Counter()
-        for s, w in weights.items():
+        has: dict[int, set[str]] = defaultdict(set)  # sentence -> the question stems it holds
+        for s in weights:
             for i in self.postings.get(s, ()):
-                hit[i] += w
-        if not hit:
+                has[i].add(s)
+        if not has:
             return []
+
+        def covered(first: int, last: int) -> float:
+            found: set[str] = set()
+            for k in range(first, last + 1):
+                found |= has.get(k, set())
+            return sum(weights[s] for s in found)
+
         # windows around the best-matching sentences (each window must contain one of them)
-        seeds = [i for i, _ in hit.most_common(200)]
-        scored: dict[tuple[int, int], Window] = {}
+        seeds = sorted(has, key=lambda i: -sum(weights[s] for s in has[i]))[:SEEDS]
         n = len(self.sentences)
-        for i in seeds:
-            for first in range(max(0, i - MAX_WINDOW + 1), i + 1):
-                for last in range(i, min(n, first + MAX_WINDOW)):
-                    if (first, last) not in scored:
-                        scored[(first, last)] = self._window(first, last, weights, pairs)
-        ranked = sorted(scored.values(), key=lambda w: (-w.score, w.last - w.first, w.first))
+        spans = {(first, last) for i in seeds
+                 for first in range(max(0, i - MAX_WINDOW + 1), i + 1)
+                 for last in range(i, min(n, first + MAX_WINDOW))}
+        rough = sorted(((covered(a, b) - EXTRA_SENTENCE * (b - a), a, b) for a, b in spans),
+                       key=lambda t: (-t[0], t[2] - t[1], t[1]))
+        # the bigram bonus can reorder only the windows near the top
+        scored = [self._window(a, b, weights, pairs) for _, a, b in rough[:RESCORE]]
+        ranked = sorted(scored, key=lambda w: (-w.score, w.last - w.first, w.first))
         out: list[Window] = []
         used: set[int] = set()
         for w in ranked:
@@ -125,7 +135,7 @@ class SentenceIndex:
             stems.extend(self.stems[k])
         present = set(stems)
         coverage = sum(w for s, w in weights.items() if s in present)
-        bigrams = sum(1 for p in pairs if p in set(zip(stems, stems[1:]))) if pairs else 0
+        bigrams = len(pairs & set(zip(stems, stems[1:]))) if pairs else 0
         score = coverage * (1.0 + BIGRAM_BONUS * bigrams) - EXTRA_SENTENCE * (last - first)
         return Window(score=score, coverage=coverage, first=first, last=last,
                       text=" ".join(self.sentences[first:last + 1]))

@@ -33,6 +33,7 @@ from bookgpt.train.pretrain import TrainingError
 
 COMMANDS: list[ModuleType] = [crawl_cmd, train_cmd, qa_cmd, eval_cmd, bench_cmd,
                               cluster_train_cmd]
+QUIET_COMMANDS = frozenset({"ask", "chat", "route", "eval"})
 USER_ERRORS = (ConfigError, CatalogError, DeviceError, FileNotFoundError, BookSelectionError,
                TokenizerError, CheckpointError, TrainingError, PromptError, AskError, RouterError,
                InfeasibleError, MissingExtraError, ConnectionError)
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     present_token()  # before anything imports Ray (train, bench train-parallel)
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    # questions print answers, not the device choice; -v brings the logs back
+    quiet = args.command in QUIET_COMMANDS
+    logging.basicConfig(level=logging.DEBUG if args.verbose else
+                        logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(args.config, args.overrides)
