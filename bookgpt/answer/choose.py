@@ -16,7 +16,7 @@ from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
 FOLLOWER = 0.85  # a follower sentence matches a little less than its window
-MODEL_WEIGHT = 0.5  # weight of the model's mean log-probability against the log model-free score
+MODEL_WEIGHT = 0.1  # measured on 50 readers' questions: 0.1 F1 0.124, 0 (control) 0.104, 0.25 0.106, 1 0.063
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,15 @@ _MEANING = re.compile(r"\b(?:mean|means|meant|meaning|signif\w*|denot\w*|call\w*
                       re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
+_NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+        + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+        + r"))*)")
+# a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
+_QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
+                       + r"(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?", re.IGNORECASE)
 
 # the length in words that answers of each type tend to have (a reader's short answer)
-_LENGTH = {"person": 3, "number": 4, "time": 4, "place": 4, "reason": 10, "meaning": 9,
+_LENGTH = {"person": 3, "number": 2, "time": 3, "place": 4, "reason": 10, "meaning": 9,
            "thing": 7}
 
 
@@ -56,6 +62,10 @@ def answer_type(question: str) -> str:
 
 
 def _type_of(q: str) -> str:
+    if re.search(r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed|distance|length|"
+                 r"weight|value|number|size|height|depth|area|volume|temperature|mass|price|"
+                 r"cost|sum|total|diameter|radius)\b", q):
+        return "number"
     if re.search(r"\bhow (?:many|much|long|far|big|large|fast|old|high|often|heavy|wide)\b|"
                  r"\bwhat (?:number|size|length|value|angle|age|speed)\b|\bat what angle\b", q):
         return "number"
@@ -143,8 +153,11 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 for a, b in clauses]
         total = sum(echo) or 1
         spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
-        for i, j in spans:
-            raw = sentence[clauses[i][0]:clauses[j][1]]  # always a piece of the sentence
+        pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
+        if kind in ("number", "time"):  # the quantity alone, with what it counts
+            pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
+                       for m in _QUANTITY.finditer(sentence, a, b)]
+        for i, j, raw in pieces:  # each a piece of the sentence
             # the answer stands beside the words that echo the question
             near = max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                        default=0.0) / total
