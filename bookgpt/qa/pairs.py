@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bookgpt.fsio import atomic_write_text
+from bookgpt.text import sentence_spans
 from bookgpt.qa.cloze import cloze
 from bookgpt.qa.headings import headings
 from bookgpt.qa.numeric import numbers
@@ -51,32 +52,7 @@ class QAPair:
 
 # --------------------------------------------------------------------------- passages
 
-ABBREV = _W("mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz "
-            "cf ie eg etc ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen")
-_SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
-_ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentences of text[start:end] as absolute (start, end) spans without surrounding space."""
-    end = len(text) if end is None else end
-    cuts, pos = [], start
-    for m in _SENT_END.finditer(text, start, end):
-        if m.group()[0] == ".":
-            tail = _ABBR_TAIL.search(text, max(start, m.start() - 12), m.start())
-            tok = tail.group(1) if tail else ""
-            if tok.lower() in ABBREV or (len(tok) == 1 and tok.isupper()):
-                continue
-        cuts.append((pos, m.end()))
-        pos = m.end()
-    cuts.append((pos, end))
-    out = []
-    for s, e in cuts:
-        seg = text[s:e]
-        if seg.strip():
-            s2 = s + len(seg) - len(seg.lstrip())
-            out.append((s2, s2 + len(seg.strip())))
-    return out
+# sentences are cut by the project's one splitter (bookgpt.text.sentence_spans)
 
 
 def split_passages(text: str, max_chars: int = 600) -> list[tuple[int, str]]:
