@@ -57,6 +57,8 @@ class RouterActor:
         self.cfg = msgspec.convert(cfg_builtins, Config)
         root, _ = unpack(bundle)  # the router's files, shipped through the object store
         self.router = BookRouter.load(router_dir(root))
+        for book_id in book_ids:  # index sentences now, not on a question's critical path
+            self.router.sentence_index(book_id)
         self._fingerprint = fingerprint
         self.book_ids = book_ids
         self.namespace = namespace

@@ -20,7 +20,7 @@ from bookgpt.qa.spans import answer_candidates
 from bookgpt.answer.choose import MODEL_WEIGHT, Choice, choose, shortlist
 from bookgpt.answer.extract import Candidate
 from bookgpt.answer.retrieve import evidence
-from bookgpt.router import UNKNOWN_SHARE, BookRouter
+from bookgpt.router import BookRouter
 
 WINDOWS = 3  # best windows of sentences sent to each book model
 
@@ -108,14 +108,12 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob],
     ext = [i for i, f in enumerate(found) if f[1]]
     gen = [i for i in range(len(jobs)) if not lists[i] and not found[i][1]]
     results: list = [None] * len(jobs)
-    confidence: dict[int, float] = {}
-    passages: dict[int, str] = {}
+    choices: dict[int, Choice] = {}
     if chosen:
-        for i, c in zip(chosen, _chosen(model, [jobs[i] for i in chosen],
-                                        [lists[i] for i in chosen])):
+        choices = dict(zip(chosen, _chosen(model, [jobs[i] for i in chosen],
+                                           [lists[i] for i in chosen])))
+        for i, c in choices.items():
             results[i] = (c.answer, c.logprobs, c.support)
-            confidence[i] = c.confidence
-            passages[i] = c.passage
     if ext:
         for i, r in zip(ext, _extracted(model, [jobs[i] for i in ext], [found[i] for i in ext])):
             results[i] = r
@@ -126,12 +124,13 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob],
     answers = []
     for i, (j, (text, lps, support)) in enumerate(zip(jobs, results)):
         mean = sum(lps) / len(lps) if lps else None
-        conf = confidence.get(i, math.exp(mean) if mean is not None else 0.0)
+        choice = choices.get(i)
+        # a chosen answer says how sure the retrieval is; the others, how likely the model's tokens
+        conf = (choice.confidence if choice else math.exp(mean) if mean is not None else 0.0)
         answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
                                   confidence=conf, mean_logprob=mean, weight=j.weight,
-                                  passage=passages.get(i, j.passage), support=support,
-                                  tokens=len(lps),
-                                  latency_ms=ms))
+                                  passage=choice.passage if choice else j.passage,
+                                  support=support, tokens=len(lps), latency_ms=ms))
     return answers
 
 
@@ -150,23 +149,19 @@ def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tok
 
 
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
-                  threshold: float, unknown_share: float = UNKNOWN_SHARE,
-                  windows: int = WINDOWS) -> list[RoutedBook]:
+                  threshold: float) -> list[RoutedBook]:
     """The top-K eligible books for a question, weights renormalised over them ([] = abstain),
     each with its best sentences for the question (`bookgpt.answer.retrieve`)."""
-    result = route_requests(router, [req], eligible, [top_k], threshold, unknown_share,
-                            windows)[0]
+    result = route_requests(router, [req], eligible, [top_k], threshold)[0]
     if isinstance(result, Exception):
         raise result
     return result
 
 
 def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[str],
-                   top_ks: list[int], threshold: float, unknown_share: float = UNKNOWN_SHARE,
-                   windows: int = WINDOWS) -> list[list[RoutedBook] | Exception]:
+                   top_ks: list[int], threshold: float) -> list[list[RoutedBook] | Exception]:
     """`route_request` for several questions, scored together in one pass over the index; a
-    question that cannot be routed (empty, unknown book) gets its exception in its place.
-    A question whose words no book uses (a share of at least `unknown_share`) is abstained on."""
+    question that cannot be routed (empty, unknown book) gets its exception in its place."""
     out: list[list[RoutedBook] | Exception | None] = [None] * len(reqs)
     todo = []
     for i, req in enumerate(reqs):
@@ -187,27 +182,26 @@ def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[st
             for row, i in enumerate(todo):
                 try:
                     out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold,
-                                     scores[row], where[row], unknown_share, windows)
+                                     scores[row], where[row])
                 except Exception as exc:  # noqa: BLE001 - one question's failure stays its own
                     out[i] = exc
     return out  # type: ignore[return-value]
 
 
 def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
-            threshold: float, score, where, unknown_share: float,
-            windows: int) -> list[RoutedBook]:
+            threshold: float, score, where) -> list[RoutedBook]:
     eligible = list(req.book_ids) if req.book_ids else eligible
     # books named by the caller are asked even when the router would abstain
     result = router.ranked(score, where, top_k=len(router.book_ids),
-                           abstain_threshold=0.0 if req.book_ids else threshold)
-    if result.abstained or (not req.book_ids and unknown_share < 1.0
-                            and router.unknown_share(req.question) >= unknown_share):
+                           abstain_threshold=0.0 if req.book_ids else threshold,
+                           unknown=router.unknown_share(req.question))
+    if result.abstained:
         return []
     hits = [h for h in result.books if h.book_id in eligible][:top_k]
     total = sum(h.score for h in hits)
     out = []
     for h in hits:
-        coverage, found = evidence(router.sentence_index(h.book_id), req.question, windows)
+        coverage, found = evidence(router.sentence_index(h.book_id), req.question, WINDOWS)
         # named books that share no word with the question still get a say, in equal shares
         out.append(RoutedBook(book_id=h.book_id, title=h.title,
                               weight=h.score / total if total > 0 else 1.0 / len(hits),

@@ -29,7 +29,6 @@ import io
 import itertools
 import json
 import re
-import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 
 from bookgpt.answer.retrieve import SentenceIndex
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json
+from bookgpt.text import fold, passage_spans, query_text
 
 FORMAT, VERSION = "bookgpt-router", 1
 META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages.json"
@@ -59,8 +59,6 @@ MIN_DF = 2  # passages a bigram or character n-gram must occur in; every single 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
-_PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
-_SENTENCE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")
 
 
 class RouterError(RuntimeError):
@@ -85,22 +83,11 @@ class RouteResult:
 
 # ---- text analysis (the same functions at build time and after load) ----
 
-# question scaffolding that says nothing about which book: "Fill in the blank: ... ____ ..."
-_SCAFFOLD = re.compile(r"^\s*fill in the blanks?\s*:\s*|_{2,}", re.IGNORECASE)
-
-
-def query_text(question: str) -> str:
-    """The words of a question that can tell books apart (scaffolding such as cloze markers cut)."""
-    return _SCAFFOLD.sub(" ", question)
-
-
 def _tokens(text: str) -> list[str]:
     """Lower-cased, accent-stripped words of two or more characters, English stop words removed."""
     out = []
     for tok in _TOKEN.findall(text.lower()):
-        if not tok.isascii():
-            tok = "".join(c for c in unicodedata.normalize("NFKD", tok)
-                          if not unicodedata.combining(c))
+        tok = fold(tok)  # per word, so that folding never splits one
         if tok not in _STOP:
             out.append(tok)
     return out
@@ -134,48 +121,6 @@ def _key(tok: str) -> str:
 
 def _key_features(toks: list[str]) -> list[str]:
     return [_key(t) for t in toks]
-
-
-def split_passages(text: str, passage_chars: int) -> list[tuple[int, int]]:
-    """(start, end) spans of about `passage_chars` characters covering the text's non-blank parts.
-
-    Paragraphs are packed together while they fit; a paragraph longer than the limit is cut at
-    sentence ends, else at a space. A very short passage (a heading) may take the next piece and
-    grow to 1.25x the limit.
-    """
-    limit = passage_chars
-    pieces: list[tuple[int, int]] = []
-    pos = 0
-    bounds = [(m.start(), m.end()) for m in _PARAGRAPH.finditer(text)] + [(len(text), len(text))]
-    for p_end, nxt in bounds:
-        s = pos
-        while p_end - s > limit:
-            window = text[s:s + limit]
-            cut = max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= limit // 3),
-                      default=0)
-            if not cut:
-                space = window.rfind(" ")
-                cut = space + 1 if space > limit // 3 else limit
-            pieces.append((s, s + cut))
-            s += cut
-        if p_end > s:
-            pieces.append((s, p_end))
-        pos = nxt
-    spans: list[tuple[int, int]] = []
-    for s, e in pieces:
-        if not text[s:e].strip():
-            continue
-        short = bool(spans) and spans[-1][1] - spans[-1][0] < limit // 4
-        if spans and (e - spans[-1][0] <= limit or (short and e - spans[-1][0] <= limit * 5 // 4)):
-            spans[-1] = (spans[-1][0], e)
-        else:
-            spans.append((s, e))
-    out = []
-    for s, e in spans:  # trim surrounding whitespace, keeping offsets exact
-        chunk = text[s:e]
-        lead = len(chunk) - len(chunk.lstrip())
-        out.append((s + lead, s + len(chunk.rstrip())))
-    return out
 
 
 # ---- the router ----
@@ -250,7 +195,7 @@ class BookRouter:
                 raise RouterError(f"book {book_id!r}: expected a non-empty id and (title, text) "
                                   f"strings")
             title, text = entry
-            spans = split_passages(text, passage_chars)
+            spans = passage_spans(text, passage_chars)
             if not spans:
                 raise RouterError(f"book {book_id!r} has no text to index; re-crawl it or drop it")
             ids.append(book_id)
@@ -361,24 +306,23 @@ class BookRouter:
         # a question no passage shares a feature with: zero scores, each book's first passage
         return np.maximum(score.T, 0.0), where
 
-    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.04,
-              unknown_share: float = UNKNOWN_SHARE) -> RouteResult:
+    def route(self, question: str, top_k: int = 2, abstain_threshold: float = 0.04) -> RouteResult:
         """The `top_k` best books for `question`, or an abstention when the best scores below
-        `abstain_threshold` or at least `unknown_share` of its words are in no book (0 and 1
-        never abstain). An empty question is an error."""
+        `abstain_threshold` or at least UNKNOWN_SHARE of its words are in no book (a threshold of
+        0 never abstains). An empty question is an error."""
         if not isinstance(question, str) or not question.strip():
             raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
-        if abstain_threshold > 0 and self.unknown_share(question) >= unknown_share:
-            return RouteResult(abstained=True, books=[])
-        return self.ranked(*self.scores(question), top_k, abstain_threshold)
+        return self.ranked(*self.scores(question), top_k, abstain_threshold,
+                           self.unknown_share(question))
 
     def ranked(self, score: np.ndarray, where: np.ndarray, top_k: int = 2,
-               abstain_threshold: float = 0.04) -> RouteResult:
-        """`route` from one question's row of `scores_many`."""
+               abstain_threshold: float = 0.04, unknown: float = 0.0) -> RouteResult:
+        """`route` from one question's row of `scores_many` and its `unknown_share`."""
         if top_k < 1:
             raise RouterError(f"top_k must be at least 1 (got {top_k})")
         order = np.argsort(-score, kind="stable")[:top_k]
-        if score[order[0]] < abstain_threshold:
+        if score[order[0]] < abstain_threshold or (abstain_threshold > 0
+                                                    and unknown >= UNKNOWN_SHARE):
             return RouteResult(abstained=True, books=[])
         total = float(score[order].sum())
         hits = []

@@ -19,6 +19,8 @@ ABBREV = frozenset(
     "ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
+_PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
+_CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STEM_CHARS = 7
 # words that ask rather than say: a question's "which way" or "how fast" names no fact to match
@@ -100,3 +102,54 @@ def content_stems(text: str) -> list[str]:
 def question_stems(question: str) -> list[str]:
     """Stems of the words of a question that can match its answer's text, in order."""
     return [stem(w) for w in words(question) if is_content(w) and w not in QUESTION_WORDS]
+
+
+# question scaffolding that says nothing about which book: "Fill in the blank: ... ____ ..."
+_SCAFFOLD = re.compile(r"^\s*fill in the blanks?\s*:\s*|_{2,}", re.IGNORECASE)
+
+
+def query_text(question: str) -> str:
+    """The words of a question that can tell books apart (scaffolding such as cloze markers cut)."""
+    return _SCAFFOLD.sub(" ", question)
+
+
+def passage_spans(text: str, passage_chars: int) -> list[tuple[int, int]]:
+    """(start, end) spans of about `passage_chars` characters covering the text's non-blank parts.
+
+    Paragraphs are packed together while they fit; a paragraph longer than the limit is cut at
+    sentence ends, else at a space. A very short passage (a heading) may take the next piece and
+    grow to 1.25x the limit.
+    """
+    limit = passage_chars
+    pieces: list[tuple[int, int]] = []
+    pos = 0
+    bounds = [(m.start(), m.end()) for m in _PARAGRAPH.finditer(text)] + [(len(text), len(text))]
+    for p_end, nxt in bounds:
+        s = pos
+        while p_end - s > limit:
+            window = text[s:s + limit]
+            cut = max((m.end() for m in _CLAUSE_END.finditer(window) if m.end() >= limit // 3),
+                      default=0)
+            if not cut:
+                space = window.rfind(" ")
+                cut = space + 1 if space > limit // 3 else limit
+            pieces.append((s, s + cut))
+            s += cut
+        if p_end > s:
+            pieces.append((s, p_end))
+        pos = nxt
+    spans: list[tuple[int, int]] = []
+    for s, e in pieces:
+        if not text[s:e].strip():
+            continue
+        short = bool(spans) and spans[-1][1] - spans[-1][0] < limit // 4
+        if spans and (e - spans[-1][0] <= limit or (short and e - spans[-1][0] <= limit * 5 // 4)):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    out = []
+    for s, e in spans:  # trim surrounding whitespace, keeping offsets exact
+        chunk = text[s:e]
+        lead = len(chunk) - len(chunk.lstrip())
+        out.append((s + lead, s + len(chunk.rstrip())))
+    return out

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bookgpt.router import BookRouter, RouterError, RouteResult, split_passages
+from bookgpt.router import BookRouter, RouterError, RouteResult
+from bookgpt.text import passage_spans as split_passages
 
 BOOKS_DIR = Path(__file__).resolve().parents[2] / "shared" / "books"
 BOOK_IDS = ["flatland", "amusements_in_mathematics", "canterbury_puzzles",

@@ -28,23 +28,16 @@ class Choice:
     confidence: float  # 0..1
 
 
-def support_of(evidence: list[Evidence], sentence: str) -> str:
-    """The evidence window holding `sentence`, from its first sentence up to `sentence`."""
+def _window_of(evidence: list[Evidence], sentence: str) -> tuple[str, str]:
+    """(support, passage) of `sentence` in the evidence: its window from the first sentence up to
+    it, and the whole window with its follower."""
     at = next((i for i, e in enumerate(evidence) if e.text == sentence), None)
     if at is None:
-        return sentence
-    first = at
-    while first > 0 and evidence[first - 1].window == evidence[at].window:
-        first -= 1
-    return " ".join(e.text for e in evidence[first:at + 1])
-
-
-def passage_of(evidence: list[Evidence], sentence: str) -> str:
-    """Every evidence sentence of the window holding `sentence`, its follower included."""
-    at = next((i for i, e in enumerate(evidence) if e.text == sentence), None)
-    if at is None:
-        return sentence
-    return " ".join(e.text for e in evidence if e.window == evidence[at].window)
+        return sentence, sentence
+    window = evidence[at].window
+    first = next(i for i, e in enumerate(evidence) if e.window == window)
+    return (" ".join(e.text for e in evidence[first:at + 1]),
+            " ".join(e.text for e in evidence if e.window == window))
 
 
 def shortlist(job: AnswerJob) -> list[Candidate]:
@@ -68,6 +61,6 @@ def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] |
     # above the rest of the shortlist
     share = top.score / (sum(c.score for c in cands) or 1.0)
     confidence = max(0.0, min(1.0, job.coverage * (0.5 + 0.5 * share)))
-    return Choice(answer=top.text, support=support_of(job.evidence, top.sentence),
-                  passage=passage_of(job.evidence, top.sentence),
+    support, passage = _window_of(job.evidence, top.sentence)
+    return Choice(answer=top.text, support=support, passage=passage,
                   logprobs=list(logprobs[best]) if logprobs else [], confidence=confidence)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tokenizers import Tokenizer
 
+from bookgpt.text import squash
 from bookgpt.tokenizer import SpecialIds
 
 
@@ -18,11 +19,6 @@ from bookgpt.tokenizer import SpecialIds
 class Example:
     tokens: list[int]  # the whole sequence
     loss_mask: list[bool]  # True where the next-token loss counts: answer tokens and the end token
-
-
-def squash(text: str) -> str:
-    """One line: book line breaks inside a span carry no meaning for Q&A."""
-    return " ".join(text.split())
 
 
 _SENT_START = re.compile(r"(?:^|(?<=[.!?;:])\s+)(?=\S)")

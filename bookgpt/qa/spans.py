@@ -11,7 +11,7 @@ import re
 
 from bookgpt.qa.format import squash
 from bookgpt.qa.words import BAD_START, STOPWORDS
-from bookgpt.router import query_text
+from bookgpt.text import query_text
 
 _SENT = re.compile(r"[^.!?;:]+[.!?;:]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-^\[\]]*")
