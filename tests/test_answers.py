@@ -44,7 +44,10 @@ def test_stems_meet_across_inflections():
     ("In what year was the treaty signed?", "time"),
     ("Why does the stone fall?", "reason"),
     ("What does the word 'hypotenuse' mean?", "meaning"),
-    ("When the storm came, which village was flooded?", "thing"),  # the asking clause counts
+    ("When the storm came, which bridge was closed?", "thing"),  # the asking clause counts
+    ("In which crowded seaside town did they stay?", "place"),
+    ("Which famous old astronomer measured it?", "person"),
+    ("Why did it fail when the wind rose?", "reason"),  # the first asking word counts
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind

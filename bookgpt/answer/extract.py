@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bookgpt.qa.words import PERSON_NOUNS
 from bookgpt.text import is_content, question_stems, squash, stem, words
 
-_CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|\.(?=\s|$)|[!?](?=\s|$))\s*")
+# clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
+_CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
+                         r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
                    r"therefore|namely|i\.e\.|e\.g\.|that is)\s+", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
@@ -25,8 +28,9 @@ _NUMBER_WORDS = frozenset(
     "hundred thousand million half third quarter fourth fifth dozen score".split())
 _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
                         "april may june july august september october november december".split())
-_REASON = re.compile(r"\b(?:because|since|owing to|due to|for|so that|in order|as|therefore|"
-                     r"hence|thus|by|through)\b", re.IGNORECASE)
+# words that give a reason or a means: a reason's answer starts at one of them
+_REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
+                     r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -39,6 +43,19 @@ _QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {"person": 3, "number": 2, "time": 3, "place": 4, "reason": 10, "meaning": 9,
            "thing": 7}
+
+
+# a candidate's score is a product of its features, each lifted to at least its floor: no one
+# feature vetoes a candidate alone
+MATCH_POWER = 4  # how sharply the best window's sentences beat the others'
+NOVELTY_FLOOR = 0.5
+LENGTH_FLOOR = 0.6
+FIT_FLOOR = 0.5
+NEAR_FLOOR = 0.4
+
+
+def _floor(x: float, floor: float) -> float:
+    return floor + (1.0 - floor) * x
 
 
 @dataclass(frozen=True)
@@ -59,28 +76,34 @@ def answer_type(question: str) -> str:
     return _type_of(q)
 
 
+_PLACE_NOUNS = ("city|cities|town|village|country|countries|island|place|resort|river|mountain|"
+                "street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
+_PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "thinker", "scientist",
+                                                "character", "poet", "inventor", "person"}))
+# what each kind of question looks like; the one that starts first in the asking clause wins
+_ASKS = [
+    ("number", re.compile(
+        r"\bhow (?:many|much|long|far|big|large|fast|old|high|often|heavy|wide)\b|"
+        r"\bat what (?:angle|rate|speed|distance|height)\b|"
+        r"\bwhat (?:number|size|length|value|angle|age|speed)\b|"
+        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed|distance|length|weight|value|"
+        r"number|size|height|depth|area|volume|temperature|mass|price|cost|sum|total|diameter|"
+        r"radius|smallest|largest|least|greatest|fewest)\b")),
+    ("person", re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){0,2}(?:" + _PERSON_NOUNS
+                          + r")\b")),
+    ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
+    ("place", re.compile(r"\bwhere\b|\b(?:which|what) (?:\w+ ){0,2}(?:" + _PLACE_NOUNS + r")\b")),
+    ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
+                          r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
+    ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"
+                           r"\bcalled\b")),
+]
+
+
 def _type_of(q: str) -> str:
-    if re.search(r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed|distance|length|"
-                 r"weight|value|number|size|height|depth|area|volume|temperature|mass|price|"
-                 r"cost|sum|total|diameter|radius)\b", q):
-        return "number"
-    if re.search(r"\bhow (?:many|much|long|far|big|large|fast|old|high|often|heavy|wide)\b|"
-                 r"\bwhat (?:number|size|length|value|angle|age|speed)\b|\bat what angle\b", q):
-        return "number"
-    if re.search(r"\bwho(?:m|se)?\b|\bwhich (?:\w+ )?(?:man|person|author|astronomer|writer|"
-                 r"thinker|novelist|character|mathematician|philosopher|king|circle|scientist)\b",
-                 q):
-        return "person"
-    if re.search(r"\bwhen\b|\bwhat (?:year|century|date|time)\b|\bhow old\b", q):
-        return "time"
-    if re.search(r"\bwhere\b|\bwhich (?:city|cities|country|island|town|place|resort)\b", q):
-        return "place"
-    if re.search(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was)\b|\bby what means\b|"
-                 r"\bwhat made\b|\bwhat makes\b", q):
-        return "reason"
-    if re.search(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat is (?:a|an|the)\b|\bcalled\b", q):
-        return "meaning"
-    return "thing"
+    found = [(m.start(), rank, kind) for rank, (kind, pattern) in enumerate(_ASKS)
+             for m in [pattern.search(q)] if m]
+    return min(found)[2] if found else "thing"
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:
@@ -153,6 +176,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         if kind in ("number", "time"):  # the quantity alone, with what it counts
             pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                        for m in _QUANTITY.finditer(sentence, a, b)]
+        if kind == "reason":  # the reason itself: from "because" to the end of its clause
+            pieces += [(i, i, sentence[m.start():b]) for i, (a, b) in enumerate(clauses)
+                       for m in _REASON.finditer(sentence, a, b)]
         for i, j, raw in pieces:  # each a piece of the sentence
             # the answer stands beside the words that echo the question
             near = max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
@@ -165,15 +191,18 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             ws = [w for w in words(text) if is_content(w)]
             if not ws:
                 continue
-            novel = [w for w in ws if stem(w) not in qstems]
-            if not novel:
+            if not any(stem(w) not in qstems for w in ws):
                 continue
-            novelty = len(novel) / len(ws)
+            # what the piece adds, counted before trimming: a clause that restates the question
+            # is no answer, however little of it the trim leaves
+            whole = [w for w in words(raw) if is_content(w)]
+            novelty = sum(1 for w in whole if stem(w) not in qstems) / len(whole)
             n = len(text.split())
             length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
             fit = _type_fit(kind, text, qwords)
-            score = (match ** 4 * (0.5 + 0.5 * novelty) * (0.6 + 0.4 * length_fit)
-                     * (0.5 + 0.5 * fit) * (0.4 + 0.6 * near))
+            score = (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
+                     * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
+                     * _floor(near, NEAR_FLOOR))
             out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]

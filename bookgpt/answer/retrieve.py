@@ -16,7 +16,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bookgpt.answer.extract import answer_type
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
@@ -25,11 +24,9 @@ BIGRAM_BONUS = 0.15  # per adjacent question stem pair found adjacent, as a shar
 # charge per sentence beyond the first: a tie goes to the shorter window (0.03-0.1 lost 1-5 of
 # the 86 readers' questions' supporting sentences at the top)
 EXTRA_SENTENCE = 0.01
-NUMBER_BONUS = 0.1  # for a window with a figure in it, when the question asks for a quantity
 SEEDS = 60  # best-matching sentences whose windows are scored
 RESCORE = 60  # windows, best coverage first, that the bigram bonus may reorder
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
-_NUMBER = re.compile(r"(?<![A-Za-z_])\d")  # a figure, not a label such as "K1"
 _HEADING = re.compile(r"^(?:[A-Z0-9][^a-z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
                       re.IGNORECASE)
 
@@ -67,7 +64,6 @@ class SentenceIndex:
                 a = cut
             self._add(text[a:b])
         self.stems = [content_stems(s) for s in self.sentences]
-        self.numbers = [bool(_NUMBER.search(s)) for s in self.sentences]
         self.postings: dict[str, list[int]] = defaultdict(list)
         for i, stems in enumerate(self.stems):
             for s in set(stems):
@@ -103,15 +99,11 @@ class SentenceIndex:
         if not has:
             return []
 
-        # a question asking for a quantity prefers windows that state one
-        numeric = NUMBER_BONUS if answer_type(question) in ("number", "time") else 0.0
-
         def covered(first: int, last: int) -> float:
             found: set[str] = set()
             for k in range(first, last + 1):
                 found |= has.get(k, set())
-            bonus = numeric if any(self.numbers[first:last + 1]) else 0.0
-            return sum(weights[s] for s in found) + bonus
+            return sum(weights[s] for s in found)
 
         # windows around the best-matching sentences (each window must contain one of them)
         seeds = sorted(has, key=lambda i: -covered(i, i))[:SEEDS]
@@ -122,7 +114,7 @@ class SentenceIndex:
         rough = sorted(((covered(a, b) - EXTRA_SENTENCE * (b - a), a, b) for a, b in spans),
                        key=lambda t: (-t[0], t[2] - t[1], t[1]))
         # the bigram bonus can reorder only the windows near the top
-        scored = [self._window(a, b, weights, pairs, numeric) for _, a, b in rough[:RESCORE]]
+        scored = [self._window(a, b, weights, pairs) for _, a, b in rough[:RESCORE]]
         ranked = sorted(scored, key=lambda w: (-w.score, w.last - w.first, w.first))
         out: list[Window] = []
         used: set[int] = set()
@@ -137,7 +129,7 @@ class SentenceIndex:
         return out
 
     def _window(self, first: int, last: int, weights: dict[str, float],
-                pairs: set[tuple[str, str]], numeric: float = 0.0) -> Window:
+                pairs: set[tuple[str, str]]) -> Window:
         stems: list[str] = []
         for k in range(first, last + 1):
             stems.extend(self.stems[k])
@@ -145,8 +137,6 @@ class SentenceIndex:
         coverage = sum(w for s, w in weights.items() if s in present)
         bigrams = len(pairs & set(zip(stems, stems[1:]))) if pairs else 0
         score = coverage * (1.0 + BIGRAM_BONUS * bigrams) - EXTRA_SENTENCE * (last - first)
-        if any(self.numbers[first:last + 1]):
-            score += numeric
         return Window(score=score, coverage=coverage, first=first, last=last,
                       text=" ".join(self.sentences[first:last + 1]))
 
