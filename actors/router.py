@@ -124,7 +124,8 @@ class RouterActor:
 
     async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
         job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
-                      req.temperature, req.decoding or self.cfg.serve.decoding)
+                      req.temperature, req.decoding or self.cfg.serve.decoding,
+                      self.cfg.serve.model_weight)
         deadline = time.monotonic() + timeout
         try:
             for attempt in range(3):
@@ -204,7 +205,8 @@ class RouterActor:
         t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
         job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
-                      req.temperature, req.decoding or self.cfg.serve.decoding)
+                      req.temperature, req.decoding or self.cfg.serve.decoding,
+                      self.cfg.serve.model_weight)
         timeout = self.cfg.serve.request_timeout_s
         deadline = time.monotonic() + timeout
         ans: BookAnswer | None = None

@@ -124,6 +124,9 @@ class ServeConfig(_Section):
     # takes the merges off the router, the busiest actor), the router itself for a question alone
     # (one Ray hop less); merger: always the merger actor; router: always the router
     merge_in: Literal["auto", "merger", "router"] = "auto"
+    # weight of the book model's judgement (mean log-probability of each candidate answer) against
+    # the model-free score in extract decoding; 0 chooses without the model (see README)
+    model_weight: float = 0.0
     max_body_bytes: int = 65536  # request bodies above this get 413
 
 
@@ -191,7 +194,7 @@ _RANGES: dict[str, tuple[float, float | None, bool]] = {
         "qa.max_pairs", "serve.max_batch_wait_ms", "cluster.train_num_cpus",
         "cluster.train_memory_gb", "cluster.train_num_gpus", "cluster.train_mps",
         "cluster.actor_num_cpus", "cluster.actor_num_gpus", "cluster.actor_mps",
-        "cluster.max_retries", "router.abstain_threshold")},
+        "cluster.max_retries", "router.abstain_threshold", "serve.model_weight")},
     **{k: (0, None, True) for k in (
         "crawl.timeout_s", "pretrain.learning_rate", "pretrain.max_epochs", "finetune.learning_rate",
         "finetune.max_epochs", "serve.request_timeout_s")},

@@ -85,18 +85,20 @@ class BookModel:
             raise PromptError(f"book '{self.book_id}': {exc}") from None
         return [Completion(self.decode(r.tokens), r.tokens, r.logprobs, r.stopped) for r in results]
 
-    def score_answers(self, prompts: list[list[int]],
-                      answers: list[list[str]]) -> list[list[list[float]]]:
+    def score_answers(self, prompts: list[list[int]], answers: list[list[str]],
+                      max_tokens: int | None = None) -> list[list[list[float]]]:
         """Per-token log-probabilities of each prompt's candidate answers and of the end token after
         each: the model's judgement of answers it did not have to write itself. out[j][i] belongs
         to answers[j][i]; one batched pass serves every prompt.
 
         Phrases of one sentence overlap ("the velocity" begins "the velocity of light"), and a
         phrase that begins another rides on it (bookgpt.model.score.score_answers): the model
-        reads about a third of the tokens it would read scoring each phrase alone."""
+        reads about a third of the tokens it would read scoring each phrase alone. An answer longer
+        than `max_tokens` is judged by its first `max_tokens` tokens."""
         from bookgpt.model.score import score_answers
 
-        seqs = [[self.encode(" " + a)[: self.context_length // 2] for a in cs] for cs in answers]
+        cap = min(max_tokens or self.context_length, self.context_length // 2)
+        seqs = [[self.encode(" " + a)[:cap] for a in cs] for cs in answers]
         longest = max((len(c) + 1 for cs in seqs for c in cs), default=1)  # and the end token
         kept = [list(p)[-(self.context_length + 1 - longest):] for p in prompts]
         if any(not p for p in kept):

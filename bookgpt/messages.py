@@ -117,6 +117,7 @@ class AnswerJob(_Msg):
     decoding: str = "generate"  # "extract": choose a phrase of the passage; "generate": write
     evidence: list[Evidence] = []  # the router's best sentences of this book for the question
     coverage: float = 0.0  # the router's coverage of the question by the best window
+    model_weight: float = 0.0  # the model's say in choosing among extracted candidates (0: none)
 
 
 class BatchingRequest(_Msg):

@@ -17,7 +17,7 @@ from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, BookInfo
 from bookgpt.paths import BookPaths, router_dir
 from bookgpt.qa.format import best_window, prompt_ids
 from bookgpt.qa.spans import answer_candidates
-from bookgpt.answer.choose import MODEL_WEIGHT, Choice, choose, shortlist
+from bookgpt.answer.choose import MAX_SCORED_TOKENS, Choice, choose, shortlist
 from bookgpt.answer.extract import Candidate
 from bookgpt.answer.retrieve import evidence
 from bookgpt.router import BookRouter
@@ -85,11 +85,17 @@ def _extracted(model: BookModel, jobs: list[AnswerJob],
 
 def _chosen(model: BookModel, jobs: list[AnswerJob],
             shortlists: list[list[Candidate]]) -> list[Choice]:
-    """Each evidence job's answer (bookgpt.answer.choose), its shortlist scored by the model in
-    one batched pass."""
-    prompts = _prompts(model, jobs, model.context_length // 2)
-    scored = model.score_answers(prompts, [[c.text for c in cs] for cs in shortlists])
-    return [choose(j, cs, lps, MODEL_WEIGHT) for j, cs, lps in zip(jobs, shortlists, scored)]
+    """Each evidence job's answer (bookgpt.answer.choose); the shortlists of jobs that give the
+    model a say are scored by it in one batched pass."""
+    judged = [i for i, j in enumerate(jobs) if j.model_weight > 0]
+    scored: list = [None] * len(jobs)
+    if judged:
+        prompts = _prompts(model, [jobs[i] for i in judged], model.context_length // 2)
+        for i, lps in zip(judged, model.score_answers(
+                prompts, [[c.text for c in shortlists[i]] for i in judged],
+                max_tokens=MAX_SCORED_TOKENS)):
+            scored[i] = lps
+    return [choose(j, cs, lps, j.model_weight) for j, cs, lps in zip(jobs, shortlists, scored)]
 
 
 def answer_batch(model: BookModel, jobs: list[AnswerJob],
@@ -135,17 +141,18 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob],
 
 
 def job_for(routed: RoutedBook, question: str, max_new_tokens: int, temperature: float = 0.0,
-            decoding: str = "generate") -> AnswerJob:
+            decoding: str = "generate", model_weight: float = 0.0) -> AnswerJob:
     return AnswerJob(book_id=routed.book_id, question=question, passage=routed.passage,
                      title=routed.title, weight=routed.weight, max_new_tokens=max_new_tokens,
                      temperature=temperature, decoding=decoding, evidence=routed.evidence,
-                     coverage=routed.coverage)
+                     coverage=routed.coverage, model_weight=model_weight)
 
 
 def book_answer(model: BookModel, routed: RoutedBook, question: str, max_new_tokens: int,
-                temperature: float = 0.0, decoding: str = "generate") -> BookAnswer:
+                temperature: float = 0.0, decoding: str = "generate",
+                model_weight: float = 0.0) -> BookAnswer:
     return answer_batch(model, [job_for(routed, question, max_new_tokens, temperature,
-                                        decoding)])[0]
+                                        decoding, model_weight)])[0]
 
 
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
@@ -255,7 +262,8 @@ class Orchestrator:
                 model = await asyncio.to_thread(self.model, r.book_id)
                 return await asyncio.wait_for(
                     asyncio.to_thread(book_answer, model, r, req.question, max_new, req.temperature,
-                                      req.decoding or self.cfg.serve.decoding),
+                                      req.decoding or self.cfg.serve.decoding,
+                                      self.cfg.serve.model_weight),
                     timeout=self.cfg.serve.request_timeout_s)
             except Exception as exc:  # a failing book degrades the answer, never the whole query
                 return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight,

@@ -9,6 +9,7 @@ single capital (an initial) does not end one. Stems are a light suffix stripper 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -76,6 +77,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a book has far fewer distinct words; called per word
 def stem(word: str) -> str:
     """A light stem: one common suffix stripped, then the first STEM_CHARS letters."""
     if len(word) > 4 and not word.isdigit():

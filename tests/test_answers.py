@@ -151,3 +151,19 @@ def test_eval_questions_on_a_tiny_trained_shelf(trained, capsys):
         1 for r in out["rows"] if r["book_id"] and not r["abstained"])
     assert main(base + ["eval", "--questions", str(root / "nope.jsonl")]) == 2
     assert "no questions file" in capsys.readouterr().err
+
+
+def test_model_weight_gives_the_book_model_a_say(trained, capsys):
+    """serve.model_weight 0 chooses without the model (no token scored); above 0 the model scores
+    the shortlist; a negative weight is a config error."""
+    _, base = trained
+    q = "What is the velocity of light in vacuo?"
+    for weight in (0.0, 0.5):
+        assert main(base + ["--set", f"serve.model_weight={weight}", "ask", q, "--json",
+                            "--book-id", "relativity"]) == 0
+        ans = json.loads(capsys.readouterr().out)
+        cand = ans["candidates"][0]
+        assert (cand["tokens"] > 0) == (weight > 0) and (cand["mean_logprob"] is None) == (
+            weight == 0)
+        assert ans["answer"].lower() in ans["support"].lower()
+    assert main(base + ["--set", "serve.model_weight=-1", "ask", q]) == 2

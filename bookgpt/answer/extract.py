@@ -11,6 +11,7 @@ number for "how many", "because" for "why") and by its length against what such 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -135,6 +136,7 @@ def _trim(text: str, qstems: set[str]) -> str:
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _bare(token: str) -> str:
     ws = words(token)
     return ws[0] if ws else ""

@@ -1,4 +1,4 @@
-"""`bookgpt bench train|generate|serve|train-parallel`: speed benchmarks that print figures.
+"""`bookgpt bench train|generate|answer|serve|train-parallel`: speed benchmarks that print figures.
 
 Each prints one JSON object with --json.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import msgspec
 
@@ -33,6 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-transformers", action="store_true", help="skip the transformers baseline")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(run=run_generate)
+    a = bsub.add_parser("answer", help="routing and extractive answering in one process, "
+                                       "questions/s at a batch size (on trained books)")
+    a.add_argument("--questions", type=Path, required=True, metavar="FILE",
+                   help="JSONL of questions (as for `bookgpt eval --questions`)")
+    a.add_argument("--batch", type=int, default=16, help="questions per batch (default 16)")
+    a.add_argument("--rounds", type=int, default=5, help="timed passes over the questions")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(run=run_answer)
     sv = bsub.add_parser("serve", help="drive a running bookgpt-serve with concurrent clients "
                                        "(batching on vs off, HTTP+Ray overhead)")
     sv.add_argument("--url", default=None, help="server URL (default http://serve.host:serve.port)")
@@ -84,6 +93,15 @@ def run_generate(args: argparse.Namespace, cfg: Config) -> int:
 
     _print(bench_generate(cfg, new_tokens=args.new_tokens, compile=not args.no_compile,
                           with_transformers=not args.no_transformers), args.json)
+    return 0
+
+
+def run_answer(args: argparse.Namespace, cfg: Config) -> int:
+    from bookgpt.bench.answer_bench import bench_answer
+    from bookgpt.orchestrator import Orchestrator
+
+    _print(bench_answer(Orchestrator(cfg, artifacts_root(cfg)), args.questions, args.batch,
+                        args.rounds), args.json)
     return 0
 
 
