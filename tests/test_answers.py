@@ -73,8 +73,8 @@ def test_headings_are_not_sentences(shared_books):
 
 def test_retrieval_finds_the_fact_for_a_handwritten_question(shared_books):
     index = SentenceIndex((shared_books / "relativity.txt").read_text("utf-8"))
-    coverage, found = evidence(index, "What is the velocity of light in vacuo?", windows=3)
-    assert coverage > 0.9 and found[0].window == 0 and found[0].match == 1.0
+    best, found = evidence(index, "What is the velocity of light in vacuo?", windows=3)
+    assert best.coverage > 0.9 and found[0].window == 0 and found[0].match == 1.0
     window = " ".join(e.text for e in found if e.window == 0)
     assert "velocity of light" in window and "vacuo" in window
     # the sentence after each window comes with it, marked as a follower
@@ -167,3 +167,29 @@ def test_model_weight_gives_the_book_model_a_say(trained, capsys):
             weight == 0)
         assert ans["answer"].lower() in ans["support"].lower()
     assert main(base + ["--set", "serve.model_weight=-1", "ask", q]) == 2
+
+
+def test_books_are_ranked_again_by_the_sentences_that_answer():
+    """The router prefers the book that repeats the question's words; the book with a sentence
+    that answers it is asked first once the best books are ranked again by their best window."""
+    from bookgpt.messages import AskRequest
+    from bookgpt.orchestrator import route_request
+    from bookgpt.router import BookRouter
+
+    alpha = ("Alpha", "\n\n".join([
+        "Light travels in straight lines through the glass, and the light bends at the surface.",
+        "Light and shade make the picture; the light of the lamp was dim and the light flickered.",
+        "The light from the window fell across the floor, light upon light.",
+        "The carpenter sawed the oak. The nails were bought in town. The bench was done by noon.",
+        "A velocity is a speed in a direction, and the velocity changes when the cart turns."]))
+    beta = ("Beta", "\n\n".join([
+        "The gardener planted roses along the wall and watered them each morning.",
+        "Sound is slow. The velocity of light is about 300,000 kilometres in each second.",
+        "The orchard gave apples and pears in the autumn, and the hedges were trimmed."]))
+    router = BookRouter.build({"alpha": alpha, "beta": beta}, passage_chars=200)
+    q = "What is the velocity of light?"
+    assert router.route(q, abstain_threshold=0.0).books[0].book_id == "alpha"
+    routed = route_request(router, AskRequest(question=q), ["alpha", "beta"], 2, 0.0)
+    assert [r.book_id for r in routed] == ["beta", "alpha"]
+    assert routed[0].weight > routed[1].weight
+    assert routed[0].evidence[0].text.startswith("The velocity of light is about 300,000")

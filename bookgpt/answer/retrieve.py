@@ -142,12 +142,12 @@ class SentenceIndex:
 
 
 def evidence(index: SentenceIndex, question: str, windows: int = 3,
-             follow: int = 1) -> tuple[float, list[Evidence]]:
-    """(coverage of the best window, the sentences of the `windows` best windows and of the
-    `follow` sentences after each), best window first: what a book model answers from."""
+             follow: int = 1) -> tuple[Window | None, list[Evidence]]:
+    """(the best window, the sentences of the `windows` best windows and of the `follow`
+    sentences after each), best window first: what a book model answers from."""
     found = index.search(question, top=windows)
     if not found:
-        return 0.0, []
+        return None, []
     best = found[0].score or 1.0
     out: list[Evidence] = []
     seen: set[int] = set()
@@ -157,4 +157,4 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
                 seen.add(k)
                 out.append(Evidence(text=index.sentences[k], match=max(0.0, w.score / best),
                                     window=rank, follows=k > w.last))
-    return found[0].coverage, out
+    return found[0], out
