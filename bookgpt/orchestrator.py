@@ -38,13 +38,19 @@ def trained_books(artifacts: Path) -> list[str]:
 
 
 def _prompts(model: BookModel, jobs: list[AnswerJob], budget: int) -> list[list[int]]:
-    """Prompts in the format the model was fine-tuned with (open-book: the router's passage window
-    comes before the question)."""
-    fmt = model.meta.get("prompt_format", "closed")
+    """Prompts in the format the model was fine-tuned with (open-book: the best window of
+    sentences the router found, or else the part of its passage that matches the question, comes
+    before the question)."""
+    if model.meta.get("prompt_format", "closed") != "open":
+        return [prompt_ids(model.tokenizer, model.special, j.question, None, budget) for j in jobs]
     chars = model.meta.get("config", {}).get("finetune", {}).get("passage_chars", 600)
-    return [prompt_ids(model.tokenizer, model.special, j.question,
-                       best_window(j.passage, j.question, chars) if fmt == "open" else None,
-                       budget) for j in jobs]
+
+    def shown(j: AnswerJob) -> str:
+        window = " ".join(e.text for e in j.evidence if e.window == 0)
+        return window[:chars] if window else best_window(j.passage, j.question, chars)
+
+    return [prompt_ids(model.tokenizer, model.special, j.question, shown(j), budget)
+            for j in jobs]
 
 
 def _generated(model: BookModel, jobs: list[AnswerJob],
