@@ -11,6 +11,7 @@ question, which the two- and three-sentence windows reach.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -24,8 +25,8 @@ BIGRAM_BONUS = 0.15  # per adjacent question stem pair found adjacent, as a shar
 # charge per sentence beyond the first: a tie goes to the shorter window (0.03-0.1 lost 1-5 of
 # the 86 readers' questions' supporting sentences at the top)
 EXTRA_SENTENCE = 0.01
-SEEDS = 60  # best-matching sentences whose windows are scored
-RESCORE = 60  # windows, best coverage first, that the bigram bonus may reorder
+SEEDS = 30  # best-matching sentences whose windows are scored
+RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _HEADING = re.compile(r"^(?:[A-Z0-9][^a-z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
                       re.IGNORECASE)
@@ -99,14 +100,18 @@ class SentenceIndex:
         if not has:
             return []
 
+        alone = {i: sum(weights[s] for s in stems) for i, stems in has.items()}
+
         def covered(first: int, last: int) -> float:
+            if first == last:
+                return alone.get(first, 0.0)
             found: set[str] = set()
             for k in range(first, last + 1):
                 found |= has.get(k, set())
             return sum(weights[s] for s in found)
 
         # windows around the best-matching sentences (each window must contain one of them)
-        seeds = sorted(has, key=lambda i: -covered(i, i))[:SEEDS]
+        seeds = heapq.nlargest(SEEDS, alone, key=lambda i: (alone[i], -i))
         n = len(self.sentences)
         spans = {(first, last) for i in seeds
                  for first in range(max(0, i - MAX_WINDOW + 1), i + 1)
