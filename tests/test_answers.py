@@ -64,6 +64,20 @@ def test_candidates_answer_what_the_question_asks():
     assert "river had risen" in best.text
 
 
+def test_asides_and_long_pieces_are_no_answers():
+    sents = [("In short, for example, the keeper of the old lighthouse on the northern cape of the "
+              "island, who had watched the sea there for many long and stormy years, counted the "
+              "ships.", 1.0)]
+    got = [c.text for c in candidates("What did the keeper count?", sents)]
+    assert got and not any(t.lower().startswith(("short", "example", "in short", "for example"))
+                           for t in got)
+    assert all(len(t.split()) <= 20 for t in got)
+    # an aside that holds what is asked stays: a place
+    got = [c.text for c in candidates("Where was Alcuin buried?",
+                                      [("He was buried, at Tours, in his old age.", 1.0)])]
+    assert "Tours" in got[0] and "Tours" in got
+
+
 def test_headings_are_not_sentences(shared_books):
     index = SentenceIndex((shared_books / "flatland.txt").read_text("utf-8"))
     assert not any(s.startswith("7.  Concerning Irregular") or s == "PART I" for s in

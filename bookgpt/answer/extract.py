@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from bookgpt.qa.words import PERSON_NOUNS
+from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import is_content, question_stems, squash, stem, words
 
 # clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
@@ -53,6 +53,7 @@ NOVELTY_FLOOR = 0.5
 LENGTH_FLOOR = 0.6
 FIT_FLOOR = 0.5
 NEAR_FLOOR = 0.4
+MAX_WORDS = 20  # a longer piece is a passage, not an answer
 
 
 def _floor(x: float, floor: float) -> float:
@@ -142,6 +143,14 @@ def _bare(token: str) -> str:
     return ws[0] if ws else ""
 
 
+def _aside(piece: str) -> bool:
+    """A short clause opened by a preposition is an aside ("In short", "For example", "Of
+    course", "In a word"), not an answer, unless it holds what is asked ("at Tours" for a place,
+    "in 1840" for a time)."""
+    ws = piece.split()
+    return len(ws) <= 3 and ws[0].lower() in TAIL_PREPS | {"of", "in", "on", "at", "for"}
+
+
 def _type_fit(kind: str, text: str, qwords: set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
     ws = words(text)
@@ -169,7 +178,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     out: list[Candidate] = []
     for sentence, match in sentences:
         sentence = squash(sentence)
-        clauses = _clauses(sentence)
+        # asides ("In short", "For example") are never part of an answer
+        clauses = [(a, b) for a, b in _clauses(sentence)
+                   if not _aside(sentence[a:b]) or _type_fit(kind, sentence[a:b], qwords) == 1.0]
         echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in qstems)
                 for a, b in clauses]
         total = sum(echo) or 1
@@ -200,6 +211,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             whole = [w for w in words(raw) if is_content(w)]
             novelty = sum(1 for w in whole if stem(w) not in qstems) / len(whole)
             n = len(text.split())
+            if n > MAX_WORDS:
+                continue
             length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
             fit = _type_fit(kind, text, qwords)
             score = (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
