@@ -3,7 +3,8 @@
 A question asks for a kind of thing (`answer_type`): a person, a number or quantity, a time, a
 place, a reason, a meaning, or a plain noun phrase. Each sentence of the retrieved windows (and
 the sentence after each, where answers often stand) is cut into clauses at punctuation; the
-clauses, their halves and pairs of neighbouring clauses are the candidates. A candidate scores by
+clauses, pairs of neighbouring clauses, a number with what it counts and a reason from its
+"because" on are the candidates, trimmed of the question's own words. A candidate scores by
 what it adds to the question (content words the question does not have), by how well its
 sentence matches the question, by whether it has what the question asks for (a name for "who", a
 number for "how many", "because" for "why") and by its length against what such a question needs.
@@ -34,6 +35,7 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
                      r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r"))*)")
@@ -157,69 +159,85 @@ def _type_fit(kind: str, text: str, qwords: set[str]) -> float:
     if kind == "number":
         return float(bool(_DIGIT.search(text)) or any(w in _NUMBER_WORDS for w in ws))
     if kind == "time":
-        return float(bool(re.search(r"\b\d{3,4}\b", text)) or any(w in _TIME_WORDS for w in ws))
+        return float(bool(_YEAR.search(text)) or any(w in _TIME_WORDS for w in ws))
     if kind in ("person", "place"):
-        names = [m.group() for m in _CAPITAL.finditer(" " + text)
-                 if m.group().lower() not in qwords]
-        return min(1.0, len(names) / 1.0)
+        return float(any(m.group().lower() not in qwords for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))
     return 0.5  # a meaning or a thing: no mark tells one apart
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What candidates are measured against: the question's stems and words, and its kind."""
+
+    stems: set[str]
+    words: set[str]
+    kind: str
+
+    @classmethod
+    def of(cls, question: str) -> _Asked:
+        return cls(set(question_stems(question)), set(words(question)), answer_type(question))
+
+
+def _pieces(sentence: str, asked: _Asked) -> list[tuple[str, float]]:
+    """(piece, nearness) of a sentence: its clauses (asides dropped unless they hold what is
+    asked), pairs of neighbouring clauses, a number's quantity, a reason's "because" clause.
+    Nearness (0..1) is how close the piece stands to the clauses that echo the question."""
+    clauses = [(a, b) for a, b in _clauses(sentence)
+               if not _aside(sentence[a:b]) or _type_fit(asked.kind, sentence[a:b],
+                                                         asked.words) == 1.0]
+    echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in asked.stems)
+            for a, b in clauses]
+    total = sum(echo) or 1
+    spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
+    pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
+    if asked.kind in ("number", "time"):  # the quantity alone, with what it counts
+        pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
+                   for m in _QUANTITY.finditer(sentence, a, b)]
+    if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
+        pieces += [(i, i, sentence[m.start():b]) for i, (a, b) in enumerate(clauses)
+                   for m in _REASON.finditer(sentence, a, b)]
+    return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
+                      default=0.0) / total) for i, j, raw in pieces]
+
+
+def _score(raw: str, text: str, match: float, near: float, asked: _Asked) -> float | None:
+    """The model-free score of a piece (`raw`, `text` once trimmed), or None if it is no answer:
+    nothing the question lacks, or too long."""
+    ws = [w for w in words(text) if is_content(w)]
+    if not ws or all(stem(w) in asked.stems for w in ws):
+        return None
+    n = len(text.split())
+    if n > MAX_WORDS:
+        return None
+    # what the piece adds, counted before trimming: a clause that restates the question is no
+    # answer, however little of it the trim leaves
+    whole = [w for w in words(raw) if is_content(w)]
+    novelty = sum(1 for w in whole if stem(w) not in asked.stems) / len(whole)
+    ideal = _LENGTH[asked.kind]
+    length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
+    fit = _type_fit(asked.kind, text, asked.words)
+    return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
+            * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
+            * _floor(near, NEAR_FLOOR))
+
+
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
     """Scored candidate answers from `sentences` ((sentence, match score 0..1) pairs, the
     retrieved windows' sentences and their followers), best first, at most `limit`."""
-    qstems = set(question_stems(question))
-    qwords = set(words(question))
-    kind = answer_type(question)
-    ideal = _LENGTH[kind]
+    asked = _Asked.of(question)
     seen: set[str] = set()
     out: list[Candidate] = []
     for sentence, match in sentences:
         sentence = squash(sentence)
-        # asides ("In short", "For example") are never part of an answer
-        clauses = [(a, b) for a, b in _clauses(sentence)
-                   if not _aside(sentence[a:b]) or _type_fit(kind, sentence[a:b], qwords) == 1.0]
-        echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in qstems)
-                for a, b in clauses]
-        total = sum(echo) or 1
-        spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
-        pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
-        if kind in ("number", "time"):  # the quantity alone, with what it counts
-            pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
-                       for m in _QUANTITY.finditer(sentence, a, b)]
-        if kind == "reason":  # the reason itself: from "because" to the end of its clause
-            pieces += [(i, i, sentence[m.start():b]) for i, (a, b) in enumerate(clauses)
-                       for m in _REASON.finditer(sentence, a, b)]
-        for i, j, raw in pieces:  # each a piece of the sentence
-            # the answer stands beside the words that echo the question
-            near = max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
-                       default=0.0) / total
-            text = _trim(raw, qstems)
-            key = text.lower()
-            if not text or key in seen:
+        for raw, near in _pieces(sentence, asked):
+            text = _trim(raw, asked.stems)
+            if not text or text.lower() in seen:
                 continue
-            seen.add(key)
-            ws = [w for w in words(text) if is_content(w)]
-            if not ws:
-                continue
-            if not any(stem(w) not in qstems for w in ws):
-                continue
-            # what the piece adds, counted before trimming: a clause that restates the question
-            # is no answer, however little of it the trim leaves
-            whole = [w for w in words(raw) if is_content(w)]
-            novelty = sum(1 for w in whole if stem(w) not in qstems) / len(whole)
-            n = len(text.split())
-            if n > MAX_WORDS:
-                continue
-            length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
-            fit = _type_fit(kind, text, qwords)
-            score = (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
-                     * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
-                     * _floor(near, NEAR_FLOOR))
-            out.append(Candidate(text=text, sentence=sentence, score=score))
+            seen.add(text.lower())
+            score = _score(raw, text, match, near, asked)
+            if score is not None:
+                out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]
-
-
