@@ -191,9 +191,11 @@ class RayBackend:
                                   max_inflight=ROUTER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
     async def _ask_many(self, items: list[tuple[AskRequest, float]]) -> list:
-        # the router gets what is left of each question's deadline
+        # the router gets what is left of each question's deadline, and the batching setting
+        # (a router Ray restarted was built with the one the deployment started with)
         return await self.dep.router.ask_many.remote([r for r, _ in items],
-                                                     time_left([d for _, d in items]))
+                                                     time_left([d for _, d in items]),
+                                                     self.batching)
 
     async def ask(self, req: AskRequest) -> Answer:
         deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s
@@ -213,9 +215,6 @@ class RayBackend:
                 if (not isinstance(exc, ray.exceptions.RayActorError) or attempt == ROUTER_RETRIES
                         or time.monotonic() + wait > deadline):
                     raise err from None
-                # a restarted router starts with the batching it was built with: tell it ours
-                self.dep.router.set_batching.remote(self.batching,
-                                                    self.dep.cfg.serve.max_batch_size)
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 

@@ -226,11 +226,13 @@ class RouterActor:
         timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
         yield merged(req.question, routing, [ans], timings)
 
-    async def ask_many(self, reqs: list[AskRequest],
-                       timeouts_s: list[float] | None = None) -> list[Answer | Exception]:
+    async def ask_many(self, reqs: list[AskRequest], timeouts_s: list[float] | None = None,
+                       batching: bool | None = None) -> list[Answer | Exception]:
         """Several questions in one call (the HTTP server coalesces its calls under load), each
         with what is left of its deadline: each gets its answer or the exception that stopped it,
-        in order."""
+        in order. `batching`, when given, is the server's setting, which this router takes on."""
+        if batching is not None and batching != self.batching:
+            self._configure(batching, self.cfg.serve.max_batch_size)
         timeouts = timeouts_s if timeouts_s is not None else [None] * len(reqs)
         t0 = time.perf_counter()
         # the whole batch is scored in one pass (see BookRouter.scores_many); each question then
