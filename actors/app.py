@@ -27,7 +27,7 @@ from bookgpt.errors import AskError, OverloadedError
 from bookgpt.orchestrator import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
-from cluster.resources import book_actor_options, check_feasible
+from cluster.resources import book_actor_options, check_capacity, check_feasible
 from cluster.ship import fingerprint, pack, read_tree
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class Deployment:
         device = resolve_device(cfg.device)
         opts = book_actor_options(cfg.cluster, device)
         check_feasible(opts, ray.nodes(), "a book model actor")
+        check_capacity(opts, len(self.book_ids), ray.nodes(), "book model actor")
         cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
         # the shipped files belong to a detached actor on this node, not to this process: they
         # outlive it, as the actors built from them do (see actors/files.py)

@@ -43,3 +43,16 @@ def check_feasible(opts: dict, nodes: list[dict], what: str) -> None:
             for n in nodes if n.get("Alive")]
     raise InfeasibleError(f"{what} asks for {need}, more than any node of the cluster has ({have}); "
                        f"lower the cluster.* settings or add a node with those resources")
+
+
+def check_capacity(opts: dict, count: int, nodes: list[dict], what: str) -> None:
+    """Fail fast when `count` actors of `opts` need more CPUs than the whole cluster has: Ray
+    would start some and leave the rest waiting for ever."""
+    cpus = opts.get("num_cpus", 0) * count
+    have = sum(n["Resources"].get("CPU", 0) for n in nodes if n.get("Alive"))
+    if cpus > have:
+        share = int(have / count * 100) / 100
+        raise InfeasibleError(
+            f"{count} {what}s at {opts['num_cpus']:g} CPUs each need {cpus:g} CPUs; the cluster "
+            f"has {have:g}. Set cluster.actor_num_cpus to at most {share:g} (e.g. --set "
+            f"cluster.actor_num_cpus={share:g}), serve fewer books or add nodes")

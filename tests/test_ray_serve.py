@@ -414,3 +414,17 @@ def test_messages_round_trip_between_processes():
     ans = Answer(question="q", answer="a", book_id="b", title="t", confidence=0.5, abstained=False,
                  candidates=[BookAnswer(book_id="b", answer="a")])
     assert msgspec.json.decode(msgspec.json.encode(ans), type=Answer) == ans
+
+
+def test_more_book_actors_than_cpus_fail_fast_with_the_setting_to_change(trained, ray_cluster):
+    """Two books at 1.5 CPUs each fit one by one on the 2-CPU cluster, not together: Ray would
+    start one and leave the other waiting; the deployment says which setting to lower."""
+    from cluster.resources import InfeasibleError
+
+    root, _ = trained
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["cluster.actor_num_cpus=1.5"])
+    start = time.monotonic()
+    with pytest.raises(InfeasibleError, match=r"2 book model actors at 1.5 CPUs each need 3 CPUs; "
+                                              r"the cluster has 2.*cluster.actor_num_cpus=1"):
+        Deployment(cfg, root)
+    assert time.monotonic() - start < 10
