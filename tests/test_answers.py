@@ -207,3 +207,32 @@ def test_books_are_ranked_again_by_the_sentences_that_answer():
     assert [r.book_id for r in routed] == ["beta", "alpha"]
     assert routed[0].weight > routed[1].weight
     assert routed[0].evidence[0].text.startswith("The velocity of light is about 300,000")
+
+
+def test_a_puzzles_solution_section_is_searched_with_it():
+    """A heading that stands twice (the puzzle, then its solution under "Answers to ...") links
+    the two sections: a question matching the puzzle also gets the solution's sentences."""
+    text = "\n\n".join([
+        "1.--THE CLOCKMAKER'S LOCK.",
+        "A clockmaker fitted his shop door with a lock of three brass dials, each dial bearing "
+        "ten letters. Which word of three letters opened the clockmaker's lock?",
+        "2.--THE FERRYMAN.",
+        "A ferryman must carry a goat, a wolf and a cabbage across a narrow river.",
+        "[Illustration]",
+        "SOLUTIONS.",
+        "ANSWERS TO THE CLOCKMAKER'S LOCK.",
+        "Only one vowel could be formed on the middle dial, so the word was plainly TWO. The "
+        "other dials give no word at all.",
+        "[Illustration]",
+        "2.--THE FERRYMAN.",
+        "The goat goes over first and comes back with the cabbage left behind."])
+    index = SentenceIndex(text)
+    q = "Which three-letter word opened the clockmaker's lock with brass dials?"
+    _, found = evidence(index, q, windows=1)
+    texts = [e.text for e in found]
+    assert texts[0].startswith("A clockmaker fitted") or texts[0].startswith("1.--THE")
+    solution = [e for e in found if "plainly TWO" in e.text]
+    assert solution and solution[0].window == 1  # a window of its own, after the puzzle's
+    assert solution[0].match == 1.0  # it answers as well as the puzzle matched
+    # "[Illustration]" stands twice too, but names no section: it links nothing
+    assert all("goat goes over" not in t for t in texts)

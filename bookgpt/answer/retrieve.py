@@ -11,10 +11,11 @@ question, which the two- and three-sentence windows reach.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bookgpt.messages import Evidence
@@ -25,9 +26,12 @@ BIGRAM_BONUS = 0.15  # per adjacent question stem pair found adjacent, as a shar
 # charge per sentence beyond the first: a tie goes to the shorter window (0.03-0.1 lost 1-5 of
 # the 86 readers' questions' supporting sentences at the top)
 EXTRA_SENTENCE = 0.01
+SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
 SEEDS = 30  # best-matching sentences whose windows are scored
 RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
+_BLANK = re.compile(r"\n[ \t]*\n")
+_ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
 _HEADING = re.compile(r"^(?:[A-Z0-9][^a-z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
                       re.IGNORECASE)
 
@@ -52,18 +56,62 @@ def _is_heading(sentence: str) -> bool:
     return bool(_HEADING.match(sentence.strip().rstrip(".")) or len(words) <= 2)
 
 
+def _is_title(line: str) -> bool:
+    """A heading standing alone: short, and mostly capitalised words ("51.--The Secret Lock.",
+    "ANSWERS TO KNOT IV.")."""
+    if line.lstrip().startswith("["):  # "[Illustration: ...]"
+        return False
+    words = [w for w in (re.sub(r"[^A-Za-z]", "", w) for w in line.split()) if w]
+    return 0 < len(words) <= 10 and sum(w[0].isupper() for w in words) * 2 > len(words)
+
+
+def _heading_key(line: str) -> str:
+    """A heading as a key: its words without numbers and articles, an "Answers to" or "Solution
+    of" dropped, so that a puzzle's heading and its solution's meet ("51.--The Secret Lock." and
+    "51.--_The Secret Lock._", "Knot IV." and "Answers to Knot IV.")."""
+    key = " ".join(w for w in re.findall(r"[a-z0-9]+", line.lower())
+                   if not w.isdigit() and w not in ("the", "a", "an"))
+    return _ANSWER_TO.sub("", key)
+
+
+def _twins(heads: list[tuple[int, str]], n: int) -> dict[int, tuple[int, int]]:
+    """Section start -> (start, end) of the next section under the same heading: in a book of
+    puzzles the second is the first's solution."""
+    bounds = [(start, heads[k + 1][0] if k + 1 < len(heads) else n, key)
+              for k, (start, key) in enumerate(heads)]
+    # a puzzle's title stands two or three times (contents, puzzle, solution); a heading seen
+    # more often ("Illustration", "Solution") names no one section
+    seen = Counter(key for _, _, key in bounds)
+    bounds = [b for b in bounds if seen[b[2]] <= 3]
+    later: dict[str, tuple[int, int]] = {}
+    out: dict[int, tuple[int, int]] = {}
+    for start, end, key in reversed(bounds):
+        if key in later and end > start:
+            out[start] = later[key]
+        if end > start:
+            later[key] = (start, end)
+    return out
+
+
 class SentenceIndex:
     """One book's sentences with an inverted index of their stems."""
 
     def __init__(self, text: str):
         self.sentences: list[str] = []
-        for a, b in sentence_spans(text):
+        self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
+        spans = sentence_spans(text)
+        for n, (a, b) in enumerate(spans):
+            before = text[spans[n - 1][1]:a] if n else "\n\n"
+            after = text[b:spans[n + 1][0]] if n + 1 < len(spans) else "\n\n"
+            if _BLANK.search(before) and _BLANK.search(after) and _is_title(text[a:b]):
+                self._heads.append((len(self.sentences), _heading_key(text[a:b])))
             while b - a > MAX_SENTENCE_CHARS:
                 cut = text.rfind(" ", a + MAX_SENTENCE_CHARS // 2, a + MAX_SENTENCE_CHARS)
                 cut = cut if cut > a else a + MAX_SENTENCE_CHARS
                 self._add(text[a:cut])
                 a = cut
             self._add(text[a:b])
+        self._twins = _twins(self._heads, len(self.sentences))
         self.stems = [content_stems(s) for s in self.sentences]
         self.postings: dict[str, list[int]] = defaultdict(list)
         for i, stems in enumerate(self.stems):
@@ -86,17 +134,27 @@ class SentenceIndex:
         total = sum(raw.values())
         return {s: w / total for s, w in raw.items()} if total > 0 else {}
 
-    def search(self, question: str, top: int = 5) -> list[Window]:
-        """The `top` best windows for `question`, best first, no two sharing a sentence."""
+    def solution_of(self, k: int) -> tuple[int, int] | None:
+        """(start, end) of the later section under the same heading as sentence k's (a puzzle's
+        solution), if there is one."""
+        at = bisect.bisect_right([start for start, _ in self._heads], k) - 1
+        return self._twins.get(self._heads[at][0]) if at >= 0 else None
+
+    def search(self, question: str, top: int = 5,
+               within: tuple[int, int] | None = None) -> list[Window]:
+        """The `top` best windows for `question`, best first, no two sharing a sentence (only
+        among sentences [start, end) when `within` is given)."""
         weights = self.weights(question)
         if not weights:
             return []
         qstems = question_stems(question)
         pairs = {(a, b) for a, b in zip(qstems, qstems[1:]) if a != b}
+        lo, hi = within or (0, len(self.sentences))
         has: dict[int, set[str]] = defaultdict(set)  # sentence -> the question stems it holds
         for s in weights:
             for i in self.postings.get(s, ()):
-                has[i].add(s)
+                if lo <= i < hi:
+                    has[i].add(s)
         if not has:
             return []
 
@@ -112,10 +170,9 @@ class SentenceIndex:
 
         # windows around the best-matching sentences (each window must contain one of them)
         seeds = heapq.nlargest(SEEDS, alone, key=lambda i: (alone[i], -i))
-        n = len(self.sentences)
         spans = {(first, last) for i in seeds
-                 for first in range(max(0, i - MAX_WINDOW + 1), i + 1)
-                 for last in range(i, min(n, first + MAX_WINDOW))}
+                 for first in range(max(lo, i - MAX_WINDOW + 1), i + 1)
+                 for last in range(i, min(hi, first + MAX_WINDOW))}
         rough = sorted(((covered(a, b) - EXTRA_SENTENCE * (b - a), a, b) for a, b in spans),
                        key=lambda t: (-t[0], t[2] - t[1], t[1]))
         # the bigram bonus can reorder only the windows near the top
@@ -156,10 +213,22 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
     best = found[0].score or 1.0
     out: list[Evidence] = []
     seen: set[int] = set()
-    for rank, w in enumerate(found):
+
+    def add(w: Window, rank: int, match: float) -> None:
         for k in range(w.first, min(len(index.sentences), w.last + 1 + follow)):
             if k not in seen:
                 seen.add(k)
-                out.append(Evidence(text=index.sentences[k], match=max(0.0, w.score / best),
-                                    window=rank, follows=k > w.last))
+                out.append(Evidence(text=index.sentences[k], match=match, window=rank,
+                                    follows=k > w.last))
+
+    for rank, w in enumerate(found):
+        add(w, rank, max(0.0, w.score / best))
+    # a window in a puzzle whose solution is a later section: that section's best window (or
+    # its opening) answers it, and matches as well as the puzzle did
+    for rank, w in enumerate(found[:SOLVED]):
+        section = index.solution_of(w.first)
+        if section is not None:
+            inside = index.search(question, top=1, within=section) or [
+                Window(0.0, 0.0, section[0], min(section[1], section[0] + MAX_WINDOW) - 1, "")]
+            add(inside[0], len(found) + rank, max(0.0, w.score / best))
     return found[0], out
