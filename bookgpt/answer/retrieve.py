@@ -7,6 +7,11 @@ of the question's stems it contains (a stem the book never uses counts as missin
 for each pair of the question's adjacent stems that also stand side by side in the window
 ("middle class", "chief circle"). The answer is often in the sentence after the one that echoes the
 question, which the two- and three-sentence windows reach.
+
+Headings that stand alone (short, capitalised paragraphs) cut the book into sections; a heading
+that stands twice or three times links its sections, for in a book of puzzles the later one is the
+earlier one's solution ("51.--The Secret Lock." ... "51.--The Secret Lock.", "Knot IV." ...
+"Answers to Knot IV."). `evidence` adds the solution's best window to the puzzle's.
 """
 
 from __future__ import annotations
@@ -111,6 +116,7 @@ class SentenceIndex:
                 self._add(text[a:cut])
                 a = cut
             self._add(text[a:b])
+        self._head_starts = [start for start, _ in self._heads]
         self._twins = _twins(self._heads, len(self.sentences))
         self.stems = [content_stems(s) for s in self.sentences]
         self.postings: dict[str, list[int]] = defaultdict(list)
@@ -137,7 +143,7 @@ class SentenceIndex:
     def solution_of(self, k: int) -> tuple[int, int] | None:
         """(start, end) of the later section under the same heading as sentence k's (a puzzle's
         solution), if there is one."""
-        at = bisect.bisect_right([start for start, _ in self._heads], k) - 1
+        at = bisect.bisect_right(self._head_starts, k) - 1
         return self._twins.get(self._heads[at][0]) if at >= 0 else None
 
     def search(self, question: str, top: int = 5,
