@@ -158,6 +158,7 @@ def test_eval_questions_on_a_tiny_trained_shelf(trained, capsys):
     # the router tells two books apart on readers' questions, and the scores are computed from
     # the rows (not copied from elsewhere)
     assert out["book_top1"] >= 0.8
+    assert out["book_top1"] <= out["book_top2"] <= out["book_top3_ranked"]
     f1 = sum(r["f1"] for r in out["rows"] if r["book_id"]) / len(inside)
     assert out["f1"] == pytest.approx(f1, abs=1e-4)
     assert set(out["by_kind"]) == {r["kind"] for r in inside}
