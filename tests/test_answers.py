@@ -11,6 +11,7 @@ import pytest
 
 from bookgpt.answer.extract import answer_type, candidates
 from bookgpt.answer.readers import overlaps, read_questions
+import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence
 from bookgpt.cli.main import main
 from bookgpt.errors import AskError
@@ -93,6 +94,20 @@ def test_retrieval_finds_the_fact_for_a_handwritten_question(shared_books):
     assert "velocity of light" in window and "vacuo" in window
     # the sentence after each window comes with it, marked as a follower
     assert any(e.follows for e in found)
+
+
+def test_a_window_holding_what_is_asked_wins(shared_books, monkeypatch):
+    """"How fast" asks for a number: the window that gives one outranks sentences that only echo
+    the question's words, and the number is the answer cut from it."""
+    index = SentenceIndex((shared_books / "relativity.txt").read_text("utf-8"))
+    question = "How fast does light travel in empty space?"
+    best, found = evidence(index, question, windows=3)
+    assert "300,000" in best.text
+    got = candidates(question, [(e.text, e.match) for e in found])[0].text
+    assert "300,000" in got
+    # without the bonus, sentences that echo "light ... empty space" win and no number is cut
+    monkeypatch.setattr(retrieve, "TYPE_BONUS", 0.0)
+    assert "300,000" not in evidence(index, question, windows=3)[0].text
 
 
 def _readers(book_ids: set[str]) -> list[dict]:

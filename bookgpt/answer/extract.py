@@ -33,8 +33,10 @@ _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad janu
 # words that give a reason or a means: a reason's answer starts at one of them
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
                      r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
-_DIGIT = re.compile(r"\d")
+_DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -153,13 +155,21 @@ def _aside(piece: str) -> bool:
     return len(ws) <= 3 and ws[0].lower() in TAIL_PREPS | {"of", "in", "on", "at", "for"}
 
 
-def _type_fit(kind: str, text: str, qwords: set[str]) -> float:
+def marks(kind: str, text: str) -> bool | frozenset[str]:
+    """What of the kind asked for a text holds, in a form that does not depend on the question
+    (so that it can be kept per sentence): for a person or a place its capitalised words
+    (lower-cased), a question's own to be set aside; for the other kinds whether it has one."""
+    if kind in ("person", "place"):
+        return frozenset(m.group().lower() for m in _CAPITAL.finditer(" " + text))
+    return type_fit(kind, text, set()) == 1.0
+
+
+def type_fit(kind: str, text: str, qwords: set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
-    ws = words(text)
     if kind == "number":
-        return float(bool(_DIGIT.search(text)) or any(w in _NUMBER_WORDS for w in ws))
+        return float(bool(_DIGIT.search(text) or _NUMBER_WORD.search(text)))
     if kind == "time":
-        return float(bool(_YEAR.search(text)) or any(w in _TIME_WORDS for w in ws))
+        return float(bool(_YEAR.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):
         return float(any(m.group().lower() not in qwords for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
@@ -168,7 +178,7 @@ def _type_fit(kind: str, text: str, qwords: set[str]) -> float:
 
 
 @dataclass(frozen=True)
-class _Asked:
+class Asked:
     """What candidates are measured against: the question's stems and words, and its kind."""
 
     stems: set[str]
@@ -176,16 +186,16 @@ class _Asked:
     kind: str
 
     @classmethod
-    def of(cls, question: str) -> _Asked:
+    def of(cls, question: str) -> Asked:
         return cls(set(question_stems(question)), set(words(question)), answer_type(question))
 
 
-def _pieces(sentence: str, asked: _Asked) -> list[tuple[str, float]]:
+def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(piece, nearness) of a sentence: its clauses (asides dropped unless they hold what is
     asked), pairs of neighbouring clauses, a number's quantity, a reason's "because" clause.
     Nearness (0..1) is how close the piece stands to the clauses that echo the question."""
     clauses = [(a, b) for a, b in _clauses(sentence)
-               if not _aside(sentence[a:b]) or _type_fit(asked.kind, sentence[a:b],
+               if not _aside(sentence[a:b]) or type_fit(asked.kind, sentence[a:b],
                                                          asked.words) == 1.0]
     echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in asked.stems)
             for a, b in clauses]
@@ -202,7 +212,7 @@ def _pieces(sentence: str, asked: _Asked) -> list[tuple[str, float]]:
                       default=0.0) / total) for i, j, raw in pieces]
 
 
-def _score(raw: str, text: str, match: float, near: float, asked: _Asked) -> float | None:
+def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> float | None:
     """The model-free score of a piece (`raw`, `text` once trimmed), or None if it is no answer:
     nothing the question lacks, or too long."""
     ws = [w for w in words(text) if is_content(w)]
@@ -217,7 +227,7 @@ def _score(raw: str, text: str, match: float, near: float, asked: _Asked) -> flo
     novelty = sum(1 for w in whole if stem(w) not in asked.stems) / len(whole)
     ideal = _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
-    fit = _type_fit(asked.kind, text, asked.words)
+    fit = type_fit(asked.kind, text, asked.words)
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
             * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
             * _floor(near, NEAR_FLOOR))
@@ -226,7 +236,7 @@ def _score(raw: str, text: str, match: float, near: float, asked: _Asked) -> flo
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
     """Scored candidate answers from `sentences` ((sentence, match score 0..1) pairs, the
     retrieved windows' sentences and their followers), best first, at most `limit`."""
-    asked = _Asked.of(question)
+    asked = Asked.of(question)
     seen: set[str] = set()
     out: list[Candidate] = []
     for sentence, match in sentences:
