@@ -21,10 +21,9 @@ from actors.merger import MergerActor
 from actors.router import UNBATCHED_INFLIGHT, RouterActor
 from bookgpt.config import Config
 from bookgpt.device import resolve_device
-from bookgpt.fsio import read_json
 from bookgpt.messages import Answer, AskRequest, BookInfo
 from bookgpt.errors import AskError, OverloadedError
-from bookgpt.orchestrator import trained_books
+from bookgpt.paths import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.resources import book_actor_options, check_capacity, check_feasible
@@ -176,8 +175,7 @@ class RayBackend:
         self.dep = dep
         self._info = []
         for book_id in dep.book_ids:
-            meta = read_json(BookPaths(dep.artifacts, book_id).book_meta)
-            self._info.append((book_id, meta.get("title", book_id), meta.get("author", "")))
+            self._info.append((book_id, *BookPaths(dep.artifacts, book_id).title_author()))
         s = dep.cfg.serve
         # questions wait here at most as many as the books' queues hold, and no call outlives
         # a request's deadline by much (a hung router must not hold up those behind it)

@@ -12,7 +12,7 @@ from ray.util import metrics
 from bookgpt.config import Config
 from bookgpt.inference import BookModel
 from bookgpt.messages import AnswerJob, BookAnswer
-from bookgpt.orchestrator import TokenSink, answer_batch
+from bookgpt.answer.book import TokenSink, answer_batch
 from bookgpt.paths import BookPaths
 from bookgpt.serving.batcher import DynamicBatcher
 from bookgpt.serving.stream import TextDeltas

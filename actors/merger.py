@@ -5,7 +5,7 @@ from __future__ import annotations
 import ray
 
 from bookgpt.messages import Answer, BookAnswer, RoutedBook
-from bookgpt.orchestrator import merged
+from bookgpt.merge import merged
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)

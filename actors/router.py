@@ -11,8 +11,10 @@ import ray
 from actors import MERGER_NAME, book_actor_name
 from bookgpt.config import Config
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, RoutedBook
-from bookgpt.errors import AskError, OverloadedError
-from bookgpt.orchestrator import job_for, merged, route_request, route_requests
+from bookgpt.errors import AskError, OverloadedError, require_question
+from bookgpt.answer.book import failed, job_for
+from bookgpt.answer.route import route_request, route_requests, with_defaults
+from bookgpt.merge import merged, timings
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer, time_left
@@ -41,13 +43,8 @@ def _degraded(r: RoutedBook, exc: Exception, timeout: float) -> BookAnswer:
     if isinstance(exc, OverloadedError):
         raise exc
     if isinstance(exc, asyncio.TimeoutError):  # also a job dropped unrun past its deadline
-        return _failed(r, f"timed out after {timeout:g} s")
-    return _failed(r, f"{type(exc).__name__}: {exc}")
-
-
-def _failed(r: RoutedBook, err: str) -> BookAnswer:
-    return BookAnswer(book_id=r.book_id, title=r.title, weight=r.weight, passage=r.passage,
-                      error=err[:300])
+        return failed(r, f"timed out after {timeout:g} s")
+    return failed(r, f"{type(exc).__name__}: {exc}")
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
@@ -123,8 +120,7 @@ class RouterActor:
         return self._handles[name]
 
     async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
-        job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
-                      req.temperature, req.decoding or self.cfg.serve.decoding,
+        job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
                       self.cfg.serve.model_weight)
         deadline = time.monotonic() + timeout
         try:
@@ -179,33 +175,32 @@ class RouterActor:
         if results and all(isinstance(x, OverloadedError) for x in results):
             raise results[0]
         # some books full, others not: the full ones are failed candidates
-        cands = [x if isinstance(x, BookAnswer) else _failed(r, f"{type(x).__name__}: {x}")
+        cands = [x if isinstance(x, BookAnswer) else failed(r, f"{type(x).__name__}: {x}")
                  for r, x in zip(routing, results)]
-        timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
+        spent = timings(t0, t_route)
         if self._merger_merges():
             try:
-                return await self._to_merger.submit((req.question, routing, cands, timings))
+                return await self._to_merger.submit((req.question, routing, cands, spent))
             except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):
                 # the merger crashed, hangs or is gone: the same policy, applied here, loses no
                 # answer; a later question looks the merger up by name again
                 self._handles.pop(MERGER_NAME, None)
-        return merged(req.question, routing, cands, timings)
+        return merged(req.question, routing, cands, spent)
 
     async def ask_stream(self, req: AskRequest):
         """One named book's answer as it is written: pieces of text (str) as its tokens come, then
         the Answer with provenance. Streams only a question to exactly one book: a routed answer
         is chosen among several books once all have answered, so it cannot stream before."""
         t0 = time.perf_counter()
-        if not req.question.strip():
-            raise AskError("the question is empty")
+        req = with_defaults(req, self.cfg)
+        require_question(req.question)
         if not req.book_ids or len(req.book_ids) != 1:
             raise AskError("streaming token by token needs exactly one book "
                            "(model 'bookgpt/<book_id>')")
         routing = route_request(self.router, req, self.book_ids, 1, 0.0)
         t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
-        job = job_for(r, req.question, req.max_new_tokens or self.cfg.serve.max_new_tokens,
-                      req.temperature, req.decoding or self.cfg.serve.decoding,
+        job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
                       self.cfg.serve.model_weight)
         timeout = self.cfg.serve.request_timeout_s
         deadline = time.monotonic() + timeout
@@ -223,8 +218,7 @@ class RouterActor:
             ans = _degraded(r, RuntimeError("the book's stream ended without an answer"), timeout)
         except Exception as exc:
             ans = _degraded(r, exc, timeout)
-        timings = {"route": round(t_route, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
-        yield merged(req.question, routing, [ans], timings)
+        yield merged(req.question, routing, [ans], timings(t0, t_route))
 
     async def ask_many(self, reqs: list[AskRequest], timeouts_s: list[float] | None = None,
                        batching: bool | None = None) -> list[Answer | Exception]:
@@ -234,11 +228,12 @@ class RouterActor:
         if batching is not None and batching != self.batching:
             self._configure(batching, self.cfg.serve.max_batch_size)
         timeouts = timeouts_s if timeouts_s is not None else [None] * len(reqs)
+        reqs = [with_defaults(r, self.cfg) for r in reqs]
         t0 = time.perf_counter()
         # the whole batch is scored in one pass (see BookRouter.scores_many); each question then
         # goes its own way, the books' calls coalescing again per book
         routings = route_requests(self.router, reqs, self.book_ids,
-                                  [r.top_k or self.cfg.router.top_k for r in reqs],
+                                  [r.top_k for r in reqs],
                                   self.cfg.router.abstain_threshold)
         t_route = (time.perf_counter() - t0) * 1e3
         return list(await asyncio.gather(*(self._ask(r, routing, t0, t_route, t) for r, routing, t

@@ -7,7 +7,9 @@ import time
 
 from bookgpt.merge import exact_match, token_f1
 from bookgpt.messages import AskRequest
-from bookgpt.orchestrator import Orchestrator, book_answer, route_request
+from bookgpt.answer.book import book_answer
+from bookgpt.answer.route import route_request
+from bookgpt.orchestrator import Orchestrator
 from bookgpt.paths import BookPaths
 from bookgpt.qa.pairs import read_jsonl
 from bookgpt.qa.spans import answer_candidates, best_sentence
@@ -107,7 +109,7 @@ def book_f1(paths: BookPaths, n: int = 20, max_new_tokens: int = 32,
     passage, answering with `decoding` (a quick per-book score for training summaries)."""
     from bookgpt.inference import BookModel
     from bookgpt.messages import AnswerJob
-    from bookgpt.orchestrator import answer_batch
+    from bookgpt.answer.book import answer_batch
 
     pairs = read_jsonl(paths.qa_dir / "val.jsonl")[:n]
     if not pairs:

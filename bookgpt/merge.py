@@ -4,9 +4,10 @@ confidence and agreement between candidates."""
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 
-from bookgpt.messages import BookAnswer
+from bookgpt.messages import Answer, BookAnswer, RoutedBook
 
 _WORD = re.compile(r"\w+")
 
@@ -61,3 +62,23 @@ def merge_answers(cands: list[BookAnswer]) -> tuple[BookAnswer | None, float]:
     share = scores[best] / sum(scores)
     # the model's own confidence, discounted when other books outvote it
     return cands[best], cands[best].confidence * (0.5 + 0.5 * share)
+
+
+def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
+           timings: dict[str, float]) -> Answer:
+    chosen, confidence = merge_answers(cands)
+    degraded = any(c.error for c in cands)
+    if chosen is None:
+        return Answer(question=question, answer="", book_id=None, title=None, confidence=0.0,
+                      abstained=True, degraded=degraded, candidates=cands, routing=routing,
+                      timings_ms=timings)
+    return Answer(question=question, answer=chosen.answer, book_id=chosen.book_id,
+                  title=chosen.title, confidence=confidence, abstained=False, degraded=degraded,
+                  passage=chosen.passage, support=chosen.support, candidates=cands,
+                  routing=routing, timings_ms=timings)
+
+
+def timings(t0: float, route_ms: float) -> dict[str, float]:
+    """A merged answer's `timings_ms`, with the same keys whichever backend answers: the routing,
+    and the routing with the books' answers (ms since `t0`, a perf_counter reading)."""
+    return {"route": round(route_ms, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}

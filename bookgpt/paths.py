@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bookgpt.fsio import read_json
+
 
 @dataclass(frozen=True)
 class BookPaths:
@@ -24,6 +26,11 @@ class BookPaths:
     @property
     def book_meta(self) -> Path:
         return self.book_dir / "meta.json"
+
+    def title_author(self) -> tuple[str, str]:
+        """The book's title and author, as its crawl recorded them (the id and "" if not)."""
+        meta = read_json(self.book_meta) if self.book_meta.is_file() else {}
+        return meta.get("title", self.book_id), meta.get("author", "")
 
     @property
     def model_dir(self) -> Path:
@@ -72,3 +79,11 @@ def router_dir(artifacts: Path) -> Path:
 def artifacts_root(cfg) -> Path:
     """The artifact root of a Config (paths.artifacts, ./artifacts by default), made absolute."""
     return Path(cfg.paths.artifacts).expanduser().resolve()
+
+
+def trained_books(artifacts: Path) -> list[str]:
+    """The books with a fine-tuned model under `artifacts`, sorted."""
+    root = artifacts / "models"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "finetune" / "best.pt").is_file())

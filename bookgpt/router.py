@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
 
 from bookgpt.answer.retrieve import SentenceIndex
+from bookgpt.errors import AskError, require_question
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json
 from bookgpt.text import fold, passage_spans, query_text
 
@@ -310,8 +311,10 @@ class BookRouter:
         """The `top_k` best books for `question`, or an abstention when the best scores below
         `abstain_threshold` or at least UNKNOWN_SHARE of its words are in no book (a threshold of
         0 never abstains). An empty question is an error."""
-        if not isinstance(question, str) or not question.strip():
-            raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+        try:
+            require_question(question)
+        except AskError as exc:  # the router's callers hear of the router
+            raise RouterError(str(exc)) from None
         return self.ranked(*self.scores(question), top_k, abstain_threshold,
                            self.unknown_share(question))
 

@@ -203,7 +203,7 @@ def test_books_are_ranked_again_by_the_sentences_that_answer():
     """The router prefers the book that repeats the question's words; the book with a sentence
     that answers it is asked first once the best books are ranked again by their best window."""
     from bookgpt.messages import AskRequest
-    from bookgpt.orchestrator import route_request
+    from bookgpt.answer.route import route_request
     from bookgpt.router import BookRouter
 
     alpha = ("Alpha", "\n\n".join([

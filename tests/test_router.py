@@ -356,7 +356,7 @@ def test_scores_many_matches_one_by_one(router):
 def test_route_requests_batch_keeps_each_questions_fate(router):
     from bookgpt.errors import AskError, UnknownBookError
     from bookgpt.messages import AskRequest
-    from bookgpt.orchestrator import route_request, route_requests
+    from bookgpt.answer.route import route_request, route_requests
 
     reqs = [AskRequest(question="What shape are the women in Flatland?"),
             AskRequest(question="   "),
@@ -378,7 +378,7 @@ def test_route_requests_batch_keeps_each_questions_fate(router):
 def test_route_requests_failure_reaches_each_question_not_the_batch(router, monkeypatch):
     from bookgpt.errors import AskError
     from bookgpt.messages import AskRequest
-    from bookgpt.orchestrator import route_requests
+    from bookgpt.answer.route import route_requests
 
     def broken(questions):
         raise MemoryError("index unreadable")

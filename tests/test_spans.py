@@ -10,7 +10,7 @@ from bookgpt.cli.main import main
 from bookgpt.inference import BookModel
 from bookgpt.merge import token_f1
 from bookgpt.messages import AnswerJob
-from bookgpt.orchestrator import answer_batch
+from bookgpt.answer.book import answer_batch
 from bookgpt.paths import BookPaths
 from bookgpt.qa.format import prompt_ids, squash
 from bookgpt.qa.pairs import read_jsonl

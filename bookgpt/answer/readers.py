@@ -21,7 +21,9 @@ from bookgpt.answer.choose import choose, shortlist
 from bookgpt.errors import AskError
 from bookgpt.merge import exact_match, merge_answers, token_f1
 from bookgpt.messages import Answer, AskRequest, BookAnswer
-from bookgpt.orchestrator import Orchestrator, job_for, route_request
+from bookgpt.answer.book import job_for
+from bookgpt.answer.route import route_request
+from bookgpt.orchestrator import Orchestrator
 from bookgpt.text import squash
 
 REQUIRED = ("id", "book_id", "question", "answer", "supporting_quote", "kind")

@@ -13,7 +13,9 @@ from pathlib import Path
 from bookgpt.answer.readers import read_questions
 from bookgpt.errors import AskError
 from bookgpt.messages import AskRequest
-from bookgpt.orchestrator import Orchestrator, answer_batch, job_for, route_requests
+from bookgpt.answer.book import answer_batch, job_for
+from bookgpt.answer.route import route_requests
+from bookgpt.orchestrator import Orchestrator
 
 
 def bench_answer(orch: Orchestrator, questions: Path, batch: int = 16, rounds: int = 5) -> dict:

@@ -10,6 +10,7 @@ import sys
 import msgspec
 
 from bookgpt.cli.train_cmd import add_book_selection, selected_books
+from bookgpt.errors import require_question
 from bookgpt.config import Config
 from bookgpt.paths import router_dir, artifacts_root
 from bookgpt.pipeline import build_router, make_qa
@@ -98,10 +99,9 @@ def positive_int(text: str) -> int:
 
 
 def run_route(args: argparse.Namespace, cfg: Config) -> int:
-    from bookgpt.router import BookRouter, RouterError
+    from bookgpt.router import BookRouter
 
-    if not args.question.strip():
-        raise RouterError("the question is empty; ask something, e.g. \"What is a square?\"")
+    require_question(args.question)
     router = BookRouter.load(router_dir(artifacts_root(cfg)))
     r = router.route(args.question, top_k=args.top_k or cfg.router.top_k,
                      abstain_threshold=cfg.router.abstain_threshold)

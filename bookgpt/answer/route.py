@@ -1,0 +1,92 @@
+"""A question's books: the router's best books ranked again by the sentences in each that answer
+the question (`bookgpt.answer.retrieve`), with those sentences as each book's evidence."""
+
+from __future__ import annotations
+
+import msgspec
+
+from bookgpt.answer.retrieve import evidence
+from bookgpt.config import Config
+from bookgpt.errors import AskError, UnknownBookError, require_question
+from bookgpt.messages import AskRequest, RoutedBook
+from bookgpt.router import BookRouter
+
+WINDOWS = 3  # best windows of sentences sent to each book model
+RERANKED = 3  # books ranked again by their best window (top-1 on dev.jsonl's 86: 0.895 -> 0.93)
+WINDOW_SHARE = 1.0  # the best window's score against the router's (relative) book score
+
+
+def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
+                  threshold: float) -> list[RoutedBook]:
+    """The top-K eligible books for a question, weights renormalised over them ([] = abstain),
+    each with its best sentences for the question (`bookgpt.answer.retrieve`)."""
+    result = route_requests(router, [req], eligible, [top_k], threshold)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def route_requests(router: BookRouter, reqs: list[AskRequest], eligible: list[str],
+                   top_ks: list[int], threshold: float) -> list[list[RoutedBook] | Exception]:
+    """`route_request` for several questions, scored together in one pass over the index; a
+    question that cannot be routed (empty, unknown book) gets its exception in its place."""
+    out: list[list[RoutedBook] | Exception | None] = [None] * len(reqs)
+    todo = []
+    for i, req in enumerate(reqs):
+        try:
+            require_question(req.question)
+            if unknown := [b for b in req.book_ids or [] if b not in eligible]:
+                raise UnknownBookError(f"unknown or untrained book(s): {', '.join(unknown)}; "
+                                       f"trained: {', '.join(eligible) or 'none'}")
+        except AskError as exc:
+            out[i] = exc
+        else:
+            todo.append(i)
+    if todo:
+        try:
+            scores, where = router.scores_many([reqs[i].question for i in todo])
+        except Exception as exc:  # noqa: BLE001 - each question hears of it, as when asked alone
+            for i in todo:
+                out[i] = exc
+        else:
+            for row, i in enumerate(todo):
+                try:
+                    out[i] = _routed(router, reqs[i], eligible, top_ks[i], threshold,
+                                     scores[row], where[row])
+                except Exception as exc:  # noqa: BLE001 - one question's failure stays its own
+                    out[i] = exc
+    return out  # type: ignore[return-value]
+
+
+def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
+            threshold: float, score, where) -> list[RoutedBook]:
+    eligible = list(req.book_ids) if req.book_ids else eligible
+    # books named by the caller are asked even when the router would abstain
+    result = router.ranked(score, where, top_k=len(router.book_ids),
+                           abstain_threshold=0.0 if req.book_ids else threshold,
+                           unknown=router.unknown_share(req.question))
+    if result.abstained:
+        return []
+    hits = [h for h in result.books if h.book_id in eligible][:max(top_k, RERANKED)]
+    # the best few books are ranked again with their best window of sentences: a book that
+    # holds a sentence answering the question beats one that only shares its vocabulary
+    found = [evidence(router.sentence_index(h.book_id), req.question, WINDOWS) for h in hits]
+    top = max((h.score for h in hits), default=0.0)
+    fit = [(h.score / top if top > 0 else 0.0) + WINDOW_SHARE * (best.score if best else 0.0)
+           for h, (best, _) in zip(hits, found)]
+    order = sorted(range(len(hits)), key=lambda i: -fit[i])[:top_k]
+    total = sum(fit[i] for i in order)
+    # named books that share no word with the question still get a say, in equal shares
+    return [RoutedBook(book_id=hits[i].book_id, title=hits[i].title,
+                       weight=fit[i] / total if total > 0 else 1.0 / len(order),
+                       score=hits[i].score, passage=hits[i].passage,
+                       coverage=found[i][0].coverage if found[i][0] else 0.0,
+                       evidence=found[i][1]) for i in order]
+
+
+def with_defaults(req: AskRequest, cfg: Config) -> AskRequest:
+    """The request with what it leaves unset taken from the config, filled once where a backend
+    takes it in (the in-process one, the router actor)."""
+    return msgspec.structs.replace(req, top_k=req.top_k or cfg.router.top_k,
+                                   max_new_tokens=req.max_new_tokens or cfg.serve.max_new_tokens,
+                                   decoding=req.decoding or cfg.serve.decoding)
