@@ -27,44 +27,91 @@ from bookgpt.paths import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
 from cluster.resources import book_actor_options, check_capacity, check_feasible
-from cluster.ship import fingerprint, pack, read_tree
+from cluster.ship import Files, files_fingerprint, pack, read_tree
 
 log = logging.getLogger(__name__)
 
 
+_ROUTER_FILES = "(router)"  # the router's group of files among the books' (no book id has "(")
+
+
+@dataclass(frozen=True)
+class ActorPlan:
+    """One named actor to serve: what it is, which group of files it is built from, and a key
+    that changes whenever those files, the config or the batching setting do."""
+
+    kind: str  # "book" or "router"
+    name: str
+    group: str  # a book id, or _ROUTER_FILES
+    key: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a deployment serves, decided from the artifacts and the config alone (no Ray)."""
+
+    book_ids: list[str]
+    files: dict[str, Files]  # group -> its files (path under the artifacts root -> bytes)
+    actors: list[ActorPlan]
+
+
+def plan(cfg: Config, artifacts: Path, batching: bool) -> Plan:
+    """The books to serve (those with a fine-tuned model), the files each actor needs, and the
+    actors' keys."""
+    book_ids = trained_books(artifacts)
+    if not book_ids:
+        raise AskError(f"no fine-tuned book models under {artifacts}/models; train some "
+                       f"first (`bookgpt pipeline --all` or `bookgpt train --all`)")
+    files = {**{b: read_tree(artifacts, f"models/{b}/tokenizer.json")
+                | read_tree(artifacts, f"models/{b}/finetune/best.pt") for b in book_ids},
+             _ROUTER_FILES: read_tree(artifacts, "router")}
+    cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
+    actors = [ActorPlan("book", book_actor_name(b), b, _key(cfg_key, files[b])) for b in book_ids]
+    actors.append(ActorPlan("router", ROUTER_NAME, _ROUTER_FILES,
+                            _key(cfg_key + ",".join(book_ids).encode(), files[_ROUTER_FILES])))
+    return Plan(book_ids, files, actors)
+
+
+def to_replace(actors: list[ActorPlan], running: dict[str, str | None]) -> list[str]:
+    """The actors to kill and build again: those running with another key (older files or
+    settings), or with none (not answering). Absent ones are simply created."""
+    return [a.name for a in actors if a.name in running and running[a.name] != a.key]
+
+
+def _key(cfg_key: bytes, files: Files) -> str:
+    return hashlib.sha256(cfg_key + files_fingerprint(files).encode()).hexdigest()[:24]
+
+
 class Deployment:
-    """Handles to the router, the merger and one actor per trained book."""
+    """Handles to the router, the merger and one actor per trained book: `plan`, applied."""
 
     def __init__(self, cfg: Config, artifacts: Path, batching: bool = True):
         self.cfg, self.artifacts = cfg, artifacts
         ns = cfg.serve.namespace
-        self.book_ids = trained_books(artifacts)
-        if not self.book_ids:
-            raise AskError(f"no fine-tuned book models under {artifacts}/models; train some "
-                           f"first (`bookgpt pipeline --all` or `bookgpt train --all`)")
+        wanted = plan(cfg, artifacts, batching)
+        self.book_ids = wanted.book_ids
         builtins = msgspec.to_builtins(cfg)
         device = resolve_device(cfg.device)
         opts = book_actor_options(cfg.cluster, device)
         check_feasible(opts, ray.nodes(), "a book model actor")
         check_capacity(opts, len(self.book_ids), ray.nodes(), "book model actor")
-        cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
         # the shipped files belong to a detached actor on this node, not to this process: they
         # outlive it, as the actors built from them do (see actors/files.py)
         self.files = FilesActor.options(
             name=FILES_NAME, namespace=ns, get_if_exists=True, lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(
                 ray.get_runtime_context().get_node_id(), soft=True)).remote()
-        bundles = pack({**{book_id: read_tree(artifacts, f"models/{book_id}/tokenizer.json")
-                           | read_tree(artifacts, f"models/{book_id}/finetune/best.pt")
-                           for book_id in self.book_ids},
-                        _ROUTER_FILES: read_tree(artifacts, "router")}, self.files)
-        specs = [_Spec(BookModelActor, book_actor_name(book_id), _key(cfg_key, bundles[book_id]),
-                       dict(opts), (builtins, bundles[book_id], book_id, opts["num_cpus"], batching))
-                 for book_id in self.book_ids]
-        router_key = _key(cfg_key + ",".join(self.book_ids).encode(), bundles[_ROUTER_FILES])
-        specs.append(_Spec(RouterActor, ROUTER_NAME, router_key, {},
-                           (builtins, bundles[_ROUTER_FILES], self.book_ids, ns, batching)))
-        handles = _reconcile(specs, ns)
+        bundles = pack(wanted.files, self.files)
+        specs = []
+        for a in wanted.actors:
+            if a.kind == "book":
+                specs.append(_Spec(BookModelActor, a.name, a.key, dict(opts),
+                                   (builtins, bundles[a.group], a.group, opts["num_cpus"],
+                                    batching)))
+            else:
+                specs.append(_Spec(RouterActor, a.name, a.key, {},
+                                   (builtins, bundles[a.group], self.book_ids, ns, batching)))
+        handles = _reconcile(specs, wanted.actors, ns)
         # files no served actor is built from any more (a retrained book's old checkpoint) go
         ray.get(self.files.retain.remote([sha for b in bundles.values()
                                           for sha, _ in b.values()]))
@@ -80,13 +127,6 @@ class Deployment:
         for handle in [*self.books.values(), self.merger, self.router, self.files]:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
-
-
-_ROUTER_FILES = "(router)"  # the router's group of files among the books' (no book id has "(")
-
-
-def _key(cfg_key: bytes, bundle) -> str:
-    return hashlib.sha256(cfg_key + fingerprint(bundle).encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -118,30 +158,31 @@ def _wait_name_released(name: str, ns: str, timeout_s: float = 30.0) -> None:
     raise RuntimeError(f"the killed Ray actor {name!r} keeps its name; `ray stop` and retry")
 
 
-def _reconcile(specs: list[_Spec], ns: str) -> dict[str, Any]:
+def _reconcile(specs: list[_Spec], actors: list[ActorPlan], ns: str) -> dict[str, Any]:
     """Create the named actors, or reuse those built from the same config and files.
 
     A reused actor keeps its constructor arguments, so one built from an older checkpoint, router or
-    config is replaced rather than silently serving the old state.
+    config is replaced (`to_replace`) rather than silently serving the old state.
     """
     handles = {s.name: s.create(ns) for s in specs}
-    keys = {}
+    running: dict[str, str | None] = {}
     for s in specs:
         try:
-            keys[s.name] = ray.get(handles[s.name].fingerprint.remote(), timeout=600)
+            running[s.name] = ray.get(handles[s.name].fingerprint.remote(), timeout=600)
         except (ray.exceptions.RayActorError, AttributeError):
-            keys[s.name] = None
-    for s in specs:
-        if keys[s.name] != s.key:
-            log.info("replacing actor %s: it was built from other files or settings", s.name)
-            ray.kill(handles[s.name], no_restart=True)
-            _wait_name_released(s.name, ns)  # else get_if_exists hands back the dying actor
-            handles[s.name] = s.create(ns)
-            try:
-                ray.get(handles[s.name].fingerprint.remote(), timeout=600)
-            except ray.exceptions.RayActorError as exc:
-                cause = str(getattr(exc, "error_msg", "") or exc).strip().splitlines()[-1]
-                raise RuntimeError(f"the Ray actor {s.name!r} could not start: {cause}") from None
+            running[s.name] = None
+    by_name = {s.name: s for s in specs}
+    for name in to_replace(actors, running):
+        s = by_name[name]
+        log.info("replacing actor %s: it was built from other files or settings", name)
+        ray.kill(handles[name], no_restart=True)
+        _wait_name_released(name, ns)  # else get_if_exists hands back the dying actor
+        handles[name] = s.create(ns)
+        try:
+            ray.get(handles[name].fingerprint.remote(), timeout=600)
+        except ray.exceptions.RayActorError as exc:
+            cause = str(getattr(exc, "error_msg", "") or exc).strip().splitlines()[-1]
+            raise RuntimeError(f"the Ray actor {name!r} could not start: {cause}") from None
     return handles
 
 

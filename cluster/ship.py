@@ -56,9 +56,19 @@ def pack(groups: dict[str, Files], owner) -> dict[str, Bundle]:
 
 
 def fingerprint(bundle: Bundle) -> str:
+    """One hash of a bundle's paths and contents."""
+    return _fingerprint({rel: sha for rel, (sha, _) in bundle.items()})
+
+
+def files_fingerprint(files: Files) -> str:
+    """`fingerprint` of the bundle these files pack into, computed without packing them."""
+    return _fingerprint({rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()})
+
+
+def _fingerprint(shas: dict[str, str]) -> str:
     h = hashlib.sha256()
-    for rel in sorted(bundle):
-        h.update(f"{rel}\0{bundle[rel][0]}\0".encode())
+    for rel in sorted(shas):
+        h.update(f"{rel}\0{shas[rel]}\0".encode())
     return h.hexdigest()
 
 
