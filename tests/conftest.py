@@ -81,7 +81,7 @@ def tiny_cfg():
 @pytest.fixture(scope="session")
 def crawled(tmp_path_factory, shared_books) -> Path:
     """An artifacts root with two real books imported from ../shared/books."""
-    from bookgpt.cli.main import main
+    from commands.main import main
 
     root = tmp_path_factory.mktemp("artifacts")
     code = main(["--artifacts", str(root), "crawl", "--from-dir", str(shared_books), "--no-progress",
@@ -96,7 +96,7 @@ TRAINED_BOOKS = ["tangled_tale", "relativity"]
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, shared_books):
     """Two real books through the whole pipeline with the tiny config: (artifacts, CLI prefix)."""
-    from bookgpt.cli.main import main
+    from commands.main import main
     from bookgpt.config import CONFIG_DIR
 
     root = tmp_path_factory.mktemp("trained")

@@ -13,7 +13,7 @@ from bookgpt.answer.extract import answer_type, candidates
 from bookgpt.answer.readers import overlaps, read_questions
 import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.errors import AskError
 from bookgpt.text import question_stems, sentence_spans, stem
 

@@ -9,7 +9,7 @@ import shutil
 import pytest
 import torch
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.merge import merge_answers, token_f1
 from bookgpt.messages import BookAnswer
 from bookgpt.model import GPT

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 import ray
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.config import CONFIG_DIR, load_config, replace
 from bookgpt.paths import BookPaths
 from cluster.train import ProgressActor, submit_books
@@ -118,7 +118,7 @@ def test_one_failing_book_does_not_stop_the_others(tmp_path, shared_books, ray_c
 def test_two_node_cluster_on_one_machine(tmp_path):
     # the demo runs its own two-node cluster in subprocesses, on another port and temp dir
     env = dict(os.environ)
-    proc = subprocess.run(["bash", str(REPO / "cluster" / "two_node_demo.sh"),
+    proc = subprocess.run(["bash", str(REPO / "commands" / "two_node_demo.sh"),
                            str(tmp_path / "artifacts")], capture_output=True, text=True,
                           timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.config import resolve_repo_path
 from bookgpt.crawl.catalog import load_shelf
 from bookgpt.crawl.crawler import is_intact

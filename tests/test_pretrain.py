@@ -8,7 +8,7 @@ import msgspec
 import pytest
 import torch
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.config import load_config
 from bookgpt.inference import BookModel
 from bookgpt.model import GPT

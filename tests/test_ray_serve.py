@@ -347,7 +347,7 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "actors.serve", "--config", str(CONFIG_DIR / "tiny.yaml"),
+        [sys.executable, "-m", "commands.serve", "--config", str(CONFIG_DIR / "tiny.yaml"),
          "--artifacts", str(root), "--address", ray_cluster, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.inference import BookModel
 from bookgpt.merge import token_f1
 from bookgpt.messages import AnswerJob

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from bookgpt.cli.main import main
+from commands.main import main
 from bookgpt.config import load_config
 from bookgpt.paths import BookPaths
 from bookgpt.tokenizer import (SPECIAL_TOKENS, SpecialIds, TokenizerError, load_token_files,

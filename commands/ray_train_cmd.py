@@ -15,7 +15,7 @@ from bookgpt.config import Config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from bookgpt.cli.train_cmd import add_book_selection
+    from commands.train_cmd import add_book_selection
 
     p = sub.add_parser("train", help="train books in parallel as Ray tasks (tokenize, pretrain, "
                                      "qa, finetune), then build the router")
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from tqdm import tqdm
 
     from bookgpt.pipeline import build_router
-    from bookgpt.cli.train_cmd import selected_books
+    from commands.train_cmd import selected_books
     from bookgpt.device import resolve_device
     from bookgpt.paths import artifacts_root
     from cluster.connect import connect

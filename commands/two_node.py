@@ -1,7 +1,7 @@
 """Two nodes, two books: each book's training tasks run on a different node, then both are served.
 
-`python -m cluster.two_node --artifacts DIR` starts the two nodes itself; `--address` uses a
-cluster started by cluster/two_node_demo.sh style `ray start` commands on real machines.
+`python -m commands.two_node --artifacts DIR` starts the two nodes itself; `--address` uses a
+cluster started by commands/two_node_demo.sh style `ray start` commands on real machines.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from bookgpt.crawl.catalog import CatalogError
 from bookgpt.device import DeviceError
 
 # Each command module offers add_parser(subparsers) and run(args, cfg) -> exit code.
-from bookgpt.cli import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
-from bookgpt.cli.train_cmd import BookSelectionError
-from cluster import train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
+from commands import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
+from commands.train_cmd import BookSelectionError
+from commands import ray_train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
 from cluster.auth import present_token
 from cluster.resources import InfeasibleError
 from bookgpt.inference import PromptError

@@ -117,7 +117,7 @@ def run_serve(args: argparse.Namespace, cfg: Config) -> int:
 
 def run_train_parallel(args: argparse.Namespace, cfg: Config) -> int:
     # cluster/ drives Ray; imported only here so that the library itself never imports Ray
-    from bookgpt.cli.train_cmd import BookSelectionError
+    from commands.train_cmd import BookSelectionError
     from bookgpt.crawl.crawler import crawled_books
     from cluster.bench_parallel import bench_train_parallel
     from cluster.connect import connect

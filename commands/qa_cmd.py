@@ -9,7 +9,7 @@ import sys
 
 import msgspec
 
-from bookgpt.cli.train_cmd import add_book_selection, selected_books
+from commands.train_cmd import add_book_selection, selected_books
 from bookgpt.errors import require_question
 from bookgpt.config import Config
 from bookgpt.paths import router_dir, artifacts_root
