@@ -26,6 +26,7 @@ from bookgpt.errors import AskError, OverloadedError
 from bookgpt.paths import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
+from bookgpt.serving.retry import retrying
 from cluster.resources import book_actor_options, check_capacity, check_feasible
 from cluster.ship import Files, files_fingerprint, pack, read_tree
 
@@ -192,7 +193,7 @@ def _reconcile(specs: list[_Spec], actors: list[ActorPlan], ns: str) -> dict[str
 ROUTER_INFLIGHT = 1
 # a restarting router is asked again after 0.25, 0.5, 1, 2 and 4 s (7.75 s in all, within the
 # question's deadline): a killed router took 3.1-4.0 s to answer again here (4 quickstart books)
-ROUTER_RETRIES = 5
+ROUTER_RETRY_WAITS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def _router_error(exc: Exception) -> Exception:
@@ -239,24 +240,22 @@ class RayBackend:
 
     async def ask(self, req: AskRequest) -> Answer:
         deadline = time.monotonic() + self.dep.cfg.serve.request_timeout_s
-        for attempt in range(ROUTER_RETRIES + 1):
-            try:
-                return await asyncio.wait_for(self._to_router.submit((req, deadline)),
-                                              deadline - time.monotonic())
-            except asyncio.TimeoutError:
-                raise OverloadedError(f"no answer within serve.request_timeout_s "
-                                      f"({self.dep.cfg.serve.request_timeout_s:g} s); retry "
-                                      f"shortly") from None
-            except Exception as exc:
-                err = _router_error(exc)
-                # a crashed router is restarting: asking is read-only, so ask again a little
-                # later; past the retries (or the deadline) the caller gets the 503
-                wait = 0.25 * 2 ** attempt
-                if (not isinstance(exc, ray.exceptions.RayActorError) or attempt == ROUTER_RETRIES
-                        or time.monotonic() + wait > deadline):
-                    raise err from None
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+
+        async def attempt() -> Answer:
+            return await asyncio.wait_for(self._to_router.submit((req, deadline)),
+                                          deadline - time.monotonic())
+
+        try:
+            # a crashed router is restarting: asking is read-only, so ask again a little later;
+            # past the retries (or the deadline) the caller gets the 503
+            return await retrying(attempt, retryable=lambda e: isinstance(
+                e, ray.exceptions.RayActorError), waits=ROUTER_RETRY_WAITS_S, deadline=deadline)
+        except asyncio.TimeoutError:
+            raise OverloadedError(f"no answer within serve.request_timeout_s "
+                                  f"({self.dep.cfg.serve.request_timeout_s:g} s); retry "
+                                  f"shortly") from None
+        except Exception as exc:
+            raise _router_error(exc) from None
 
     async def ask_stream(self, req: AskRequest):
         """One book's answer as it is written: str pieces, then the Answer (see RouterActor)."""

@@ -18,6 +18,7 @@ from bookgpt.merge import merged, timings
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer, time_left
+from bookgpt.serving.retry import retrying
 from cluster.ship import Bundle, unpack
 
 # calls in flight per callee before requests wait and travel together. A book actor computes one
@@ -28,6 +29,7 @@ MERGER_INFLIGHT = 2
 UNBATCHED_INFLIGHT = 1_000_000  # batching off: every request is its own call
 MERGE_TIMEOUT_S = 5.0  # past this the router merges itself
 MERGER_RECHECK_S = 5.0  # a missing merger is looked up by name again after this
+BOOK_RETRY_WAITS_S = (0.05, 0.1)  # a restarting book actor is asked again after these
 
 
 class MergerGone(RuntimeError):
@@ -123,18 +125,16 @@ class RouterActor:
         job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
                       self.cfg.serve.model_weight)
         deadline = time.monotonic() + timeout
+
+        async def attempt() -> BookAnswer:
+            return await asyncio.wait_for(self._to_book[r.book_id].submit((job, deadline)),
+                                          timeout=deadline - time.monotonic())
+
         try:
-            for attempt in range(3):
-                left = deadline - time.monotonic()
-                try:
-                    return await asyncio.wait_for(self._to_book[r.book_id].submit((job, deadline)),
-                                                  timeout=left)
-                except ray.exceptions.ActorUnavailableError:
-                    # the actor restarted (or is restarting): answering is read-only, so retry
-                    if attempt == 2 or deadline - time.monotonic() < 0.1:
-                        raise
-                    await asyncio.sleep(0.05 * (attempt + 1))
-            raise AssertionError("unreachable")
+            # the actor restarted (or is restarting): answering is read-only, so ask again
+            return await retrying(attempt, retryable=lambda e: isinstance(
+                e, ray.exceptions.ActorUnavailableError), waits=BOOK_RETRY_WAITS_S,
+                deadline=deadline - 0.1)
         except Exception as exc:
             return _degraded(r, exc, timeout)
 

@@ -32,7 +32,7 @@ class Backend(Protocol):
     async def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]: ...
 
 
-BACKEND = web.AppKey("backend", object)
+BACKEND = web.AppKey("backend", Backend)
 METRICS = web.AppKey("metrics", HttpMetrics)
 LIMITS = web.AppKey("limits", dict)
 
