@@ -70,8 +70,8 @@ class RouterError(RuntimeError):
 class RouteHit:
     book_id: str
     title: str
-    weight: float  # normalised over the returned books (sums to 1)
-    score: float  # raw book score (cosine similarity based)
+    score: float  # raw book score (cosine similarity based); the books' weights are given once
+    # their best sentences have ranked them again (bookgpt.answer.route)
     passage: str  # the best matching passage of that book
     passage_start: int  # its character offset in the book's text
 
@@ -327,12 +327,10 @@ class BookRouter:
         if score[order[0]] < abstain_threshold or (abstain_threshold > 0
                                                     and unknown >= UNKNOWN_SHARE):
             return RouteResult(abstained=True, books=[])
-        total = float(score[order].sum())
         hits = []
         for b in order:
             p = int(where[b])
-            weight = float(score[b]) / total if total > 0 else 1.0 / len(order)
-            hits.append(RouteHit(book_id=self.book_ids[b], title=self.titles[b], weight=weight,
+            hits.append(RouteHit(book_id=self.book_ids[b], title=self.titles[b],
                                  score=float(score[b]), passage=self.passages[p],
                                  passage_start=int(self.passage_starts[p])))
         return RouteResult(abstained=False, books=hits)

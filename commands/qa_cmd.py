@@ -12,6 +12,7 @@ import msgspec
 from commands.train_cmd import add_book_selection, selected_books
 from bookgpt.errors import require_question
 from bookgpt.config import Config
+from bookgpt.messages import AskRequest
 from bookgpt.paths import router_dir, artifacts_root
 from bookgpt.pipeline import build_router, make_qa
 
@@ -99,22 +100,29 @@ def positive_int(text: str) -> int:
 
 
 def run_route(args: argparse.Namespace, cfg: Config) -> int:
+    """The books a question goes to, as `ask` routes it: the router's best books ranked again by
+    their sentences that answer it, each with its weight and best sentence."""
+    from bookgpt.answer.route import route_request
     from bookgpt.router import BookRouter
 
     require_question(args.question)
     router = BookRouter.load(router_dir(artifacts_root(cfg)))
-    r = router.route(args.question, top_k=args.top_k or cfg.router.top_k,
-                     abstain_threshold=cfg.router.abstain_threshold)
-    obj = {"abstained": r.abstained,
-           "books": [{"book_id": h.book_id, "title": h.title, "weight": round(h.weight, 4),
-                      "score": round(h.score, 4), "passage": h.passage} for h in r.books]}
+    top_k = args.top_k or cfg.router.top_k
+    routing = route_request(router, AskRequest(question=args.question, top_k=top_k),
+                            router.book_ids, top_k, cfg.router.abstain_threshold)
+    obj = {"abstained": not routing,
+           "books": [{"book_id": r.book_id, "title": r.title, "weight": round(r.weight, 4),
+                      "score": round(r.score, 4), "coverage": round(r.coverage, 4),
+                      "sentence": r.evidence[0].text if r.evidence else "",
+                      "passage": r.passage} for r in routing]}
     if args.json:
         print(json.dumps(obj))
-    elif r.abstained:
+    elif not routing:
         print("no book covers this question")
     else:
         for h in obj["books"]:
-            print(f"{h['weight']:.2f}  {h['book_id']}  ({h['title']})\n      {h['passage'][:160]!r}")
+            print(f"{h['weight']:.2f}  {h['book_id']}  ({h['title']})\n"
+                  f"      {(h['sentence'] or h['passage'])[:160]!r}")
     return 0
 
 

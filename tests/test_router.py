@@ -202,15 +202,21 @@ def test_empty_question_is_an_error(router):
         router.route("What is a square?", top_k=0)
 
 
-def test_weights_sum_to_one_and_are_sorted(router, texts):
+def test_hits_are_sorted_and_weights_sum_to_one(router, texts):
+    from bookgpt.answer.route import route_request
+    from bookgpt.messages import AskRequest
+
     for q, k in [("What shape are the women in Flatland?", 2),
                  ("How does the speed of light relate to moving observers?", 3),
                  ("Who claimed to have squared the circle?", 10)]:
         r = router.route(q, top_k=k)
         assert not r.abstained and len(r.books) == min(k, len(BOOK_IDS))
-        assert sum(h.weight for h in r.books) == pytest.approx(1.0)
         assert [h.score for h in r.books] == sorted((h.score for h in r.books), reverse=True)
-        assert [h.weight for h in r.books] == sorted((h.weight for h in r.books), reverse=True)
+        # weights are given once, after the books' sentences rank them again
+        routed = route_request(router, AskRequest(question=q), BOOK_IDS, k, 0.04)
+        assert len(routed) == min(k, len(BOOK_IDS))
+        assert sum(b.weight for b in routed) == pytest.approx(1.0)
+        assert [b.weight for b in routed] == sorted((b.weight for b in routed), reverse=True)
         for h in r.books:
             text = texts[h.book_id]
             assert text[h.passage_start:h.passage_start + len(h.passage)] == h.passage
