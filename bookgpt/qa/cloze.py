@@ -19,21 +19,21 @@ def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
                 or not re.match(r"[\"“‘'(_]*[A-Z0-9]", sent):
             continue
         toks = tokens(text, s, e)
-        if sum(len(t[0]) for t in toks) < 0.6 * len(sent.replace(" ", "").replace("\n", "")):
+        if sum(len(t.word) for t in toks) < 0.6 * len(sent.replace(" ", "").replace("\n", "")):
             continue
         best, score = None, 0.0
         for j, (w, a, b) in enumerate(toks):
             lw = w.lower()
             if j and stats.is_name(w) and lw not in STOPWORDS:
                 sc, k = 3.0, j
-                while k + 1 < len(toks) and stats.is_name(toks[k + 1][0]) and \
-                        not text[toks[k][2]:toks[k + 1][1]].strip():
+                while k + 1 < len(toks) and stats.is_name(toks[k + 1].word) and \
+                        not text[toks[k].end:toks[k + 1].start].strip():
                     k += 1
-                b = toks[k][2]
-            elif w[0].isdigit() and j + 1 < len(toks) and toks[j + 1][0].isalpha() and \
-                    toks[j + 1][0].lower() not in STOPWORDS and \
-                    not text[b:toks[j + 1][1]].strip():
-                sc, b = 2.5, toks[j + 1][2]
+                b = toks[k].end
+            elif w[0].isdigit() and j + 1 < len(toks) and toks[j + 1].word.isalpha() and \
+                    toks[j + 1].word.lower() not in STOPWORDS and \
+                    not text[b:toks[j + 1].start].strip():
+                sc, b = 2.5, toks[j + 1].end
             elif j and w.isalpha() and len(w) >= 5 and lw not in STOPWORDS and \
                     stats.freq[lw] >= 2 and not lw.endswith("ly"):
                 sc = 1.0 + min(len(w), 12) / 12 - min(stats.freq[lw], 200) / 400

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from bookgpt.qa.words import (
+    Tok,
     ADVERBS, AFTER_VERB, AUX, BAD_START, CONJ, DEF_DETS, DET_ALL, DETERMINERS, IRREGULAR,
     LY_NOUNS, MEAN_VERBS, MODALS, NO_CLAUSE, NO_OBJECT, NON_HEAD, NOT_ED, PERSON_NOUNS,
     PERSON_VERBS, PLURALS, PREPS, PRONOUNS, SAY_VERBS, STOPWORDS, SUBJ_PRONOUNS, TAIL_PREPS,
@@ -58,10 +59,10 @@ def question_tail(s: str, max_words: int) -> str:
 
 # --------------------------------------------------------------------------- clauses
 
-def _is_verb(toks: list, j: int, head: str, stats: BookStats | None = None) -> bool:
-    w = toks[j][0]
+def _is_verb(toks: list[Tok], j: int, head: str, stats: BookStats | None = None) -> bool:
+    w = toks[j].word
     lw = w.lower()
-    nxt = toks[j + 1][0].lower() if j + 1 < len(toks) else ""
+    nxt = toks[j + 1].word.lower() if j + 1 < len(toks) else ""
     if not w.islower() or lw in NOT_ED or (nxt == "by" and lw.endswith("ed")):
         return False  # "the theory developed by ..." is a participle, not the verb
     if lw in VERBS or (lw.endswith("ed") and len(lw) > 4):
@@ -76,18 +77,18 @@ def _is_verb(toks: list, j: int, head: str, stats: BookStats | None = None) -> b
             and not head.endswith("ed") and (stats is None or stats.base(lw)))
 
 
-def parse_clause(text: str, toks: list, i: int, at_start: bool, stats: BookStats) -> int | None:
+def parse_clause(text: str, toks: list[Tok], i: int, at_start: bool, stats: BookStats) -> int | None:
     """Index of the verb after a subject noun phrase starting at token i, or None.
 
     The subject is a determiner- or name-led noun phrase, with up to two prepositional phrases
     ("the velocity of light in vacuo"), directly followed by its verb.
     """
-    w0 = toks[i][0]
+    w0 = toks[i].word
     j, content, preps, head, last = i, 0, 0, "", ""
     if w0.lower() in DET_ALL:
         j, last = i + 1, "det"
     elif not at_start and w0.islower() and len(w0) > 3 and i + 1 < len(toks) and \
-            toks[i + 1][0] in AUX and w0 not in STOPWORDS | VERBS | NON_HEAD and \
+            toks[i + 1].word in AUX and w0 not in STOPWORDS | VERBS | NON_HEAD and \
             not w0.endswith(("ed", "ing", "ly")) and w0 != "example":
         return i + 1  # a bare noun before an auxiliary: "... but men are divided ..."
     elif not (w0[0].isupper() and (at_start or stats.is_name(w0))):
@@ -95,10 +96,10 @@ def parse_clause(text: str, toks: list, i: int, at_start: bool, stats: BookStats
     while j < len(toks) and j - i < 9:
         w, ws, _ = toks[j]
         lw = w.lower()
-        if j > i and text[toks[j - 1][2]:ws].strip():
+        if j > i and text[toks[j - 1].end:ws].strip():
             return None  # punctuation inside: not a simple noun phrase
         # "the procedure often seems ...": the adverb starts the question
-        adverb = lw in ADVERBS and j + 1 < len(toks) and toks[j + 1][0] not in AUX and \
+        adverb = lw in ADVERBS and j + 1 < len(toks) and toks[j + 1].word not in AUX and \
             _is_verb(toks, j + 1, head, stats)
         if last == "content" and (adverb or _is_verb(toks, j, head, stats)):
             if content == 1 and j == i + 1 and at_start and not stats.is_name(w0):
@@ -106,7 +107,7 @@ def parse_clause(text: str, toks: list, i: int, at_start: bool, stats: BookStats
             return j if not head.endswith("ed") else None
         if lw in PREPS and last == "content" and preps < 2:
             preps, last = preps + 1, "prep"
-        elif lw in DET_ALL and (last == "prep" or last == "content" and toks[j - 1][0].endswith(
+        elif lw in DET_ALL and (last == "prep" or last == "content" and toks[j - 1].word.endswith(
                 ("ing", "ed"))):  # "the line joining two points"
             last = "det"
         elif (w[0].isalpha() and lw not in STOPWORDS | VERBS | NON_HEAD
@@ -126,12 +127,12 @@ def clauses(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
     """Definitions, called, why, subject and object questions from each sentence's clauses."""
     for s, e in sents:
         toks = tokens(text, s, e)
-        starts = [i for i in range(len(toks)) if i == 0 and toks[0][1] - s <= 1 or i > 0 and (
-            re.search(r"[,;:]|--|—", text[toks[i - 1][2]:toks[i][1]])
-            or toks[i - 1][0].lower() in CONJ - NO_CLAUSE)]
+        starts = [i for i in range(len(toks)) if i == 0 and toks[0].start - s <= 1 or i > 0 and (
+            re.search(r"[,;:]|--|—", text[toks[i - 1].end:toks[i].start])
+            or toks[i - 1].word.lower() in CONJ - NO_CLAUSE)]
         for i in starts[:6]:
-            if toks[i][0].lower() in SUBJ_PRONOUNS and i + 1 < len(toks):
-                subj = toks[i][0] if toks[i][0] == "I" else toks[i][0].lower()
+            if toks[i].word.lower() in SUBJ_PRONOUNS and i + 1 < len(toks):
+                subj = toks[i].word if toks[i].word == "I" else toks[i].word.lower()
                 yield from _object_questions(text, toks, subj, i + 1, e, stats)
                 continue
             v = parse_clause(text, toks, i, i == 0, stats)
@@ -144,49 +145,49 @@ def clauses(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
             yield "we_mean", f"What is meant by {squash(m['x'])}?", a, clause_end(text, a, e)
 
 
-def _relatives(text: str, toks: list, e: int, stats: BookStats) -> Iterator[Candidate]:
+def _relatives(text: str, toks: list[Tok], e: int, stats: BookStats) -> Iterator[Candidate]:
     """'... a point, which moves along the line' -> 'What moves along the line?' and
     'Poincaré, the great mathematician, ...' -> 'Who is Poincaré?'"""
     for k in range(1, len(toks) - 2):
-        gap = text[toks[k - 1][2]:toks[k][1]]
-        lw = toks[k][0]
-        if lw in ("which", "who") and gap.strip() == "," and toks[k + 1][0].islower() and \
-                _is_verb(toks, k + 1, "", stats) and toks[k + 1][0] not in SAY_VERBS:
-            d = next((d for d in range(k - 1, max(k - 7, -1), -1) if toks[d][0].lower() in
+        gap = text[toks[k - 1].end:toks[k].start]
+        lw = toks[k].word
+        if lw in ("which", "who") and gap.strip() == "," and toks[k + 1].word.islower() and \
+                _is_verb(toks, k + 1, "", stats) and toks[k + 1].word not in SAY_VERBS:
+            d = next((d for d in range(k - 1, max(k - 7, -1), -1) if toks[d].word.lower() in
                       DETERMINERS - PRONOUNS | _W("a an the")), None)
-            if d is None or any(t[0].lower() in STOPWORDS | VERBS and t[0] != "of" or
-                                text[t[2]:toks[j + 1][1]].strip() for j, t in
+            if d is None or any(t.word.lower() in STOPWORDS | VERBS and t.word != "of" or
+                                text[t.end:toks[j + 1].start].strip() for j, t in
                                 enumerate(toks[d + 1:k - 1], d + 1)) or \
-                    toks[k - 1][0].lower() in STOPWORDS:
+                    toks[k - 1].word.lower() in STOPWORDS:
                 continue
-            rest = question_tail(text[toks[k + 1][1]:clause_end(text, toks[k + 1][1], e)], 20)
+            rest = question_tail(text[toks[k + 1].start:clause_end(text, toks[k + 1].start, e)], 20)
             if len(rest.split()) >= 3 and rest.split()[1].lower() not in CONJ | _W("not"):
                 kind, wh = ("who", "Who") if lw == "who" else ("statement", "What")
-                yield kind, f"{wh} {rest}?", toks[d][1], toks[k - 1][2]
+                yield kind, f"{wh} {rest}?", toks[d].start, toks[k - 1].end
         elif gap.strip() == "," and lw.lower() in ("a", "an", "the") and \
-                stats.is_name(toks[k - 1][0]) and (
-                    k == 1 or "," in text[toks[k - 2][2]:toks[k - 1][1]]):
-            stop = text.find(",", toks[k][2], e)
-            app = text[toks[k][1]:stop] if stop > 0 else ""
-            name = toks[k - 1][0]
+                stats.is_name(toks[k - 1].word) and (
+                    k == 1 or "," in text[toks[k - 2].end:toks[k - 1].start]):
+            stop = text.find(",", toks[k].end, e)
+            app = text[toks[k].start:stop] if stop > 0 else ""
+            name = toks[k - 1].word
             verbish = any(w.lower() in AUX | CONJ | PRONOUNS or w.endswith("ed")
                           for w in app.split()[1:])
             if app and 2 <= len(app.split()) <= 8 and not verbish and (
                     name in stats.people or stats.is_person(app.split())):
                 wh = "Who" if name in stats.people or stats.is_person(app.split()) else "What"
-                yield ("who" if wh == "Who" else "definition"), f"{wh} is {name}?", toks[k][1], stop
+                yield ("who" if wh == "Who" else "definition"), f"{wh} is {name}?", toks[k].start, stop
 
 
-def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
+def _clause_questions(text: str, toks: list[Tok], i: int, v: int, e: int,
                       stats: BookStats) -> Iterator[Candidate]:
-    a, b = toks[i][1], toks[v - 1][2]
+    a, b = toks[i].start, toks[v - 1].end
     subj = phrase_for_question(text[a:b], stats)
-    vw, vs = toks[v][0].lower(), toks[v][1]
+    vw, vs = toks[v].word.lower(), toks[v].start
     stop = clause_end(text, vs, e)
     person = stats.is_person(text[a:b].split()) or (
-        toks[i][0] in stats.people or (stats.is_name(toks[i][0]) and vw in PERSON_VERBS))
-    after = toks[v + 1] if v + 1 < len(toks) else ("", e, e)
-    head = toks[v - 1][0]
+        toks[i].word in stats.people or (stats.is_name(toks[i].word) and vw in PERSON_VERBS))
+    after = toks[v + 1] if v + 1 < len(toks) else Tok("", e, e)
+    head = toks[v - 1].word
     plural = head.lower() in PLURALS or head.endswith("s") and not head.endswith(
         ("ss", "us", "is")) or " and " in text[a:b]
     if head.islower() and not re.search(r"\bof\b", text[a:b]) and (
@@ -194,39 +195,39 @@ def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
         return  # the verb does not agree with the subject: a misparse
     wh = "Who" if person else "What"
     if vw in ("is", "are", "was", "were"):
-        m = _CALLED.match(text, after[1], e)
+        m = _CALLED.match(text, after.start, e)
         if m:
             kind, q = (("definition", f"How {vw} {subj} defined?") if "defined" in m["how"]
                        else ("called", f"What {vw} {subj} called?"))
             yield kind, q, m.end(), clause_end(text, m.end(), e)
-        elif after[0].lower() in DEF_DETS or after[0][:1].isupper():
-            end = text.find(",", after[1], stop)
-            end = end if end > 0 and len(text[after[1]:end].split()) >= 2 else stop
-            yield ("who" if person else "definition"), f"{wh} {vw} {subj}?", after[1], end
-    elif vw in MEAN_VERBS and after[0] and after[0].lower() not in PREPS:
+        elif after.word.lower() in DEF_DETS or after.word[:1].isupper():
+            end = text.find(",", after.start, stop)
+            end = end if end > 0 and len(text[after.start:end].split()) >= 2 else stop
+            yield ("who" if person else "definition"), f"{wh} {vw} {subj}?", after.start, end
+    elif vw in MEAN_VERBS and after.word and after.word.lower() not in PREPS:
         aux = "did" if vw == "meant" else "does"
-        yield "definition", f"What {aux} {subj} {MEAN_VERBS[vw]}?", after[1], stop
+        yield "definition", f"What {aux} {subj} {MEAN_VERBS[vw]}?", after.start, stop
     why = re.compile(r"\s+because\s+").search(text, vs, stop)
     if vw in AUX - _W("do does did") and why:
-        rest = question_tail(text[toks[v][2]:why.start()], 16)
+        rest = question_tail(text[toks[v].end:why.start()], 16)
         if rest and rest.split()[0].lower() not in CONJ and text[why.end():why.end() + 3] != "of ":
             yield "why", f"Why {vw} {subj} {rest}?", why.end(), clause_end(text, why.end(), e)
     m = _AGENT.match(text, vs, stop)
     if m and m["p"] not in NOT_ED and not person:
         by = tokens(text, m.start("by"), m.end("by"))
-        n = 1 + (by[0][0].lower() in DET_ALL)
+        n = 1 + (by[0].word.lower() in DET_ALL)
         while n < len(by) and (
-                by[n][0].lower() not in STOPWORDS | VERBS and not by[n][0].endswith(
-                    ("ed", "ing", "ly")) or by[n][0] == "of" and n + 1 < len(by)
-                and by[n - 1][0] != "of"):
+                by[n].word.lower() not in STOPWORDS | VERBS and not by[n].word.endswith(
+                    ("ed", "ing", "ly")) or by[n].word == "of" and n + 1 < len(by)
+                and by[n - 1].word != "of"):
             n += 1
-        agent = [t[0] for t in by[:n]]
+        agent = [t.word for t in by[:n]]
         if n > len(by) or agent[-1].lower() in STOPWORDS:
             return
         aux, *more = m["aux"].split()
         wh = "By whom" if stats.is_person(agent) or agent[-1] in stats.people else "By what"
         q = " ".join([wh, aux, subj, *more, m["p"]]) + "?"
-        yield "agent", q, by[0][1], by[n - 1][2]
+        yield "agent", q, by[0].start, by[n - 1].end
     rest = question_tail(text[vs:stop], 20)
     nxt = rest.split()[1].lower() if len(rest.split()) > 1 else ""
     if not person and head[:1].isupper() and vw in SAY_VERBS | PERSON_VERBS:
@@ -238,18 +239,18 @@ def _clause_questions(text: str, toks: list, i: int, v: int, e: int,
         yield from _object_questions(text, toks, subj, v, e, stats)
 
 
-def _object_questions(text: str, toks: list, subj: str, v: int, e: int,
+def _object_questions(text: str, toks: list[Tok], subj: str, v: int, e: int,
                       stats: BookStats) -> Iterator[Candidate]:
     """'Newton discovered the law of gravitation' -> 'What did Newton discover?' (the object)."""
-    vw = toks[v][0]
+    vw = toks[v].word
     if not vw.islower() or vw in SAY_VERBS or vw in STOPWORDS - AUX:
         return
-    if vw in _W("has have had") and v + 1 < len(toks) and toks[v + 1][0].lower() in DET_ALL:
+    if vw in _W("has have had") and v + 1 < len(toks) and toks[v + 1].word.lower() in DET_ALL:
         aux, verb, o = ("did" if vw == "had" else "does" if vw == "has" else "do"), "have", v + 1
         if aux == "does" and subj.lower() in SUBJ_PRONOUNS - _W("he she"):
             return
     elif vw in MODALS | _W("has have had") and v + 2 < len(toks):
-        aux, verb, o = vw, toks[v + 1][0], v + 2  # "we can see the ..." -> "What can we see?"
+        aux, verb, o = vw, toks[v + 1].word, v + 2  # "we can see the ..." -> "What can we see?"
         if verb in STOPWORDS | NO_OBJECT or not verb.islower() or verb.endswith("ly") or (
                 vw in MODALS and stats.base(verb) != verb):
             return
@@ -264,35 +265,35 @@ def _object_questions(text: str, toks: list, subj: str, v: int, e: int,
         verb, o = stats.base(vw), v + 1
         if not verb or verb in NO_OBJECT:
             return
-    if o >= len(toks) or text[toks[o - 1][2]:toks[o][1]].strip():
+    if o >= len(toks) or text[toks[o - 1].end:toks[o].start].strip():
         return
-    if toks[o][0] == "that" and verb in THAT_VERBS and o + 3 < len(toks):
-        a = toks[o + 1][1]
+    if toks[o].word == "that" and verb in THAT_VERBS and o + 3 < len(toks):
+        a = toks[o + 1].start
         end = clause_end(text, a, e)
-        if end - a > 8 and toks[o + 1][0].lower() not in CONJ:
+        if end - a > 8 and toks[o + 1].word.lower() not in CONJ:
             yield "object", f"What {aux} {subj} {verb}?", a, end
         return
-    det = toks[o][0].lower() in DET_ALL
-    end, j, seen_of, seen_and, content = toks[o][2], o + det, False, False, 0
-    while j < len(toks) and (j == o or not text[toks[j - 1][2]:toks[j][1]].strip()):
-        lw = toks[j][0].lower()
+    det = toks[o].word.lower() in DET_ALL
+    end, j, seen_of, seen_and, content = toks[o].end, o + det, False, False, 0
+    while j < len(toks) and (j == o or not text[toks[j - 1].end:toks[j].start].strip()):
+        lw = toks[j].word.lower()
         if lw == "of" and content and not seen_of:
             seen_of = True
         elif lw == "and" and content and not seen_and and not seen_of and j + 1 < len(toks) and (
-                toks[j + 1][0].lower() in DET_ALL or toks[j + 1][0][0].isupper()):
+                toks[j + 1].word.lower() in DET_ALL or toks[j + 1].word[0].isupper()):
             seen_and = True
-        elif content and _is_verb(toks, j, toks[j - 1][0].lower(), stats):
+        elif content and _is_verb(toks, j, toks[j - 1].word.lower(), stats):
             break
-        elif lw in DET_ALL and seen_of and toks[j - 1][0] == "of":
+        elif lw in DET_ALL and seen_of and toks[j - 1].word == "of":
             pass
         elif lw in STOPWORDS | VERBS | NON_HEAD or lw.endswith(("ed", "ing", "ly")) or \
                 not lw[0].isalpha():
             break
         else:
-            content, end = content + 1, toks[j][2]
+            content, end = content + 1, toks[j].end
         j += 1
-    w = toks[o][0]
-    if text[toks[o][1]:end].split()[-1].lower() in TIME_WORDS:
+    w = toks[o].word
+    if text[toks[o].start:end].split()[-1].lower() in TIME_WORDS:
         return  # "ten times", "the next day": not an object
     if not det and not (stats.is_name(w) or w.endswith("s") and not w.endswith(("ss", "us"))
                         and w.islower() and w not in STOPWORDS | VERBS and content > 0):
@@ -301,8 +302,8 @@ def _object_questions(text: str, toks: list, subj: str, v: int, e: int,
     if not content or (tail and (tail[0].lower() not in TAIL_PREPS or len(tail) > 1 and
                                  tail[1].lower() in _W("which whom whose what"))):
         return
-    wh = "Who" if stats.is_person(text[toks[o][1]:end].split()) else "What"
-    yield "object", " ".join([wh, aux, subj, verb, *tail]) + "?", toks[o][1], end
+    wh = "Who" if stats.is_person(text[toks[o].start:end].split()) else "What"
+    yield "object", " ".join([wh, aux, subj, verb, *tail]) + "?", toks[o].start, end
 
 
 _SAY = "|".join(sorted(SAY_VERBS))

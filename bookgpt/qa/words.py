@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from collections import Counter
 
 
@@ -108,8 +109,17 @@ def squash(s: str) -> str:
     return " ".join(s.replace("_", " ").split())
 
 
-def tokens(text: str, s: int, e: int) -> list[tuple[str, int, int]]:
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, s, e)]
+class Tok(NamedTuple):
+    """A word of a text and where it stands: text[start:end] == word."""
+
+    word: str
+    start: int
+    end: int
+
+
+def tokens(text: str, s: int, e: int) -> list[Tok]:
+    """The words of text[s:e], with their offsets in `text`."""
+    return [Tok(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, s, e)]
 
 
 class BookStats:
