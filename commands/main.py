@@ -10,15 +10,15 @@ import logging
 import sys
 from types import ModuleType
 
-import msgspec
 
 from bookgpt import __version__
 from bookgpt.bench.generate_bench import MissingExtraError
-from bookgpt.config import ConfigError, load_config, replace
+from bookgpt.config import ConfigError
 from bookgpt.crawl.catalog import CatalogError
 from bookgpt.device import DeviceError
 
 # Each command module offers add_parser(subparsers) and run(args, cfg) -> exit code.
+from commands.options import add_config_options, config_from
 from commands import bench_cmd, crawl_cmd, eval_cmd, qa_cmd, train_cmd
 from commands.train_cmd import BookSelectionError
 from commands import ray_train_cmd as cluster_train_cmd  # imports Ray only when `train` runs
@@ -44,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bookgpt",
         description="A tiny GPT-2 per book: crawl books, train one model each, ask them questions.")
     parser.add_argument("--version", action="version", version=f"bookgpt {__version__}")
-    parser.add_argument("--config", metavar="PATH", default=None,
-                        help="YAML config (default: configs/default.yaml; see configs/ for others)")
-    parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-                        help="override one setting, e.g. --set model.n_layer=4 (repeatable; the key "
-                             "must exist and the value must have its type)")
-    parser.add_argument("--artifacts", metavar="DIR", default=None,
-                        help="artifact root (default: paths.artifacts, i.e. ./artifacts)")
+    add_config_options(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
@@ -68,10 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                         logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg = load_config(args.config, args.overrides)
-        if args.artifacts:
-            cfg = replace(cfg, paths=msgspec.structs.replace(cfg.paths, artifacts=args.artifacts))
-        return int(args.run(args, cfg) or 0)
+        return int(args.run(args, config_from(args)) or 0)
     except USER_ERRORS as exc:
         print(f"bookgpt: error: {exc}", file=sys.stderr)
         return 2

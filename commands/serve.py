@@ -6,25 +6,22 @@ import argparse
 import logging
 import sys
 
-import msgspec
 from aiohttp import web
 
-from bookgpt.config import ConfigError, load_config, replace
+from bookgpt.config import ConfigError
 from cluster.auth import present_token
 from bookgpt.device import DeviceError
 from bookgpt.errors import AskError
 from bookgpt.paths import artifacts_root
 from bookgpt.serving.http import create_app
+from commands.options import add_config_options, config_from
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bookgpt-serve",
                                 description="Serve every trained book behind one HTTP endpoint, "
                                             "with one Ray actor per book model.")
-    p.add_argument("--config", metavar="PATH", default=None, help="YAML config")
-    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-                   help="override one setting (repeatable)")
-    p.add_argument("--artifacts", metavar="DIR", default=None, help="artifact root (./artifacts)")
+    add_config_options(p)
     p.add_argument("--address", default=None,
                    help="Ray address (default: the running cluster, else a local one)")
     p.add_argument("--host", default=None, help="bind address (default serve.host, 127.0.0.1)")
@@ -40,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg = load_config(args.config, args.overrides)
-        if args.artifacts:
-            cfg = replace(cfg, paths=msgspec.structs.replace(cfg.paths, artifacts=args.artifacts))
+        cfg = config_from(args)
         from actors.app import Deployment, RayBackend
         from cluster.connect import connect
 
