@@ -22,6 +22,16 @@ def test_explicit_device_must_be_available():
         choose_device("cuda", Availability(True, False))
 
 
-def test_probe_on_this_machine_returns_a_device():
-    device, _ = choose_device("auto")
-    assert device in {"mps", "cuda", "cpu"}
+def test_probe_on_this_machine_matches_what_torch_reports():
+    import torch
+
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    cuda = torch.cuda.is_available()
+    assert Availability.probe() == Availability(mps=mps, cuda=cuda)
+    device, reason = choose_device("auto")
+    if mps:
+        assert (device, reason) == ("mps", "auto: Apple MPS is available")
+    elif cuda:
+        assert (device, reason) == ("cuda", "auto: no MPS; CUDA is available")
+    else:
+        assert (device, reason) == ("cpu", "auto: neither MPS nor CUDA is available")

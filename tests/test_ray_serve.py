@@ -90,7 +90,7 @@ def test_named_actors_are_found_by_a_second_driver_name(deployment):
     assert ray.get(handle.health.remote())["book_id"] == "relativity"
 
 
-def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deployment):
+def test_killed_book_actor_answers_whole_or_degraded_then_comes_back(server, deployment):
     handle = deployment.books["relativity"]
     before = ray.get(handle.health.remote())["items"]
     body = {"question": "What is the velocity of light?", "book_ids": ["relativity"],
@@ -109,7 +109,16 @@ def test_killed_book_actor_gives_degraded_answers_then_comes_back(server, deploy
     # (the book is marked failed in the answer) or a clean 503; none hung or crashed
     assert all(s in (200, 503) for s, _ in results), [t for _, t in results][:3]
     answered = [json.loads(t) for s, t in results if s == 200]
-    assert len(answered) >= 8 and all("degraded" in a for a in answered)
+    assert len(answered) >= 8, [t for _, t in results][:3]
+    for a in answered:
+        [cand] = a["candidates"]  # the one book named
+        assert cand["book_id"] == "relativity", a
+        # degraded exactly when the book failed, and then the failure is named in its candidate
+        assert a["degraded"] == bool(cand["error"]), a
+        if a["degraded"]:  # its only book failed: no answer, rather than a made-up one
+            assert a["abstained"] and a["answer"] == "" and a["book_id"] is None, a
+        else:  # whole: answered by the book (before the kill, or asked again once it was back)
+            assert not a["abstained"] and a["book_id"] == "relativity" and a["answer"], a
     deadline = time.time() + 60
     while time.time() < deadline:  # the actor restarts and reloads its model
         try:
@@ -270,14 +279,17 @@ def test_one_book_streams_its_tokens_as_they_are_written(server, deployment):
 def test_bench_serve_reports_both_phases_and_the_overhead(server, deployment, trained):
     from bookgpt.bench.serve_bench import bench_serve
 
-    r = bench_serve(server.url, clients=4, requests=12, cfg=deployment.cfg, artifacts=trained[0],
+    # 16 clients at once: while one Ray call is out, the questions behind it gather
+    r = bench_serve(server.url, clients=16, requests=48, cfg=deployment.cfg, artifacts=trained[0],
                     max_new_tokens=4)
     for phase in ("batching_on", "batching_off"):
-        assert r[phase]["ok"] == 12 and r[phase]["errors"] == 0, r[phase]
-    assert r["batching_off"]["mean_batch"] == 1.0 and r["batching_on"]["mean_batch"] >= 1.0
-    # unbatched, every request is a Ray call of its own on every hop
-    assert r["batching_off"]["requests_per_ray_call"] == 1.0
-    assert r["batching_on"]["requests_per_ray_call"] >= 1.0
+        assert r[phase]["ok"] == 48 and r[phase]["errors"] == 0, r[phase]
+    # unbatched, every request is a Ray call and a generation batch of its own on every hop
+    assert r["batching_off"]["mean_batch"] == 1.0, r["batching_off"]
+    assert r["batching_off"]["requests_per_ray_call"] == 1.0, r["batching_off"]
+    # batched, concurrent questions share Ray calls and the book models' batches
+    assert r["batching_on"]["requests_per_ray_call"] > 1.0, r["batching_on"]
+    assert r["batching_on"]["mean_batch"] > 1.0, r["batching_on"]
     assert r["pairs"] == 60 and r["served_one_token_p50_ms"] > 0
     assert r["in_process_one_token_p50_ms"] > 0 and "http_ray_overhead_p50_ms" in r
 

@@ -6,7 +6,6 @@ Pure functions: no I/O, no network.
 from __future__ import annotations
 
 import codecs
-import importlib.util
 import re
 from collections.abc import Callable, Iterable
 
@@ -173,10 +172,11 @@ _NOISE_ATTR_RE = re.compile(r"pg-(?:header|footer|boilerplate|machine)|pagenum|p
                             r"|page-?number", re.IGNORECASE)
 
 
-def _parser(kind: str) -> str:
-    if importlib.util.find_spec("lxml") is None:
-        return "html.parser"
-    return "xml" if kind == "xml" else "lxml"
+# Python's own parser for HTML and CNXML alike: the text is the same on every machine, whichever
+# optional parsers (lxml, html5lib) happen to be installed
+_PARSER = "html.parser"
+# an XML declaration says nothing we use; without it bs4 does not warn of XML parsed as HTML
+_XML_DECLARATION_RE = re.compile(r"\A\ufeff?\s*<\?xml\b[^>]*\?>")
 
 
 def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
@@ -212,7 +212,7 @@ def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
 
 def html_to_text(html: str) -> str:
     """Readable text of an HTML book page without markup, page numbers or Gutenberg boilerplate."""
-    soup = BeautifulSoup(html, _parser("html"))
+    soup = BeautifulSoup(html, _PARSER)
     for tag in soup.find_all(["script", "style", "head", "noscript", "template", "svg", "img",
                               "map", "iframe", "object", "button", "select", "input", "form"]):
         tag.decompose()
@@ -282,7 +282,7 @@ def _mathml(tag: Tag) -> str:
 
 def cnxml_to_text(xml: str) -> str:
     """Readable text of an OpenStax CNXML module: title, sections, paragraphs, lists, flat math."""
-    soup = BeautifulSoup(xml, _parser("xml"))
+    soup = BeautifulSoup(_XML_DECLARATION_RE.sub("", xml), _PARSER)
     for tag in soup.find_all(["metadata", "media", "image", "iframe", "object", "flash",
                               "download", "video", "audio"]):
         tag.decompose()
