@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -194,17 +195,26 @@ class SentenceIndex:
                 found |= has.get(k, set())
             return sum(weights[s] for s in found)
 
+        kind_asked = asked.kind in TYPED
+        fits: dict[int, bool] = {}  # sentence -> it holds the kind of thing asked for
+
+        def holds(k: int) -> bool:
+            found = fits.get(k)
+            if found is None:
+                found = fits[k] = self.holds(asked, k)
+            return found
+
         def typed(first: int, last: int) -> bool:
-            return asked.kind in TYPED and any(self.holds(asked, k)
-                                               for k in range(first, last + 1))
+            return kind_asked and any(holds(k) for k in range(first, last + 1))
 
         # windows around the best-matching sentences (each window must contain one of them), and
         # around the best of those that hold the kind of thing asked for
-        seeds = heapq.nlargest(SEEDS, alone, key=lambda i: (alone[i], -i))
-        if asked.kind in TYPED:
-            near = heapq.nlargest(TYPED_SEEDS_FROM, alone, key=lambda i: (alone[i], -i))
-            seeds += [i for i in near if typed(i, i)][:TYPED_SEEDS]
-        spans = {(first, last) for i in seeds
+        near = heapq.nlargest(TYPED_SEEDS_FROM if kind_asked else SEEDS, alone,
+                              key=lambda i: (alone[i], -i))
+        seeds = near[:SEEDS]
+        if kind_asked:
+            seeds += list(itertools.islice((i for i in near if holds(i)), TYPED_SEEDS))
+        spans = {(first, last) for i in set(seeds)
                  for first in range(max(lo, i - MAX_WINDOW + 1), i + 1)
                  for last in range(i, min(hi, first + MAX_WINDOW))}
 
