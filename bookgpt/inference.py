@@ -69,7 +69,7 @@ class BookModel:
                  on_token=None) -> list[Completion]:
         """Generate continuations for a batch of prompts (text or token ids); `on_token(row, id,
         logprob)` hears of each kept token as it is made (see bookgpt.model.generate.OnToken)."""
-        from bookgpt.model import generate
+        from bookgpt.model.generate import Sampling, generate
 
         ids = [self.encode(p) if isinstance(p, str) else list(p) for p in prompts]
         gen = None
@@ -78,8 +78,8 @@ class BookModel:
             gen.manual_seed(seed)
         stops = stop_ids if stop_ids is not None else frozenset({self.special.eot})
         try:
-            results = generate(self.model, ids, max_new_tokens=max_new_tokens,
-                               temperature=temperature, top_k=top_k, top_p=top_p, stop_ids=stops,
+            results = generate(self.model, ids, Sampling(max_new_tokens, temperature=temperature, top_k=top_k,
+                                                         top_p=top_p, stop_ids=stops),
                                pad_id=self.special.pad, generator=gen, on_token=on_token)
         except ValueError as exc:
             raise PromptError(f"book '{self.book_id}': {exc}") from None

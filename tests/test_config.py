@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
-from bookgpt.config import CONFIG_DIR, Config, ConfigError, load_config
+from bookgpt.config import CONFIG_DIR, Config, ConfigError, ModelConfig, load_config, replace
 
 
 @pytest.mark.parametrize("path", sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "shelf.yaml"),
@@ -61,9 +62,32 @@ def test_overrides_are_typed_and_must_exist():
         load_config(overrides=["device=tpu"])
 
 
+def test_limits_name_the_setting_its_range_and_the_value(tmp_path):
+    with pytest.raises(ConfigError, match=r"^--set model\.dropout=2: model\.dropout must be at least 0 "
+                                          r"and at most 0\.9, got 2$"):
+        load_config(overrides=["model.dropout=2"])
+    with pytest.raises(ConfigError, match="pretrain.learning_rate must be above 0, got nan"):
+        load_config(overrides=["pretrain.learning_rate=nan"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tokenizer:\n  vocab_size: 100\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: tokenizer\.vocab_size must be at least 300 "
+                                          r"\(256 bytes \+ specials\), got 100$"):
+        load_config(bad)
+
+
+def test_replace_checks_as_loading_does():
+    cfg = load_config()
+    with pytest.raises(ConfigError, match="model.n_layer must be at least 1, got 0"):
+        replace(cfg, model=msgspec.structs.replace(cfg.model, n_layer=0))
+    assert replace(cfg, device="cpu") == msgspec.structs.replace(cfg, device="cpu")
+
+
 def test_inconsistent_values_are_refused():
-    with pytest.raises(ConfigError, match="divisible"):
+    with pytest.raises(ConfigError, match=r"--set model\.n_head=5: model\.n_embd \(256\) must be divisible "
+                                          r"by model\.n_head \(5\)"):
         load_config(overrides=["model.n_head=5"])
+    with pytest.raises(ConfigError, match="divisible"):
+        ModelConfig(n_embd=30, n_head=4)  # checked however the section is made
     with pytest.raises(ConfigError, match="does not exist"):
         load_config("no/such/config.yaml")
 

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from bookgpt.config import ModelConfig
-from bookgpt.model import GPT, Decoder, generate
+from bookgpt.model import GPT, Decoder, Sampling
+from bookgpt.model.generate import generate
+from bookgpt.model.gpt import attention_mask
 
 V = 97
 TINY = ModelConfig(n_layer=2, n_head=2, n_embd=32, context_length=64, dropout=0.0)
@@ -147,8 +149,8 @@ def test_blocked_attention_matches_sdpa() -> None:
 def test_cache_equals_no_cache() -> None:
     model = tiny()
     prompt = torch.randint(0, V, (7,)).tolist()
-    a = generate(model, [prompt], max_new_tokens=20)[0]
-    b = generate(model, [prompt], max_new_tokens=20, use_cache=False)[0]
+    a = generate(model, [prompt], Sampling(20))[0]
+    b = generate(model, [prompt], Sampling(20), use_cache=False)[0]
     assert a.tokens == b.tokens and len(a.tokens) == 20
     assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
     # the chosen tokens' log-probs agree with a plain full forward
@@ -164,9 +166,9 @@ def test_batched_equals_one_by_one(use_cache: bool) -> None:
     model = tiny()
     torch.manual_seed(2)
     prompts = [torch.randint(1, V, (n,)).tolist() for n in (3, 11, 1, 6)]
-    batch = generate(model, prompts, max_new_tokens=12, pad_id=0, use_cache=use_cache)
+    batch = generate(model, prompts, Sampling(12), pad_id=0, use_cache=use_cache)
     for p, res in zip(prompts, batch):
-        alone = generate(model, [p], max_new_tokens=12, use_cache=use_cache)[0]
+        alone = generate(model, [p], Sampling(12), use_cache=use_cache)[0]
         assert res.tokens == alone.tokens
         assert res.logprobs == pytest.approx(alone.logprobs, abs=1e-4)
 
@@ -176,21 +178,20 @@ def test_decoder_chunks_and_padded_batch() -> None:
     torch.manual_seed(3)
     prompts = [torch.randint(1, V, (n,)).tolist() for n in (5, 2, 9)]
     dec = Decoder(model, max_batch=2, compile=False)  # 3 prompts: chunks of 2 and 1
-    got = dec.generate(prompts, max_new_tokens=8)
-    want = [generate(model, [p], max_new_tokens=8)[0] for p in prompts]
+    got = dec.generate(prompts, Sampling(8))
+    want = [generate(model, [p], Sampling(8))[0] for p in prompts]
     assert [g.tokens for g in got] == [w.tokens for w in want]
 
 
 def test_stop_ids(trained: GPT) -> None:
     model = trained
     prompt = [5, 6, 7]
-    free = generate(model, [prompt], max_new_tokens=15)[0]
+    free = generate(model, [prompt], Sampling(15))[0]
     assert not free.stopped
     stop = free.tokens[4]
     first = free.tokens.index(stop)
     for use_cache in (True, False):
-        res = generate(model, [prompt, [1, 2]], max_new_tokens=15, stop_ids={stop},
-                       use_cache=use_cache)[0]
+        res = generate(model, [prompt, [1, 2]], Sampling(15, stop_ids={stop}), use_cache=use_cache)[0]
         assert res.stopped and res.tokens == free.tokens[:first]
         assert len(res.logprobs) == first
 
@@ -199,18 +200,35 @@ def test_prompt_validation() -> None:
     model = tiny()
     with pytest.raises(ValueError, match="prompt of 60 tokens \\+ 10 new tokens exceeds the model's "
                                          "context of 64; shorten the prompt or lower max_new_tokens"):
-        generate(model, [[1] * 60], max_new_tokens=10)
+        generate(model, [[1] * 60], Sampling(10))
     with pytest.raises(ValueError, match="empty"):
-        generate(model, [[1, 2], []], max_new_tokens=3)
-    assert generate(model, [[1] * 54], max_new_tokens=10)[0].tokens  # exactly fits
+        generate(model, [[1, 2], []], Sampling(3))
+    assert generate(model, [[1] * 54], Sampling(10))[0].tokens  # exactly fits
+
+
+def test_sampling_is_checked_when_made() -> None:
+    for kw, msg in (({"max_new_tokens": -1}, "max_new_tokens must be >= 0"),
+                    ({"temperature": -0.5}, "temperature must be >= 0"),
+                    ({"top_k": -1}, "top_k must be >= 0"), ({"top_p": 0.0}, "top_p must be in"),
+                    ({"top_p": 1.5}, "top_p must be in")):
+        with pytest.raises(ValueError, match=msg):
+            Sampling(**{"max_new_tokens": 3, **kw})
+    assert Sampling(3, stop_ids={1, 2}).stop_ids == frozenset({1, 2})
+
+
+def test_attention_mask_hides_left_padding() -> None:
+    mask = attention_mask(torch.tensor([0, 2]), torch.arange(4), 4)  # rows of 4 and 2 tokens
+    causal = [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]]
+    padded = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]  # pad queries see themselves
+    assert mask.int().tolist() == [causal, padded]
 
 
 def test_top_k_one_equals_greedy(trained: GPT) -> None:
     model = trained
     prompts = [[3, 4, 5], [9]]
-    greedy = generate(model, prompts, max_new_tokens=10)
+    greedy = generate(model, prompts, Sampling(10))
     g = torch.Generator().manual_seed(0)
-    sampled = generate(model, prompts, max_new_tokens=10, temperature=1.3, top_k=1, generator=g)
+    sampled = generate(model, prompts, Sampling(10, temperature=1.3, top_k=1), generator=g)
     assert [s.tokens for s in sampled] == [r.tokens for r in greedy]
     assert sampled[0].logprobs == pytest.approx(greedy[0].logprobs, abs=1e-5)
 
@@ -219,9 +237,10 @@ def test_seeded_sampling_is_reproducible(trained: GPT) -> None:
     model = trained
     prompts = [[3, 4, 5], [9, 10]]
 
-    def run(seed: int, **kw) -> list[list[int]]:
+    def run(seed: int, use_cache: bool = True, **kw) -> list[list[int]]:
         g = torch.Generator().manual_seed(seed)
-        res = generate(model, prompts, max_new_tokens=16, temperature=2.0, generator=g, **kw)
+        res = generate(model, prompts, Sampling(16, temperature=2.0, **kw), generator=g,
+                       use_cache=use_cache)
         return [r.tokens for r in res]
 
     assert run(0) == run(0)
@@ -232,7 +251,7 @@ def test_seeded_sampling_is_reproducible(trained: GPT) -> None:
 
 def test_generation_restores_training_mode() -> None:
     model = tiny().train()
-    generate(model, [[1, 2, 3]], max_new_tokens=3)
+    generate(model, [[1, 2, 3]], Sampling(3))
     assert model.training
 
 
@@ -252,12 +271,12 @@ def test_bf16_decoder_follows_weight_updates(trained: GPT) -> None:
     model.load_state_dict(trained.state_dict())
     prompts = [[3, 4, 5], [9]]
     dec = Decoder(model, max_batch=4, dtype=torch.bfloat16, compile=False)
-    want = [r.tokens for r in generate(model, prompts, max_new_tokens=10)]
-    assert [r.tokens for r in dec.generate(prompts, max_new_tokens=10)] == want
+    want = [r.tokens for r in generate(model, prompts, Sampling(10))]
+    assert [r.tokens for r in dec.generate(prompts, Sampling(10))] == want
     with torch.no_grad():  # in-place change, as an optimizer step does: the bf16 copy must follow
         model.wte.weight.copy_(model.wte.weight.roll(1, dims=0))
-    want = [r.tokens for r in generate(model, prompts, max_new_tokens=10)]
-    assert [r.tokens for r in dec.generate(prompts, max_new_tokens=10)] == want
+    want = [r.tokens for r in generate(model, prompts, Sampling(10))]
+    assert [r.tokens for r in dec.generate(prompts, Sampling(10))] == want
 
 
 @pytest.mark.slow
@@ -266,8 +285,8 @@ def test_compiled_decoder_matches_eager() -> None:
     prompts = [[5, 6, 7, 8], [9], [10, 11]]
     dec = Decoder(model, max_batch=4, compile=True)
     for batch in ([prompts[0]], prompts):
-        got = dec.generate(batch, max_new_tokens=12)
-        want = generate(model, batch, max_new_tokens=12)
+        got = dec.generate(batch, Sampling(12))
+        want = generate(model, batch, Sampling(12))
         assert [g.tokens for g in got] == [w.tokens for w in want]
         assert got[0].logprobs == pytest.approx(want[0].logprobs, abs=1e-4)
 

@@ -57,7 +57,8 @@ def _time(fn, reps: int = 1) -> float:
 
 def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
                    compile: bool = True, with_transformers: bool = True) -> dict:
-    from bookgpt.model import GPT, generate
+    from bookgpt.model import GPT, Sampling
+    from bookgpt.model.generate import generate
 
     seed_everything(0)
     vocab = cfg.tokenizer.vocab_size
@@ -73,16 +74,16 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     res1 = []
 
     def run1():
-        res1[:] = generate(model, p1, max_new_tokens=new_tokens, compile=compile)
+        res1[:] = generate(model, p1, Sampling(new_tokens), compile=compile)
 
     ours["batch1_tokens_per_s"] = round(new_tokens / _time(run1, 2), 1)
     ours["batch16_tokens_per_s"] = round(16 * new_tokens / _time(
-        lambda: generate(model, p16, max_new_tokens=new_tokens, compile=compile, dtype=b16_dtype)), 1)
+        lambda: generate(model, p16, Sampling(new_tokens), compile=compile, dtype=b16_dtype)), 1)
     nc = max(16, new_tokens // 2)
     ours["batch1_nocache_tokens_per_s"] = round(nc / _time(
-        lambda: generate(model, p1, max_new_tokens=nc, use_cache=False)), 1)
+        lambda: generate(model, p1, Sampling(nc), use_cache=False)), 1)
     ours["batch1_eager_tokens_per_s"] = round(new_tokens / _time(
-        lambda: generate(model, p1, max_new_tokens=new_tokens, compile=False)), 1)
+        lambda: generate(model, p1, Sampling(new_tokens), compile=False)), 1)
     out["bookgpt"] = ours
     if with_transformers:
         hf = to_transformers(model, vocab)

@@ -1,25 +1,52 @@
 """Batched autoregressive generation: left-padded prompts, preallocated KV cache, compiled decode step.
 
-`Decoder` holds the cache and the (optionally torch.compiled) one-token step and is reused across calls.
+`Sampling` says what to generate; `Decoder` holds the cache and the (optionally torch.compiled)
+one-token step and is reused across calls; `generate` runs one on a model.
 """
 
 from __future__ import annotations
 
 import contextlib
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from bookgpt.model.gpt import GPT, KVCache
+from bookgpt.model.gpt import GPT, KVCache, attention_mask
 
 _WINDOW_ROUND = 64  # attention window over the cache: prompt + new tokens, rounded up to this
 # called as each row's token is kept: (row index among the prompts, token id, its log-probability);
 # it runs inside generation, so it must be quick (e.g. hand the token to another thread)
 OnToken = Callable[[int, int, float], None]
 _MATVEC_MAX_ROWS = 4  # compiled steps of up to this many rows use multiply-and-sum linears (measured)
+# what a forward gives the generation loop: log-probs (B, V) in fp32, greedy token (B,), its log-prob (B,)
+_Next = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What to generate: up to max_new_tokens tokens per prompt. Temperature 0 is greedy; above 0
+    tokens are sampled from the top_k most likely (0 = off) within the top_p nucleus (1 = off).
+    A token in stop_ids ends its row (excluded from the result, stopped=True); any set is taken."""
+
+    max_new_tokens: int
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+    stop_ids: Set[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        object.__setattr__(self, "stop_ids", frozenset(self.stop_ids))
 
 
 @dataclass
@@ -29,17 +56,8 @@ class GenerationResult:
     stopped: bool  # True if a stop token ended the sequence
 
 
-def _check_request(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                   temperature: float, top_k: int, top_p: float) -> None:
+def _check_prompts(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> None:
     ctx = model.cfg.context_length
-    if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
-    if top_k < 0:
-        raise ValueError(f"top_k must be >= 0 (0 = off), got {top_k}")
-    if not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     for i, p in enumerate(prompts):
         if len(p) == 0:
             raise ValueError(f"prompt {i} is empty; give at least one token")
@@ -64,42 +82,65 @@ def _eval_mode(model: GPT) -> Iterator[None]:
         model.train(was_training)
 
 
-def _pick(logp: torch.Tensor, greedy_tok: torch.Tensor, greedy_lp: torch.Tensor, temperature: float,
-          top_k: int, top_p: float, generator: torch.Generator | None
-          ) -> tuple[torch.Tensor, torch.Tensor]:
+def _pick(logp: torch.Tensor, greedy_tok: torch.Tensor, greedy_lp: torch.Tensor, s: Sampling,
+          generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose the next token per row from log-probs (B, V); returns (tokens (B,), logprobs (B,))."""
-    if temperature == 0.0:
+    if s.temperature == 0.0:
         return greedy_tok, greedy_lp
-    logits = logp / temperature  # (B, V); logits/T shifted per row: the same tempered softmax
-    if top_k > 0 and top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
+    logits = logp / s.temperature  # (B, V); logits/T shifted per row: the same tempered softmax
+    if s.top_k > 0 and s.top_k < logits.size(-1):
+        kth = torch.topk(logits, s.top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
+    if s.top_p < 1.0:
         sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
         probs = F.softmax(sorted_logits, dim=-1)
         # drop a token when the tokens before it already reach top_p (the first is always kept)
-        drop = (probs.cumsum(dim=-1) - probs) >= top_p  # (B, V)
+        drop = (probs.cumsum(dim=-1) - probs) >= s.top_p  # (B, V)
         logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
     tok = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)  # (B, 1)
     return tok.squeeze(1), logp.gather(1, tok).squeeze(1)  # (B,), (B,)
 
 
-def _greedy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _greedy(logits: torch.Tensor) -> _Next:
     """logits (B, V) -> log-probs (B, V) in fp32, argmax token (B,), its log-prob (B,)."""
     logp = F.log_softmax(logits.float(), dim=-1)  # (B, V)
     tok = logp.argmax(dim=-1)  # (B,)
     return logp, tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1)
 
 
+def _decode(n: int, s: Sampling, generator: torch.Generator | None, on_token: OnToken | None,
+            first: _Next, step: Callable[[torch.Tensor, int], _Next]) -> list[GenerationResult]:
+    """The generation loop, cached or not: pick each row's token, keep it or end the row on a stop
+    token, and step on until every row stopped or max_new_tokens were made. `first` is what the
+    prompts give; step(tokens (B,), i) feeds the i-th new tokens and gives what follows. Rows from
+    n on are padding: their tokens are fed but never kept."""
+    results = [GenerationResult([], [], False) for _ in range(n)]
+    live = set(range(n))
+    logp, g_tok, g_lp = first
+    for i in range(s.max_new_tokens):
+        tok, lp = _pick(logp, g_tok, g_lp, s, generator)
+        tok_list, lp_list = tok.tolist(), lp.tolist()
+        for r in sorted(live):
+            if tok_list[r] in s.stop_ids:
+                results[r].stopped = True
+                live.discard(r)
+            else:
+                results[r].tokens.append(tok_list[r])
+                results[r].logprobs.append(lp_list[r])
+                if on_token is not None:
+                    on_token(r, tok_list[r], lp_list[r])
+        if not live or i == s.max_new_tokens - 1:
+            break
+        logp, g_tok, g_lp = step(tok, i)
+    return results
+
+
 def _decode_step(net: GPT, idx: torch.Tensor, slot: torch.Tensor, pad: torch.Tensor, kv: KVCache,
-                 matvec: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 matvec: bool) -> _Next:
     """One new token per row. idx (B, 1); slot () cache index being written; pad (B,) left pads."""
-    W = kv[0][0].size(2)
-    keys = torch.arange(W, device=idx.device)  # (W,)
-    # a row sees its own prompt and output (slots pad..slot), never its left padding
-    mask = (keys >= pad[:, None]) & (keys <= slot)  # (B, W)
+    mask = attention_mask(pad, slot.reshape(1), kv[0][0].size(2))  # (B, 1, W)
     pos_ids = (slot - pad).clamp(min=0)[:, None]  # (B, 1) position of the new token in its row
-    logits = net.forward_cached(idx, pos_ids, mask[:, None, None, :], kv, slot.reshape(1),
+    logits = net.forward_cached(idx, pos_ids, mask[:, None], kv, slot.reshape(1),
                                 matvec=matvec)  # (B, 1, V)
     return _greedy(logits[:, -1])
 
@@ -162,7 +203,7 @@ class Decoder:
         request pays for it later. Does nothing for an eager decoder."""
         if self.compiled:
             for rows in self.buckets():
-                self.generate([[0]] * rows, max_new_tokens=2)
+                self.generate([[0]] * rows, Sampling(max_new_tokens=2))
 
     def _sync_weights(self) -> None:
         """Copy the model's weights into the low-precision copy if they changed since the last call."""
@@ -173,28 +214,20 @@ class Decoder:
             self._net.load_state_dict(self.model.state_dict())
             self._synced = versions
 
-    def _prefill(self, idx: torch.Tensor, pad: torch.Tensor,
-                 kv: KVCache) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _prefill(self, idx: torch.Tensor, pad: torch.Tensor, kv: KVCache) -> _Next:
         """Run the left-padded prompts (B, T) through the model, filling cache slots 0..T-1."""
-        T, W = idx.size(1), kv[0][0].size(2)
-        slots = torch.arange(T, device=idx.device)  # (T,)
-        keys = torch.arange(W, device=idx.device)  # (W,)
-        causal = keys[None, :] <= slots[:, None]  # (T, W)
-        real = keys[None, :] >= pad[:, None]  # (B, W)
-        # pad queries attend to themselves only, so no row of the mask is empty (that gives NaN)
-        mask = (causal[None] & real[:, None]) | (keys[None, :] == slots[:, None])[None]  # (B, T, W)
+        slots = torch.arange(idx.size(1), device=idx.device)  # (T,)
+        mask = attention_mask(pad, slots, kv[0][0].size(2))  # (B, T, W)
         pos_ids = (slots[None, :] - pad[:, None]).clamp(min=0)  # (B, T)
         logits = self._net.forward_cached(idx, pos_ids, mask[:, None], kv, slots)  # (B, 1, V)
         return _greedy(logits[:, -1])
 
-    def generate(self, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
-                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                 stop_ids: set[int] | frozenset[int] = frozenset(), pad_id: int = 0,
+    def generate(self, prompts: Sequence[Sequence[int]], sampling: Sampling, *, pad_id: int = 0,
                  generator: torch.Generator | None = None,
                  on_token: OnToken | None = None) -> list[GenerationResult]:
         """Generate for every prompt (any count: done in chunks of max_batch). See generate()."""
-        _check_request(self.model, prompts, max_new_tokens, temperature, top_k, top_p)
-        if max_new_tokens == 0:
+        _check_prompts(self.model, prompts, sampling.max_new_tokens)
+        if sampling.max_new_tokens == 0:
             return [GenerationResult([], [], False) for _ in prompts]
         results: list[GenerationResult] = []
         with torch.inference_mode(), _eval_mode(self.model):
@@ -203,13 +236,11 @@ class Decoder:
                 chunk = prompts[start:start + self.max_batch]
                 sink = None if on_token is None else (
                     lambda row, tok, lp, _at=start: on_token(_at + row, tok, lp))
-                results += self._generate_chunk(chunk, max_new_tokens, temperature, top_k, top_p,
-                                                frozenset(stop_ids), pad_id, generator, sink)
+                results += self._generate_chunk(chunk, sampling, pad_id, generator, sink)
         return results
 
-    def _generate_chunk(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                        temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
-                        pad_id: int, generator: torch.Generator | None,
+    def _generate_chunk(self, prompts: Sequence[Sequence[int]], s: Sampling, pad_id: int,
+                        generator: torch.Generator | None,
                         on_token: OnToken | None = None) -> list[GenerationResult]:
         n = len(prompts)
         # compiled: round the batch up to a bucket (extra rows are 1-token dummies)
@@ -217,7 +248,7 @@ class Decoder:
         lengths = [len(p) for p in prompts] + [1] * (rows - n)
         T = max(lengths)
         ctx = self.model.cfg.context_length
-        window = min(ctx, -(-(T + max_new_tokens) // _WINDOW_ROUND) * _WINDOW_ROUND)
+        window = min(ctx, -(-(T + s.max_new_tokens) // _WINDOW_ROUND) * _WINDOW_ROUND)
         kv = [(k[:rows, :, :window], v[:rows, :, :window]) for k, v in self._cache]  # (B, nh, W, hs)
         if self.compiled:
             for t in (t for pair in kv for t in pair):
@@ -229,27 +260,12 @@ class Decoder:
         idx, pad = idx.to(self.device), pad.to(self.device)
         matvec = self.compiled and rows <= _MATVEC_MAX_ROWS
 
-        results = [GenerationResult([], [], False) for _ in range(n)]
-        live = set(range(n))
-        logp, g_tok, g_lp = self._prefill(idx, pad, kv)
-        for step in range(max_new_tokens):
-            tok, lp = _pick(logp, g_tok, g_lp, temperature, top_k, top_p, generator)
-            tok_list, lp_list = tok.tolist(), lp.tolist()
-            for r in list(live):
-                if tok_list[r] in stop_ids:
-                    results[r].stopped = True
-                    live.discard(r)
-                else:
-                    results[r].tokens.append(tok_list[r])
-                    results[r].logprobs.append(lp_list[r])
-                    if on_token is not None:
-                        on_token(r, tok_list[r], lp_list[r])
-            if not live or step == max_new_tokens - 1:
-                break
+        def step(tok: torch.Tensor, i: int) -> _Next:
             # slot as a 0-d tensor, not an int: an int would be specialised and recompile each step
-            slot = torch.tensor(T + step, dtype=torch.long, device=self.device)
-            logp, g_tok, g_lp = self._step(self._net, tok[:, None], slot, pad, kv, matvec)
-        return results
+            slot = torch.tensor(T + i, dtype=torch.long, device=self.device)
+            return self._step(self._net, tok[:, None], slot, pad, kv, matvec)
+
+        return _decode(n, s, generator, on_token, self._prefill(idx, pad, kv), step)
 
 
 def _decoder_for(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> Decoder:
@@ -265,69 +281,52 @@ def _decoder_for(model: GPT, batch: int, dtype: torch.dtype, compile: bool) -> D
     return dec
 
 
-def generate(model: GPT, prompts: list[list[int]], *, max_new_tokens: int, temperature: float = 0.0,
-             top_k: int = 0, top_p: float = 1.0, stop_ids: set[int] | frozenset[int] = frozenset(),
-             pad_id: int = 0, use_cache: bool = True, generator: torch.Generator | None = None,
-             decoder: Decoder | None = None, compile: bool = False,
-             dtype: torch.dtype = torch.float32,
-             on_token: OnToken | None = None) -> list[GenerationResult]:
-    """Continue each prompt by up to max_new_tokens tokens; temperature 0 is greedy.
+def generate(model: GPT, prompts: list[list[int]], sampling: Sampling, *, pad_id: int = 0,
+             generator: torch.Generator | None = None, on_token: OnToken | None = None,
+             use_cache: bool = True, decoder: Decoder | None = None, compile: bool = False,
+             dtype: torch.dtype = torch.float32) -> list[GenerationResult]:
+    """Continue each prompt as `sampling` says (see Sampling).
 
     Prompts of different lengths are left-padded with pad_id, masked and given their own positions,
-    so each row decodes as it would alone. A token in stop_ids ends its row (excluded, stopped=True).
-    Uses `decoder` if given, else one cached on the model (eager unless compile=True: compiling
-    costs tens of seconds once, and pays off only in long-lived processes). use_cache=False
-    recomputes the full forward every step (reference and baseline).
+    so each row decodes as it would alone. `generator` drives the sampling; `on_token` hears of
+    each kept token as it is made. Uses `decoder` if given, else one cached on the model (eager
+    unless compile=True: compiling costs tens of seconds once, and pays off only in long-lived
+    processes). use_cache=False recomputes the full forward every step (reference and baseline).
     """
     if use_cache:
         dec = decoder or _decoder_for(model, len(prompts), dtype, compile)
-        return dec.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature,
-                            top_k=top_k, top_p=top_p, stop_ids=stop_ids, pad_id=pad_id,
-                            generator=generator, on_token=on_token)
+        return dec.generate(prompts, sampling, pad_id=pad_id, generator=generator, on_token=on_token)
     if on_token is not None:
         raise ValueError("on_token needs the KV cache (use_cache=True)")
-    return _generate_no_cache(model, prompts, max_new_tokens, temperature, top_k, top_p,
-                              frozenset(stop_ids), pad_id, generator, dtype)
+    return _generate_uncached(model, prompts, sampling, pad_id, generator, dtype)
 
 
-def _generate_no_cache(model: GPT, prompts: list[list[int]], max_new_tokens: int,
-                       temperature: float, top_k: int, top_p: float, stop_ids: frozenset[int],
-                       pad_id: int, generator: torch.Generator | None,
-                       dtype: torch.dtype) -> list[GenerationResult]:
-    _check_request(model, prompts, max_new_tokens, temperature, top_k, top_p)
+def _generate_uncached(model: GPT, prompts: list[list[int]], s: Sampling, pad_id: int,
+                       generator: torch.Generator | None, dtype: torch.dtype) -> list[GenerationResult]:
+    """Every step runs the whole sequences through the model again, without a cache: the baseline
+    `bookgpt bench generate` measures the cache against, and what tests check the cache with."""
+    _check_prompts(model, prompts, s.max_new_tokens)
+    if s.max_new_tokens == 0 or not prompts:
+        return [GenerationResult([], [], False) for _ in prompts]
     device = model.wte.weight.device
-    n = len(prompts)
-    results = [GenerationResult([], [], False) for _ in range(n)]
-    if max_new_tokens == 0 or n == 0:
-        return results
-    seqs = [list(p) for p in prompts]
-    live = set(range(n))
+    T = max(len(p) for p in prompts)
+    # the sequences so far, left-padded, (B, T'); rows that stopped carry on, never read
+    idx = torch.tensor([[pad_id] * (T - len(p)) + list(p) for p in prompts], dtype=torch.long,
+                       device=device)
+    pad = torch.tensor([T - len(p) for p in prompts], dtype=torch.long, device=device)  # (B,)
+
+    def forward() -> _Next:
+        slots = torch.arange(idx.size(1), device=device)  # (T',)
+        pos_ids = (slots[None, :] - pad[:, None]).clamp(min=0)  # (B, T')
+        mask = attention_mask(pad, slots, idx.size(1))  # (B, T', T')
+        with _autocast(device, dtype):
+            logits = model.forward_cached(idx, pos_ids, mask[:, None])  # (B, 1, V)
+        return _greedy(logits[:, -1])
+
+    def step(tok: torch.Tensor, _i: int) -> _Next:
+        nonlocal idx
+        idx = torch.cat([idx, tok[:, None]], dim=1)  # (B, T' + 1)
+        return forward()
+
     with torch.inference_mode(), _eval_mode(model):
-        for _ in range(max_new_tokens):
-            T = max(len(s) for s in seqs)
-            idx = torch.tensor([[pad_id] * (T - len(s)) + s for s in seqs], dtype=torch.long,
-                               device=device)  # (B, T) left-padded
-            pad = torch.tensor([T - len(s) for s in seqs], dtype=torch.long, device=device)  # (B,)
-            slots = torch.arange(T, device=device)  # (T,)
-            causal = slots[None, :] <= slots[:, None]  # (T, T)
-            mask = (causal[None] & (slots[None, None, :] >= pad[:, None, None])) \
-                | torch.eye(T, dtype=torch.bool, device=device)[None]  # (B, T, T)
-            pos_ids = (slots[None, :] - pad[:, None]).clamp(min=0)  # (B, T)
-            with _autocast(device, dtype):
-                logits = model.forward_cached(idx, pos_ids, mask[:, None])  # (B, 1, V)
-            logp, g_tok, g_lp = _greedy(logits[:, -1])
-            tok, lp = _pick(logp, g_tok, g_lp, temperature, top_k, top_p, generator)
-            for r, (t, lpr) in enumerate(zip(tok.tolist(), lp.tolist())):
-                if r not in live:
-                    seqs[r].append(pad_id)  # keeps the batch rectangular; never read
-                elif t in stop_ids:
-                    results[r].stopped = True
-                    live.discard(r)
-                    seqs[r].append(pad_id)
-                else:
-                    results[r].tokens.append(t)
-                    results[r].logprobs.append(lpr)
-                    seqs[r].append(t)
-            if not live:
-                break
-    return results
+        return _decode(len(prompts), s, generator, None, forward(), step)

@@ -17,6 +17,19 @@ from bookgpt.config import ModelConfig
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
 
+def attention_mask(pad: torch.Tensor, slots: torch.Tensor, width: int) -> torch.Tensor:
+    """The mask forward_cached takes, for left-padded rows: (B, Q, W) bool, True = may attend.
+
+    The query at slot slots[q] of row b sees key slots pad[b]..slots[q]: its row's own tokens up to
+    itself, never the left padding. A padding query sees itself only, so no row of the mask is
+    empty (that gives NaN). pad (B,) left pads per row; slots (Q,) the queries' slots; W = width.
+    """
+    keys = torch.arange(width, device=pad.device)  # (W,)
+    causal = keys[None, :] <= slots[:, None]  # (Q, W)
+    real = keys[None, :] >= pad[:, None]  # (B, W)
+    return (causal[None] & real[:, None]) | (keys[None, :] == slots[:, None])[None]  # (B, Q, W)
+
+
 def linear(layer: nn.Linear, x: torch.Tensor, matvec: bool = False) -> torch.Tensor:
     """layer(x), or with matvec as multiply-and-sum: for one row under torch.compile that becomes a
     single fused reduction kernel, about twice as fast as an extern GEMM call (never use it eagerly:
@@ -162,9 +175,7 @@ class GPT(nn.Module):
     """
 
     def __init__(self, cfg: ModelConfig, vocab_size: int, *, attn_block: int = 0) -> None:
-        super().__init__()
-        if cfg.n_embd % cfg.n_head:
-            raise ValueError(f"n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head})")
+        super().__init__()  # cfg is consistent: ModelConfig checks that n_head divides n_embd
         self.cfg = cfg
         self.vocab_size = vocab_size
         self.wte = nn.Embedding(vocab_size, cfg.n_embd)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from bookgpt.model.gpt import GPT
+from bookgpt.model.gpt import GPT, attention_mask
 
 
 def score_answers(model: GPT, prompts: list[list[int]], answers: list[list[list[int]]], end: int,
@@ -57,13 +57,10 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
     if W > model.cfg.context_length:
         raise ValueError(f"prompt ({P}) plus answer ({L}) tokens exceed the context of "
                          f"{model.cfg.context_length}")
-    keys = torch.arange(W, device=dev)  # (W,)
     pad = torch.tensor([P - len(p) for p in prompts], device=dev)  # (J,) left padding
-    real = keys[None, :] >= pad[:, None]  # (J, W)
-    # 1. the prompts, left-padded; pad queries attend to themselves only (no empty mask row)
+    # 1. the prompts, left-padded
     slots = torch.arange(P, device=dev)  # (P,)
-    causal = keys[None, :] <= slots[:, None]  # (P, W)
-    mask = (causal[None] & real[:, None]) | (keys[None, :] == slots[:, None])[None]  # (J, P, W)
+    mask = attention_mask(pad, slots, W)  # (J, P, W)
     idx = torch.tensor([[pad_id] * (P - len(p)) + p for p in prompts], device=dev)  # (J, P)
     kv = model.new_kv_cache(len(prompts), W)
     last = model.forward_cached(idx, (slots[None] - pad[:, None]).clamp(min=0), mask[:, None], kv,
@@ -85,7 +82,7 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
         kv_r = [(kc[:, :, :w].index_select(0, own), vc[:, :, :w].index_select(0, own))
                 for kc, vc in kv]
         steps = torch.arange(P, w, device=dev)  # (L-1,)
-        mask = (keys[None, :w] <= steps[:, None])[None] & real[own][:, None, :w]  # (r, L-1, w)
+        mask = attention_mask(pad[own], steps, w)  # (r, L-1, w)
         idx = torch.tensor([flat[i][:-1] + [pad_id] * (L - len(flat[i])) for i in rows],
                            device=dev)  # (r, L-1)
         hidden = model.forward_cached(idx, steps[None] - pad[own][:, None], mask[:, None], kv_r,
