@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bookgpt.messages import (Answer, AskRequest, BatchingRequest, BookInfo,
                               ChatCompletionRequest, CompletionRequest)
-from bookgpt.errors import AskError, OverloadedError, UnknownBookError
+from bookgpt.errors import AskError, OverloadedError, UnknownBookError, require_question
 from bookgpt.serving.metrics import HttpMetrics
 
 MODEL_PREFIX = "bookgpt"
@@ -62,8 +62,10 @@ async def decode(request: web.Request, cls: type) -> Any:
 
 
 def check_limits(req: AskRequest, limits: dict) -> AskRequest:
-    if not req.question.strip():
-        raise AskError("invalid request: `$.question` is empty")
+    try:
+        require_question(req.question)
+    except AskError as exc:
+        raise AskError(f"invalid request: `$.question`: {exc}") from None
     if len(req.question) > limits["max_question_chars"]:
         raise AskError(f"invalid request: `$.question` is {len(req.question)} characters; the "
                        f"limit is {limits['max_question_chars']}")
