@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -56,6 +57,22 @@ def test_two_books_train_in_parallel_and_artifacts_come_back(crawled_two, ray_cl
     assert "done already" in capsys.readouterr().out
 
 
+def _workdirs(book: str, since: float) -> dict[str, list]:
+    """The training work directories of `book` touched since `since`, with their pretrain logs'
+    first and last steps and whether a checkpoint is there (to tell a failure's cause)."""
+    import tempfile
+
+    out = {}
+    for d in (Path(tempfile.gettempdir()) / "bookgpt-train").glob(f"{book}-*"):
+        if d.stat().st_mtime >= since:
+            log = d / "models" / book / "pretrain.log.jsonl"
+            steps = ([json.loads(x)["step"] for x in log.read_text().splitlines()]
+                     if log.is_file() else [])
+            out[d.name] = [steps[:2], steps[-2:], len(steps),
+                           (d / "models" / book / "pretrain" / "last.pt").is_file()]
+    return out
+
+
 def test_killed_training_worker_resumes_from_its_checkpoint(tmp_path, shared_books, ray_cluster):
     STEPS = 3000
     book = TRAINED_BOOKS[1]
@@ -67,6 +84,7 @@ def test_killed_training_worker_resumes_from_its_checkpoint(tmp_path, shared_boo
     cfg = tiny(tmp_path, f"pretrain.max_steps={STEPS}", "pretrain.eval_interval=20",
                "pretrain.patience=0", "tokenizer.vocab_size=400")
     progress = ProgressActor.remote()
+    started = time.time()
     run = submit_books(cfg, tmp_path, [book], progress)[0]
     killed = None
     deadline = time.time() + 120
@@ -83,7 +101,9 @@ def test_killed_training_worker_resumes_from_its_checkpoint(tmp_path, shared_boo
     steps = [r["step"] for r in log]
     restarts = [i for i in range(1, len(steps)) if steps[i] <= steps[i - 1]]
     # (a failure prints the whole step log: where the kill landed and where training resumed)
-    assert restarts, f"no restart in the pretrain log after the kill at step {killed}: {steps}"
+    assert restarts, (f"no restart in the pretrain log after the kill at step {killed}: "
+                      f"{steps[:3]}..{steps[-3:]} ({len(steps)} records); work dirs of the run: "
+                      f"{_workdirs(book, started)}")
     restart = restarts[0]
     assert steps[restart] > 1 and steps[restart] % 20 == 1, (killed, steps)
     assert steps[-1] == STEPS
