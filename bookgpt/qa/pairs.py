@@ -6,9 +6,11 @@ Passages, candidate filtering, per-kind caps, the train/validation split and JSO
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from bookgpt.text import sentence_spans
 from bookgpt.qa.cloze import cloze
 from bookgpt.qa.headings import headings
 from bookgpt.qa.numeric import numbers
-from bookgpt.qa.patterns import clauses, dialogue
+from bookgpt.qa.patterns import Candidate, clauses, dialogue
 from bookgpt.qa.words import AUX, CONJ, DET_ALL, PREPS, STOPWORDS, BookStats, _W
 
 # Kinds: definition ("What is X?" from "X is ...", "X means ...", "X is defined as ..."), called,
@@ -164,20 +166,20 @@ def normalise_question(q: str) -> str:
 
 # --------------------------------------------------------------------------- generation
 
-def _candidates(text: str, passages: list[tuple[int, str]], max_q_words: int):
+def _candidates(text: str, passages: list[tuple[int, str]],
+                max_q_words: int) -> Iterator[tuple[int, Candidate]]:
+    """(passage number, candidate) of every question the generators make from the text."""
     stats = BookStats(text)
     for k, (ps, passage) in enumerate(passages):
         sents = sentence_spans(text, ps, ps + len(passage))
-        for gen in (clauses, numbers):
-            for c in gen(text, sents, stats):
-                yield k, c
-        for c in dialogue(text, (ps, ps + len(passage)), stats):
-            yield k, c
-        for c in cloze(text, sents, stats, max_q_words - 4):
-            yield k, c
+        found = itertools.chain(clauses(text, sents, stats), numbers(text, sents, stats),
+                                dialogue(text, (ps, ps + len(passage)), stats),
+                                cloze(text, sents, stats, max_q_words - 4))
+        for c in found:
+            yield k, Candidate(*c)
     starts = [s for s, _ in passages]
-    for c in headings(text, stats):
-        yield bisect.bisect_right(starts, c[2]) - 1, c
+    for c in map(Candidate._make, headings(text, stats)):
+        yield bisect.bisect_right(starts, c.start) - 1, c
 
 
 def _balance(by_kind: dict[str, list], max_pairs: int) -> int:
@@ -207,8 +209,8 @@ def generate_pairs(text: str, *, max_pairs: int = 5000, min_answer_words: int = 
     seen: set[str] = set()
     by_kind: dict[str, list[QAPair]] = {}
     cands = sorted(_candidates(text, passages, max_question_words),
-                   key=lambda kc: (KIND_ORDER.index(kc[1][0]) if kc[1][0] in KIND_ORDER else 99,
-                                   kc[1][2]))
+                   key=lambda kc: (KIND_ORDER.index(kc[1].kind) if kc[1].kind in KIND_ORDER
+                                   else 99, kc[1].start))
     for k, (kind, question, a, b) in cands:
         a, b = _trim(text, a, b)
         ps, passage = passages[k]

@@ -7,6 +7,7 @@ character offsets of the book text; `bookgpt.qa.pairs` trims, filters and balanc
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from collections.abc import Iterator
 
 from bookgpt.qa.words import (
@@ -17,7 +18,13 @@ from bookgpt.qa.words import (
     THAT_VERBS, TIME_WORDS, VERBS, BookStats, _W, squash, tokens,
 )
 
-Candidate = tuple[str, str, int, int]
+class Candidate(NamedTuple):
+    """A question made from the text, and where its answer stands: text[start:end]."""
+
+    kind: str
+    question: str
+    start: int
+    end: int
 
 _CLAUSE_CUT = re.compile(r"\s*(?:;|:|--|—|\(|\)|\s\[|,\s+(?:and|but|or|which|while|whereas|for|so|"
                          r"because|since|although|though|if|when|where|who|whom)\s|\s+and\s+(?:I|"
