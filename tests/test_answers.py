@@ -65,6 +65,15 @@ def test_candidates_answer_what_the_question_asks():
     assert "river had risen" in best.text
 
 
+def test_a_who_question_is_answered_by_the_name_alone():
+    sents = [("Long after the survey was finished, the old harbour master Josiah Penberthy of "
+              "Falmouth wrote down the tale of the wreck for his grandchildren.", 1.0)]
+    best = candidates("Who wrote down the tale of the wreck?", sents)[0]
+    assert best.text == "Josiah Penberthy of Falmouth"
+    where = candidates("In which town did the harbour master live?", sents)[0]
+    assert "Falmouth" in where.text and len(where.text.split()) <= 4
+
+
 def test_asides_and_long_pieces_are_no_answers():
     sents = [("In short, for example, the keeper of the old lighthouse on the northern cape of the "
               "island, who had watched the sea there for many long and stormy years, counted the "

@@ -35,6 +35,9 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
                      r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
+# a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
+# Mendip", "Trafalgar Square", "Duke of York")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:(?:\s+(?:of|de|van|von|la|le))?\s+[A-Z][a-z]+)*")
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
@@ -205,6 +208,10 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     if asked.kind in ("number", "time"):  # the quantity alone, with what it counts
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _QUANTITY.finditer(sentence, a, b)]
+    if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
+        pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
+                   for m in _NAME.finditer(sentence, a, b)
+                   if m.group().split()[-1].lower() not in asked.words]
     if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
         pieces += [(i, i, sentence[m.start():b]) for i, (a, b) in enumerate(clauses)
                    for m in _REASON.finditer(sentence, a, b)]
