@@ -49,6 +49,10 @@ def test_stems_meet_across_inflections():
     ("In which crowded seaside town did they stay?", "place"),
     ("Which famous old astronomer measured it?", "person"),
     ("Why did it fail when the wind rose?", "reason"),  # the first asking word counts
+    ("Where does the custom of ringing the bell come from?", "meaning"),  # an origin
+    ("What were the town's children singing at the fair?", "thing"),  # "town" is not asked
+    ("What did the captain say about sailors who deserted?", "thing"),  # a relative "who"
+    ("To whom did she write the letter?", "person"),
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind

@@ -89,6 +89,9 @@ _PLACE_NOUNS = ("city|cities|town|village|country|countries|island|place|resort|
                 "street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
 _PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "thinker", "scientist",
                                                 "character", "poet", "inventor", "person"}))
+# up to two words between "which"/"what" and the noun it asks about ("which crowded seaside
+# town"), but no verb: in "what were the island fishermen carrying" the island is no question's
+_FILLER = r"(?:(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could) )\w+ ){0,2}"
 # what each kind of question looks like; the one that starts first in the asking clause wins
 _ASKS = [
     ("number", re.compile(
@@ -98,10 +101,15 @@ _ASKS = [
         r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed|distance|length|weight|value|"
         r"number|size|height|depth|area|volume|temperature|mass|price|cost|sum|total|diameter|"
         r"radius|smallest|largest|least|greatest|fewest)\b")),
-    ("person", re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:\w+ ){0,2}(?:" + _PERSON_NOUNS
-                          + r")\b")),
+    # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
+    # ("competitors who sent...")
+    ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
+                          + _PERSON_NOUNS + r")\b")),
     ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
-    ("place", re.compile(r"\bwhere\b|\b(?:which|what) (?:\w+ ){0,2}(?:" + _PLACE_NOUNS + r")\b")),
+    # where a word or a custom comes from asks for its origin, not a place
+    ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
+    ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
+                         + r")\b")),
     ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
                           r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
     ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"
