@@ -44,4 +44,4 @@ def cloze(text: str, sents: list[tuple[int, int]], stats: BookStats,
         if best:
             q = squash(text[s:best[0]]) + " ____ " + squash(text[best[1]:e])
             q = re.sub(r"\s*[*#=~]{2,}\s*$", "", q)  # a trailing "***" separator is no text
-            yield "cloze", "Fill in the blank: " + " ".join(q.split()), best[0], best[1]
+            yield Candidate("cloze", "Fill in the blank: " + " ".join(q.split()), best[0], best[1])

@@ -59,7 +59,7 @@ def headings(text: str, stats: BookStats) -> Iterator[Candidate]:
                 w[0].isupper() for w in title.split() if len(w) > 3) < 0.5 * len(
                 [w for w in title.split() if len(w) > 3]):
             continue  # "Book VI only what was ...": a sentence, not a heading
-        yield "heading", f"What is {name} {num}{where} about?", title_s, t_end
+        yield Candidate("heading", f"What is {name} {num}{where} about?", title_s, t_end)
         topic = _title_words(title, stats)
         first, _, rest = topic.partition(" ")
         if first.lower() in ("of", "on", "concerning", "about", "upon") and rest:
@@ -71,7 +71,7 @@ def headings(text: str, stats: BookStats) -> Iterator[Candidate]:
         else:
             q = f"Which {name.lower()} discusses {topic}?"
         q = q.replace(f"Which {name.lower()} ", f"Which {name.lower()}{where} ", 1)
-        yield "heading", q, m.start("label"), m.end("num")
+        yield Candidate("heading", q, m.start("label"), m.end("num"))
     yield from _bare_headings(text)
 
 
@@ -87,4 +87,4 @@ def _bare_headings(text: str) -> Iterator[Candidate]:
                 not re.search(r"[a-z]{3}.*[a-z]{3}", para):
             continue
         opening = re.sub(r"[^\w]+$", "", " ".join(para.split()[:8]))
-        yield "heading", f'Which section begins "{opening} ..."?', m.start("t"), m.end("t")
+        yield Candidate("heading", f'Which section begins "{opening} ..."?', m.start("t"), m.end("t"))

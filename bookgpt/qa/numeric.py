@@ -41,7 +41,7 @@ def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
                 f"{left or right}: {prep} what year"
             q = re.sub(r"[^\w)\]]+(?=:)|[^\w)\]]+$", "", q)
             if len((left + " " + right).split()) >= 3:
-                yield "when", q[0].upper() + q[1:] + "?", m.start("y"), m.end("y")
+                yield Candidate("when", q[0].upper() + q[1:] + "?", m.start("y"), m.end("y"))
         for m in _NUM.finditer(text, s, e):
             prev = re.search(r"(\S+)\s*$", text[s:m.start()])
             if m["u"] in NOT_UNITS or re.match(r"1[5-9]\d\d$|20\d\d$", m["n"]) or prev and (
@@ -53,4 +53,4 @@ def numbers(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
             after = squash(text[m.start("u"):hi]).rstrip(" .,;!?\"'”’)")
             q = f"{before} how many {after}".strip() if before else f"How many {after}"
             q = q[0].upper() + q[1:] + "?"
-            yield "how_many", q, m.start(), m.end()
+            yield Candidate("how_many", q, m.start(), m.end())

@@ -176,9 +176,9 @@ def _candidates(text: str, passages: list[tuple[int, str]],
                                 dialogue(text, (ps, ps + len(passage)), stats),
                                 cloze(text, sents, stats, max_q_words - 4))
         for c in found:
-            yield k, Candidate(*c)
+            yield k, c
     starts = [s for s, _ in passages]
-    for c in map(Candidate._make, headings(text, stats)):
+    for c in headings(text, stats):
         yield bisect.bisect_right(starts, c.start) - 1, c
 
 

@@ -149,7 +149,7 @@ def clauses(text: str, sents: list[tuple[int, int]], stats: BookStats) -> Iterat
         m = _WE_MEAN.search(text, s, e)
         if m and len(m["x"].split()) <= 8 and m["x"].split()[0].lower() not in BAD_START - DET_ALL:
             a = m.start("y")
-            yield "we_mean", f"What is meant by {squash(m['x'])}?", a, clause_end(text, a, e)
+            yield Candidate("we_mean", f"What is meant by {squash(m['x'])}?", a, clause_end(text, a, e))
 
 
 def _relatives(text: str, toks: list[Tok], e: int, stats: BookStats) -> Iterator[Candidate]:
@@ -170,7 +170,7 @@ def _relatives(text: str, toks: list[Tok], e: int, stats: BookStats) -> Iterator
             rest = question_tail(text[toks[k + 1].start:clause_end(text, toks[k + 1].start, e)], 20)
             if len(rest.split()) >= 3 and rest.split()[1].lower() not in CONJ | _W("not"):
                 kind, wh = ("who", "Who") if lw == "who" else ("statement", "What")
-                yield kind, f"{wh} {rest}?", toks[d].start, toks[k - 1].end
+                yield Candidate(kind, f"{wh} {rest}?", toks[d].start, toks[k - 1].end)
         elif gap.strip() == "," and lw.lower() in ("a", "an", "the") and \
                 stats.is_name(toks[k - 1].word) and (
                     k == 1 or "," in text[toks[k - 2].end:toks[k - 1].start]):
@@ -182,7 +182,8 @@ def _relatives(text: str, toks: list[Tok], e: int, stats: BookStats) -> Iterator
             if app and 2 <= len(app.split()) <= 8 and not verbish and (
                     name in stats.people or stats.is_person(app.split())):
                 wh = "Who" if name in stats.people or stats.is_person(app.split()) else "What"
-                yield ("who" if wh == "Who" else "definition"), f"{wh} is {name}?", toks[k].start, stop
+                yield Candidate("who" if wh == "Who" else "definition", f"{wh} is {name}?",
+                                toks[k].start, stop)
 
 
 def _clause_questions(text: str, toks: list[Tok], i: int, v: int, e: int,
@@ -206,19 +207,19 @@ def _clause_questions(text: str, toks: list[Tok], i: int, v: int, e: int,
         if m:
             kind, q = (("definition", f"How {vw} {subj} defined?") if "defined" in m["how"]
                        else ("called", f"What {vw} {subj} called?"))
-            yield kind, q, m.end(), clause_end(text, m.end(), e)
+            yield Candidate(kind, q, m.end(), clause_end(text, m.end(), e))
         elif after.word.lower() in DEF_DETS or after.word[:1].isupper():
             end = text.find(",", after.start, stop)
             end = end if end > 0 and len(text[after.start:end].split()) >= 2 else stop
-            yield ("who" if person else "definition"), f"{wh} {vw} {subj}?", after.start, end
+            yield Candidate(("who" if person else "definition"), f"{wh} {vw} {subj}?", after.start, end)
     elif vw in MEAN_VERBS and after.word and after.word.lower() not in PREPS:
         aux = "did" if vw == "meant" else "does"
-        yield "definition", f"What {aux} {subj} {MEAN_VERBS[vw]}?", after.start, stop
+        yield Candidate("definition", f"What {aux} {subj} {MEAN_VERBS[vw]}?", after.start, stop)
     why = re.compile(r"\s+because\s+").search(text, vs, stop)
     if vw in AUX - _W("do does did") and why:
         rest = question_tail(text[toks[v].end:why.start()], 16)
         if rest and rest.split()[0].lower() not in CONJ and text[why.end():why.end() + 3] != "of ":
-            yield "why", f"Why {vw} {subj} {rest}?", why.end(), clause_end(text, why.end(), e)
+            yield Candidate("why", f"Why {vw} {subj} {rest}?", why.end(), clause_end(text, why.end(), e))
     m = _AGENT.match(text, vs, stop)
     if m and m["p"] not in NOT_ED and not person:
         by = tokens(text, m.start("by"), m.end("by"))
@@ -234,14 +235,14 @@ def _clause_questions(text: str, toks: list[Tok], i: int, v: int, e: int,
         aux, *more = m["aux"].split()
         wh = "By whom" if stats.is_person(agent) or agent[-1] in stats.people else "By what"
         q = " ".join([wh, aux, subj, *more, m["p"]]) + "?"
-        yield "agent", q, by[0].start, by[n - 1].end
+        yield Candidate("agent", q, by[0].start, by[n - 1].end)
     rest = question_tail(text[vs:stop], 20)
     nxt = rest.split()[1].lower() if len(rest.split()) > 1 else ""
     if not person and head[:1].isupper() and vw in SAY_VERBS | PERSON_VERBS:
         wh, person = "Who", True
     if len(rest.split()) >= (4 if vw in AUX else 3) and nxt != "not" and vw not in SAY_VERBS and (
             vw not in AUX or nxt not in CONJ | PREPS):
-        yield ("who" if person else "statement"), f"{wh} {rest}?", a, b
+        yield Candidate(("who" if person else "statement"), f"{wh} {rest}?", a, b)
     if vw not in SAY_VERBS | MEAN_VERBS.keys() | _W("is are was were"):
         yield from _object_questions(text, toks, subj, v, e, stats)
 
@@ -278,7 +279,7 @@ def _object_questions(text: str, toks: list[Tok], subj: str, v: int, e: int,
         a = toks[o + 1].start
         end = clause_end(text, a, e)
         if end - a > 8 and toks[o + 1].word.lower() not in CONJ:
-            yield "object", f"What {aux} {subj} {verb}?", a, end
+            yield Candidate("object", f"What {aux} {subj} {verb}?", a, end)
         return
     det = toks[o].word.lower() in DET_ALL
     end, j, seen_of, seen_and, content = toks[o].end, o + det, False, False, 0
@@ -310,7 +311,7 @@ def _object_questions(text: str, toks: list[Tok], subj: str, v: int, e: int,
                                  tail[1].lower() in _W("which whom whose what"))):
         return
     wh = "Who" if stats.is_person(text[toks[o].start:end].split()) else "What"
-    yield "object", " ".join([wh, aux, subj, verb, *tail]) + "?", toks[o].start, end
+    yield Candidate("object", " ".join([wh, aux, subj, verb, *tail]) + "?", toks[o].start, end)
 
 
 _SAY = "|".join(sorted(SAY_VERBS))
@@ -343,9 +344,9 @@ def dialogue(text: str, passage: tuple[int, int], stats: BookStats) -> Iterator[
         quote = squash(m["q"]).rstrip(",")
         if len(quote.split()) < 3 or len(quote.split()) > 25:
             continue
-        yield "who", f'Who {m[verb]} "{quote}"?', m.start(who), m.end(who)
+        yield Candidate("who", f'Who {m[verb]} "{quote}"?', m.start(who), m.end(who))
     for m in _SCRIPT.finditer(text, *passage):  # a play's layout: "SPHERE.  Define Space."
         quote = squash(m["q"])
         if 3 <= len(quote.split()) <= 25 and m["w"] not in ("I", "NOTE", "CHAPTER", "SECTION"):
             q = f'Who says "{quote.rstrip(".")}"' + ("" if quote[-1] in "?!" else "?")
-            yield "who", q, m.start("w"), m.end("w")
+            yield Candidate("who", q, m.start("w"), m.end("w"))
