@@ -145,10 +145,9 @@ class SentenceIndex:
         if sentence and not _is_heading(sentence):
             self.sentences.append(sentence)
 
-    def weights(self, question: str) -> dict[str, float]:
-        """Each distinct question stem's share of the question's total idf."""
-        stems = list(dict.fromkeys(question_stems(question)))
-        raw = {s: self.idf.get(s, self._unknown_idf) for s in stems}
+    def weights(self, stems: list[str]) -> dict[str, float]:
+        """Each distinct stem's share of the total idf of a question's stems."""
+        raw = {s: self.idf.get(s, self._unknown_idf) for s in dict.fromkeys(stems)}
         total = sum(raw.values())
         return {s: w / total for s, w in raw.items()} if total > 0 else {}
 
@@ -170,10 +169,10 @@ class SentenceIndex:
                within: tuple[int, int] | None = None) -> list[Window]:
         """The `top` best windows for `question`, best first, no two sharing a sentence (only
         among sentences [start, end) when `within` is given)."""
-        weights = self.weights(question)
+        qstems = question_stems(question)
+        weights = self.weights(qstems)
         if not weights:
             return []
-        qstems = question_stems(question)
         pairs = {(a, b) for a, b in zip(qstems, qstems[1:]) if a != b}
         asked = Asked.of(question)
         lo, hi = within or (0, len(self.sentences))
