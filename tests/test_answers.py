@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookgpt.answer.extract import answer_type, candidates
+from bookgpt.answer.extract import answer_type, candidates, type_fit
 from bookgpt.answer.readers import overlaps, read_questions
 import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence
@@ -53,6 +53,12 @@ def test_stems_meet_across_inflections():
     ("What were the town's children singing at the fair?", "thing"),  # "town" is not asked
     ("What did the captain say about sailors who deserted?", "thing"),  # a relative "who"
     ("To whom did she write the letter?", "person"),
+    ("How fast does sound travel?", "speed"),  # a measure: a number with its unit
+    ("What is the velocity of light?", "speed"),
+    ("How far is the lighthouse from the harbour?", "length"),
+    ("How heavy was the anchor?", "mass"),
+    ("What was the price of the horse?", "money"),
+    ("How long did the voyage last?", "measure"),  # a length or a time
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind
@@ -67,6 +73,21 @@ def test_candidates_answer_what_the_question_asks():
               1.0)]
     best = candidates("Why was the bridge closed?", sents)[0]
     assert "river had risen" in best.text
+
+
+def test_a_measure_is_a_number_with_a_unit_of_its_dimension():
+    assert type_fit("speed", "with a velocity c= 300,000 km./sec.", set()) == 1.0
+    assert type_fit("speed", "to within one per cent", set()) == 0.5  # a number, no speed
+    assert type_fit("length", "the tower stood three hundred feet high", set()) == 1.0
+    assert type_fit("length", "in 1840 in London", set()) == 0.5
+    assert type_fit("duration", "in six and a quarter minutes", set()) == 1.0
+    assert type_fit("money", "they cost £500 and £750", set()) == 1.0
+    assert type_fit("mass", "a sack of 5 lbs.", set()) == 1.0
+    assert type_fit("measure", "no number here", set()) == 0.0
+    sents = [("Two travellers left at noon, one of the two by the old road.", 1.0),
+             ("The coach went at ten miles an hour on the new road.", 1.0)]
+    assert candidates("How fast did the coach go on the new road?", sents)[0].text.startswith(
+        "ten miles")
 
 
 def test_a_who_question_is_answered_by_the_name_alone():
@@ -118,6 +139,11 @@ def test_a_window_holding_what_is_asked_wins(shared_books, monkeypatch):
     assert "300,000" in best.text
     got = candidates(question, [(e.text, e.match) for e in found])[0].text
     assert "300,000" in got
+    # the README's question: many sentences name "the velocity of light" beside a number ("one
+    # of the two fundamental assumptions", "within one per cent"), one gives it with its unit
+    best, found = evidence(index, "What is the velocity of light?", windows=3)
+    assert candidates("What is the velocity of light?",
+                      [(e.text, e.match) for e in found])[0].text == "300,000 km."
     # without the bonus, sentences that echo "light ... empty space" win and no number is cut
     monkeypatch.setattr(retrieve, "TYPE_BONUS", 0.0)
     assert "300,000" not in evidence(index, question, windows=3)[0].text

@@ -48,9 +48,41 @@ _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, re
 _QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
                        + r"(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?", re.IGNORECASE)
 
+# units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
+# minutes", "three feet high") or a currency before it ("£500")
+_LENGTH_UNITS = ("mile|yard|foot|feet|inch|inches|fathom|league|furlong|metre|meter|kilometre|"
+                 "kilometer|centimetre|centimeter|millimetre|millimeter|km|cm|mm|ft|yd")
+_TIME_UNITS = "second|sec|minute|min|hour|hr|day|week|month|year|century|centuries"
+_MASS_UNITS = "lb|lbs|oz|ton|pound|ounce|gram|gramme|kilogram|kg|grain|stone|hundredweight|cwt"
+_MONEY_UNITS = "shilling|pence|penny|guinea|dollar|cent|franc|crown|sovereign|pound"
+_OTHER_UNITS = ("degree|deg|acre|gallon|pint|quart|bushel|litre|liter|knot|per ?cent|percent|"
+                "volt|ampere|watt|calorie")
+
+
+def _measure(units: str, currency: bool = False) -> re.Pattern[str]:
+    unit = "(?:" + units + r")s?\.?(?![a-z])"
+    number = r"(?:(?<![A-Za-z])\d[\d,./^-]*|\b" + _NUM + r"(?: and a (?:half|quarter))?)"
+    return re.compile((r"[£$]\s?\d|" if currency else "") + number + r"\s*" + unit,
+                      re.IGNORECASE)
+
+
+_ALL_UNITS = "|".join((_LENGTH_UNITS, _TIME_UNITS, _MASS_UNITS, _MONEY_UNITS, _OTHER_UNITS))
+# each kind of measure a question can ask for, and what answers it
+MEASURES = {
+    # a distance alone answers "how fast" too, as "300,000 km." cut from "300,000 km./sec"
+    "speed": _measure(_LENGTH_UNITS + "|knot"),
+    "length": _measure(_LENGTH_UNITS),
+    "duration": _measure(_TIME_UNITS),
+    "mass": _measure(_MASS_UNITS),
+    "money": _measure(_MONEY_UNITS, currency=True),
+    "temperature": re.compile(r"\d\s*\u00b0|" + _measure("degree|deg").pattern, re.IGNORECASE),
+    "measure": re.compile(r"\d\s*[\u00b0%]|" + _measure(_ALL_UNITS, currency=True).pattern,
+                          re.IGNORECASE),
+}
+
 # the length in words that answers of each type tend to have (a reader's short answer)
-_LENGTH = {"person": 3, "number": 2, "time": 3, "place": 4, "reason": 10, "meaning": 9,
-           "thing": 7}
+_LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
+           "reason": 10, "meaning": 9, "thing": 7}
 
 
 # a candidate's score is a product of its features, each lifted to at least its floor: no one
@@ -94,13 +126,25 @@ _PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "think
 _FILLER = r"(?:(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could) )\w+ ){0,2}"
 # what each kind of question looks like; the one that starts first in the asking clause wins
 _ASKS = [
+    # a measure: how fast, how far, how heavy, the velocity or the price of something
+    ("speed", re.compile(r"\bhow fast\b|\bat what (?:rate|speed)\b|\bwhat speed\b|"
+                         r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed)\b")),
+    ("length", re.compile(r"\bhow (?:far|high|wide|deep|tall)\b|\bat what (?:distance|height|"
+                          r"depth)\b|\bwhat (?:distance|height|length)\b|\bwhat (?:is|was|are|"
+                          r"were) the (?:\w+ )?(?:distance|length|height|depth|diameter|radius)\b")),
+    ("duration", re.compile(r"\bhow old\b|\bwhat age\b|\bwhat (?:is|was) the (?:\w+ )?age\b")),
+    ("mass", re.compile(r"\bhow heavy\b|\bwhat weight\b|"
+                        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:weight|mass)\b")),
+    ("money", re.compile(r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:price|cost)\b|"
+                         r"\bhow much (?:did|does|do|would|will) (?:\S+ ){1,4}(?:cost|pay|paid)\b")),
+    ("temperature", re.compile(r"\bhow (?:hot|cold)\b|\bwhat (?:is|was) the (?:\w+ )?"
+                               r"temperature\b")),
+    ("measure", re.compile(r"\bhow (?:long|big|large)\b|\bwhat size\b|"
+                           r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:size|area|volume)\b")),
     ("number", re.compile(
-        r"\bhow (?:many|much|long|far|big|large|fast|old|high|often|heavy|wide)\b|"
-        r"\bat what (?:angle|rate|speed|distance|height)\b|"
-        r"\bwhat (?:number|size|length|value|angle|age|speed)\b|"
-        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed|distance|length|weight|value|"
-        r"number|size|height|depth|area|volume|temperature|mass|price|cost|sum|total|diameter|"
-        r"radius|smallest|largest|least|greatest|fewest)\b")),
+        r"\bhow (?:many|much|often)\b|\bat what angle\b|\bwhat (?:number|value|angle)\b|"
+        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:value|number|sum|total|smallest|largest|"
+        r"least|greatest|fewest)\b")),
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
     # ("competitors who sent...")
     ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
@@ -179,6 +223,10 @@ def type_fit(kind: str, text: str, qwords: set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
     if kind == "number":
         return float(bool(_DIGIT.search(text) or _NUMBER_WORD.search(text)))
+    if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits
+        if MEASURES[kind].search(text):
+            return 1.0
+        return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
         return float(bool(_YEAR.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):
@@ -213,7 +261,7 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     total = sum(echo) or 1
     spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
     pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
-    if asked.kind in ("number", "time"):  # the quantity alone, with what it counts
+    if asked.kind in ("number", "time") or asked.kind in MEASURES:  # the quantity alone, with what it counts
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _QUANTITY.finditer(sentence, a, b)]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words

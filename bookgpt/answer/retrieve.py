@@ -26,7 +26,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from bookgpt.answer.extract import Asked, marks
+from bookgpt.answer.extract import MEASURES, Asked, marks
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
@@ -39,7 +39,7 @@ EXTRA_SENTENCE = 0.01
 # time, a name, a reason), when the question asks for one: on the 86 readers' questions, right
 # book given, supporting sentence first 0.36 -> 0.395 at 0.1-0.4, F1 0.172 -> 0.18
 TYPE_BONUS = 0.2
-TYPED = ("number", "time", "person", "place", "reason")
+TYPED = ("number", *MEASURES, "time", "person", "place", "reason")
 TYPED_SEEDS = 20  # seeds among the best-matching sentences that hold what is asked for...
 TYPED_SEEDS_FROM = 200  # ... looked for among this many best-matching sentences
 SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
@@ -67,18 +67,18 @@ def _is_heading(sentence: str) -> bool:
     """A heading or table-of-contents line: short, no verb-like lower-case run, or ends in a
     page or section number ("Concerning the Women 5.")."""
     words = sentence.split()
-    if len(words) > 12:
-        return False
+    if len(words) > 12:  # a long contents line: capitalised words and a page number at the end
+        return _is_title(sentence, most=24) and words[-1].rstrip(".").isdigit()
     return bool(_HEADING.match(sentence.strip().rstrip(".")) or len(words) <= 2)
 
 
-def _is_title(line: str) -> bool:
-    """A heading standing alone: short, and mostly capitalised words ("51.--The Secret Lock.",
+def _is_title(line: str, most: int = 10) -> bool:
+    """A heading: at most `most` words, and mostly capitalised ("51.--The Secret Lock.",
     "ANSWERS TO KNOT IV.")."""
     if line.lstrip().startswith("["):  # "[Illustration: ...]"
         return False
     words = [w for w in (re.sub(r"[^A-Za-z]", "", w) for w in line.split()) if w]
-    return 0 < len(words) <= 10 and sum(w[0].isupper() for w in words) * 2 > len(words)
+    return 0 < len(words) <= most and sum(w[0].isupper() for w in words) * 2 > len(words)
 
 
 def _heading_key(line: str) -> str:
