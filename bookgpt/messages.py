@@ -93,6 +93,9 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
     stream: bool = False
     decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # BookGPT's own: books asked
+    # BookGPT's own, with model "bookgpt": the books the question may be routed to
+    book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class CompletionRequest(msgspec.Struct, kw_only=True):
@@ -102,6 +105,9 @@ class CompletionRequest(msgspec.Struct, kw_only=True):
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
     stream: bool = False
     decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # BookGPT's own: books asked
+    # BookGPT's own, with model "bookgpt": the books the question may be routed to
+    book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class AnswerJob(_Msg):

@@ -17,6 +17,7 @@ from bookgpt.messages import (Answer, AskRequest, BatchingRequest, BookInfo,
                               ChatCompletionRequest, CompletionRequest)
 from bookgpt.errors import AskError, OverloadedError, UnknownBookError, require_question
 from bookgpt.serving.metrics import CONTENT_TYPE, HttpMetrics
+from bookgpt.serving.page import add_page
 
 MODEL_PREFIX = "bookgpt"
 
@@ -72,10 +73,13 @@ def check_limits(req: AskRequest, limits: dict) -> AskRequest:
     return req
 
 
-def book_ids_for_model(model: str) -> list[str] | None:
+def book_ids_for_model(model: str, book_ids: list[str] | None = None) -> list[str] | None:
     if model == MODEL_PREFIX:
-        return None
+        return book_ids  # BookGPT's own `book_ids` narrow the routed model; None: every book
     if model.startswith(MODEL_PREFIX + "/") and len(model) > len(MODEL_PREFIX) + 1:
+        if book_ids is not None:
+            raise AskError(f"invalid request: `$.book_ids` goes with model '{MODEL_PREFIX}'; "
+                           f"'{model}' names its book already")
         return [model[len(MODEL_PREFIX) + 1:]]
     raise UnknownBookError(f"unknown model '{model}'; use 'bookgpt' (routed) or "
                            f"'bookgpt/<book_id>' (see GET /v1/models)")
@@ -133,8 +137,10 @@ def _words(text: str) -> list[str]:
 
 async def _openai(request: web.Request, question: str, model: str, max_tokens: int | None,
                   temperature: float | None, stream: bool, chat: bool,
-                  decoding: str | None = None) -> web.StreamResponse:
-    req = check_limits(AskRequest(question=question, book_ids=book_ids_for_model(model),
+                  decoding: str | None = None, top_k: int | None = None,
+                  book_ids: list[str] | None = None) -> web.StreamResponse:
+    req = check_limits(AskRequest(question=question, book_ids=book_ids_for_model(model, book_ids),
+                                  top_k=top_k,
                                   max_new_tokens=max_tokens, temperature=temperature or 0.0,
                                   decoding=decoding), request.app[LIMITS])
     backend = request.app[BACKEND]
@@ -144,7 +150,7 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
     # one named book streams its tokens as they are written; a routed answer is chosen among
     # several books once all have answered, so it comes in pieces after that
     streamer = getattr(backend, "ask_stream", None)
-    live = stream and streamer is not None and req.book_ids is not None
+    live = stream and streamer is not None and len(req.book_ids or []) == 1
     if live:
         pieces = streamer(req)
         first = await pieces.__anext__()  # errors (unknown book, overload) still get a status
@@ -220,13 +226,13 @@ async def _openai(request: web.Request, question: str, model: str, max_tokens: i
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     r = await decode(request, ChatCompletionRequest)
     return await _openai(request, _question_of(r.messages), r.model, r.max_tokens, r.temperature,
-                         r.stream, chat=True, decoding=r.decoding)
+                         r.stream, chat=True, decoding=r.decoding, top_k=r.top_k, book_ids=r.book_ids)
 
 
 async def completions(request: web.Request) -> web.StreamResponse:
     r = await decode(request, CompletionRequest)
     return await _openai(request, r.prompt, r.model, r.max_tokens, r.temperature, r.stream,
-                         chat=False, decoding=r.decoding)
+                         chat=False, decoding=r.decoding, top_k=r.top_k, book_ids=r.book_ids)
 
 
 async def models(request: web.Request) -> web.Response:
@@ -282,4 +288,5 @@ def create_app(backend: Backend, *, max_body_bytes: int = 65536,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    add_page(app)  # GET /: the chat page
     return app
