@@ -5,7 +5,9 @@ without it these tests fail, saying how to install it."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
+import tomllib
 
 import aiohttp
 import pytest
@@ -15,7 +17,7 @@ from bookgpt.orchestrator import Orchestrator
 from bookgpt.serving.http import create_app
 from bookgpt.serving.page import STATIC
 from browser import Chromium, Page, png_pixels
-from conftest import TRAINED_BOOKS, ThreadedServer
+from conftest import REPO, TRAINED_BOOKS, ThreadedServer
 
 ON_TOPIC = "What is the velocity of light?"
 OFF_TOPIC = "What is the capital of Peru?"
@@ -60,6 +62,15 @@ def test_the_page_and_its_files_are_served_with_nothing_from_elsewhere(server):
         text = path.read_text()
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name
     assert request("GET", server.url + "/static/nope.js")[0] == 404
+
+
+def test_the_page_ships_in_the_package():
+    """A non-editable install carries the static files: pyproject's package data names them."""
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    globs = data["bookgpt.serving"]
+    names = sorted(p.relative_to(STATIC.parent).as_posix() for p in STATIC.iterdir())
+    assert names == ["static/app.js", "static/index.html", "static/style.css"]
+    assert all(any(fnmatch.fnmatch(n, g) for g in globs) for n in names), (names, globs)
 
 
 def test_the_streamed_chat_takes_book_ids_and_top_k(server):
@@ -169,6 +180,23 @@ def test_the_page_streams_answers_with_their_provenance(server, tmp_path):
             assert body["model"] == "bookgpt" and sorted(body["book_ids"]) == sorted(TRAINED_BOOKS)
             assert body["top_k"] == 1 and "decoding" not in body
             assert shown["state"] == "done" and len(shown["weights"]) == 1
+
+            # an API key, when given, goes with every request to the API
+            def api_requests():
+                return [e["params"]["request"] for e in page.events
+                        if e["method"] == "Network.requestWillBeSent"
+                        and "/v1/" in e["params"]["request"]["url"]]
+            before = len(api_requests())
+            assert before >= 5 and all("Authorization" not in r["headers"] for r in api_requests())
+            await page.type_text("#api-key", "sekrit")
+            await page.js("document.querySelector('#api-key').dispatchEvent(new Event('change'))")
+            await page.wait_for("document.querySelector('#books .loading').hidden && "
+                                "document.querySelectorAll('#books input').length === 2")
+            shown = await ask_on_page(page, OFF_TOPIC, 5)
+            assert shown["state"] == "done" and shown["abstained"]
+            sent = api_requests()[before:]
+            assert {r["url"].removeprefix(server.url) for r in sent} == {"/v1/books", "/v1/chat/completions"}
+            assert all(r["headers"].get("Authorization") == "Bearer sekrit" for r in sent), sent
 
             assert page.exceptions() == []
             urls = page.requested_urls()

@@ -31,15 +31,32 @@ function scrollDown() {
   messages.lastElementChild?.scrollIntoView({ block: "end" });
 }
 
+// The headers of a request to the API: the API key, when the server wants one and it is given.
+function headers() {
+  const key = $("#api-key").value.trim();
+  const out = { "Content-Type": "application/json" };
+  if (key) out.Authorization = `Bearer ${key}`;
+  return out;
+}
+
+// The error a failed API request answered with (the server names what was wrong).
+async function errorOf(resp) {
+  const body = await resp.json().catch(() => ({}));
+  return new Error(body.error?.message || `HTTP ${resp.status}`);
+}
+
 // The books to pick from, as ticks: none ticked asks the whole shelf.
 async function loadBooks() {
   const box = $("#books");
   const note = box.querySelector(".loading");
+  box.querySelectorAll("label.book").forEach((label) => label.remove());
+  note.textContent = "Loading books…";
+  note.hidden = false;
   try {
-    const resp = await fetch("/v1/books");
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const resp = await fetch("/v1/books", { headers: headers() });
+    if (!resp.ok) throw await errorOf(resp);
     const { books } = await resp.json();
-    note.remove();
+    note.hidden = true;
     for (const book of books) {
       const label = el("label", "book");
       const tick = el("input");
@@ -52,6 +69,7 @@ async function loadBooks() {
     $("#top-k").max = String(Math.max(1, Math.min(32, books.length)));
   } catch (err) {
     note.textContent = `Could not load the books: ${err.message}`;
+    $("#settings").open = true;
   }
 }
 
@@ -169,13 +187,10 @@ async function ask(question) {
   try {
     const resp = await fetch("/v1/chat/completions", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(),
       body: JSON.stringify(requestBody(question)),
     });
-    if (!resp.ok) {
-      const body = await resp.json().catch(() => ({}));
-      throw new Error(body.error?.message || `HTTP ${resp.status}`);
-    }
+    if (!resp.ok) throw await errorOf(resp);
     for await (const data of events(resp)) {
       if (data === "[DONE]") break;
       const chunk = JSON.parse(data);
@@ -212,5 +227,6 @@ form.addEventListener("submit", async (event) => {
 
 // On a phone the settings start folded, leaving the screen to the conversation.
 if (window.matchMedia("(max-width: 640px)").matches) $("#settings").open = false;
+$("#api-key").addEventListener("change", loadBooks);
 loadBooks();
 input.focus();
