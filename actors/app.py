@@ -21,7 +21,7 @@ from actors.merger import MergerActor
 from actors.router import UNBATCHED_INFLIGHT, RouterActor
 from bookgpt.config import Config
 from bookgpt.device import resolve_device
-from bookgpt.messages import Answer, AskRequest, BookInfo
+from bookgpt.messages import Answer, AskRequest, BookInfo, ContinueJob, Continuation
 from bookgpt.errors import AskError, OverloadedError
 from bookgpt.paths import trained_books
 from bookgpt.paths import BookPaths
@@ -264,6 +264,23 @@ class RayBackend:
                 yield await ref
         except Exception as exc:
             raise _router_error(exc) from None
+
+    async def complete_stream(self, job: ContinueJob):
+        """One book's continuation of a prompt as it is written: str pieces, then the
+        Continuation (see RouterActor.complete_stream)."""
+        try:
+            async for ref in self.dep.router.complete_stream.remote(job):
+                yield await ref
+        except Exception as exc:
+            raise _router_error(exc) from None
+
+    async def complete(self, job: ContinueJob) -> Continuation:
+        out = None
+        async for item in self.complete_stream(job):
+            out = item
+        if not isinstance(out, Continuation):
+            raise RuntimeError(f"the continuation of book {job.book_id!r} ended without its text")
+        return out
 
     async def set_batching(self, enabled: bool) -> None:
         max_batch = self.dep.cfg.serve.max_batch_size

@@ -11,11 +11,12 @@ from ray.util import metrics
 
 from bookgpt.config import Config
 from bookgpt.inference import BookModel
-from bookgpt.messages import AnswerJob, BookAnswer
+from bookgpt.messages import AnswerJob, BookAnswer, ContinueJob, Continuation
 from bookgpt.answer.book import TokenSink, answer_batch
 from bookgpt.paths import BookPaths
 from bookgpt.serving.batcher import DynamicBatcher
-from bookgpt.serving.stream import TextDeltas
+from bookgpt.serving.continuation import continue_batch, counted, prompt_ids
+from bookgpt.serving.stream import written
 from bookgpt.train.runtime import set_threads
 from cluster.ship import Bundle, unpack
 
@@ -56,68 +57,66 @@ class BookModelActor:
         self.tokens = 0
         self.started = time.monotonic()
 
-    def _run(self, items: list[tuple[AnswerJob, TokenSink | None]]) -> list[BookAnswer]:
-        """One batch (in the batcher's thread); a streamed job's sink hears its tokens as made."""
-        return answer_batch(self.model, [j for j, _ in items], [s for _, s in items])
+    def _run(self, items: list[tuple[AnswerJob | ContinueJob, TokenSink | None]]
+             ) -> list[BookAnswer | Continuation]:
+        """One batch (in the batcher's thread): questions answered and prompts continued, each kind
+        batched; a streamed job's sink hears its tokens as made."""
+        out: list = [None] * len(items)
+        for kind in (AnswerJob, ContinueJob):
+            idx = [i for i, (j, _) in enumerate(items) if isinstance(j, kind)]
+            if not idx:
+                continue
+            jobs, sinks = [items[i][0] for i in idx], [items[i][1] for i in idx]
+            done = (counted(self.model, [j.question for j in jobs],
+                            answer_batch(self.model, jobs, sinks))
+                    if kind is AnswerJob else continue_batch(self.model, jobs, sinks))
+            for i, r in zip(idx, done):
+                out[i] = r
+        return out
 
-    async def answer_many(self, jobs: list[AnswerJob],
-                          timeouts_s: list[float]) -> list[BookAnswer | Exception]:
-        """Several questions in one call (the router coalesces its calls under load): each gets its
-        answer, or the exception that stopped it (queue full, deadline passed), in order."""
+    async def answer_many(self, jobs: list[AnswerJob | ContinueJob],
+                          timeouts_s: list[float]) -> list[BookAnswer | Continuation | Exception]:
+        """Several questions (or prompts to continue) in one call (the router coalesces its calls
+        under load): each gets its answer, or the exception that stopped it (a prompt too long,
+        queue full, deadline passed), in order."""
         arrived = time.monotonic()
         self.m_queue.set(self.batcher.depth() + len(jobs))
         results = await asyncio.gather(*(self._one(j, arrived + t)
                                          for j, t in zip(jobs, timeouts_s)),
                                        return_exceptions=True)
         self.m_queue.set(self.batcher.depth())
-        return [r if isinstance(r, (BookAnswer, Exception)) else RuntimeError(repr(r))
+        return [r if isinstance(r, (BookAnswer, Continuation, Exception)) else RuntimeError(repr(r))
                 for r in results]
 
-    async def answer_stream(self, job: AnswerJob, timeout_s: float):
-        """The answer as it is written: pieces of text (str) as the tokens come, then the whole
-        BookAnswer. Generated answers stream token by token; an extracted phrase comes whole.
-        The job joins the same batches as every other question."""
-        loop = asyncio.get_running_loop()
-        tokens: asyncio.Queue[int] = asyncio.Queue()
+    async def answer_stream(self, job: AnswerJob | ContinueJob, timeout_s: float):
+        """The answer (or continuation) as it is written: pieces of text (str) as the tokens come,
+        then the whole BookAnswer (or Continuation). Generated answers and continuations stream
+        token by token; an extracted phrase comes whole. The job joins the same batches as every
+        other."""
+        deadline = time.monotonic() + timeout_s
+        if isinstance(job, ContinueJob):
+            prompt_ids(self.model, job)  # a prompt too long is refused before the stream begins
+            text_of, strip = (lambda c: c.text), False
+        else:
+            text_of, strip = (lambda a: a.answer), True
+        async for item in written(lambda sink: self._one(job, deadline, sink), self.model.decode,
+                                  text_of, strip):
+            yield item
 
-        def sink(tok: int) -> None:  # called from the model's thread
-            loop.call_soon_threadsafe(tokens.put_nowait, tok)
-
-        done = asyncio.ensure_future(self._one(job, time.monotonic() + timeout_s, sink))
-        text = TextDeltas(self.model.decode)
-        take: asyncio.Future | None = None
-        try:
-            while True:
-                take = asyncio.ensure_future(tokens.get())
-                await asyncio.wait({take, done}, return_when=asyncio.FIRST_COMPLETED)
-                if not take.done():
-                    break
-                if piece := text.push(take.result()):
-                    yield piece
-            while not tokens.empty():  # tokens handed over just before the answer was complete
-                if piece := text.push(tokens.get_nowait()):
-                    yield piece
-            ans = done.result()  # raises what stopped the answer (queue full, deadline passed)
-            if rest := text.rest(ans.answer):
-                yield rest  # held back to the end, e.g. half a character cut by the token limit
-            yield ans
-        finally:  # also when the caller stops listening: nothing is left waiting
-            if take is not None:
-                take.cancel()
-            if not done.done():
-                done.cancel()  # still queued: dropped before it costs compute
-
-    async def _one(self, job: AnswerJob, deadline: float,
-                   sink: TokenSink | None = None) -> BookAnswer:
+    async def _one(self, job: AnswerJob | ContinueJob, deadline: float,
+                   sink: TokenSink | None = None) -> BookAnswer | Continuation:
         arrived = time.monotonic()
+        if isinstance(job, ContinueJob):
+            prompt_ids(self.model, job)  # refused before it joins a batch (one bad job fails all)
         ans = await self.batcher.submit((job, sink), deadline)
         self.m_latency.observe((time.monotonic() - arrived) * 1e3)
         return ans
 
-    def _observe(self, answers: list[BookAnswer]) -> None:
+    def _observe(self, answers: list[BookAnswer | Continuation]) -> None:
         """Metrics of one batch (on the loop, once per batch rather than once per request)."""
         self.m_batch.observe(len(answers))
-        tokens = sum(a.tokens for a in answers)
+        tokens = sum(a.completion_tokens if isinstance(a, Continuation) else a.tokens
+                     for a in answers)
         if tokens > 0:  # Ray's Counter refuses increments <= 0
             self.m_tokens.inc(tokens)
         self.tokens += tokens

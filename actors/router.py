@@ -10,14 +10,15 @@ import ray
 
 from actors import MERGER_NAME, book_actor_name
 from bookgpt.config import Config
-from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, RoutedBook
-from bookgpt.errors import AskError, OverloadedError, require_question
+from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, ContinueJob, RoutedBook
+from bookgpt.errors import AskError, OverloadedError, UnknownBookError, require_question
 from bookgpt.answer.book import failed, job_for
 from bookgpt.answer.route import route_request, route_requests, with_defaults
 from bookgpt.merge import merged, timings
 from bookgpt.paths import router_dir
 from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer, time_left
+from bookgpt.serving.followup import for_routing, noted
 from bookgpt.serving.retry import retrying
 from cluster.ship import Bundle, unpack
 
@@ -197,7 +198,8 @@ class RouterActor:
         if not req.book_ids or len(req.book_ids) != 1:
             raise AskError("streaming token by token needs exactly one book "
                            "(model 'bookgpt/<book_id>')")
-        routing = route_request(self.router, req, self.book_ids, 1, 0.0)
+        routed = for_routing(self.router, req, self.cfg.router.abstain_threshold)
+        routing = route_request(self.router, routed, self.book_ids, 1, 0.0)
         t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
         job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
@@ -218,7 +220,34 @@ class RouterActor:
             ans = _degraded(r, RuntimeError("the book's stream ended without an answer"), timeout)
         except Exception as exc:
             ans = _degraded(r, exc, timeout)
-        yield merged(req.question, routing, [ans], timings(t0, t_route))
+        yield noted([req], [routed], [merged(req.question, routing, [ans], timings(t0, t_route))])[0]
+
+    async def complete_stream(self, job: ContinueJob):
+        """A named book's model continuing a prompt, as it is written: pieces of text (str), then
+        the Continuation. What stops it before the first piece (an unknown book, a prompt too
+        long for the model) is raised as it is, so the HTTP front still answers with a status."""
+        if job.book_id not in self.book_ids:
+            raise UnknownBookError(f"unknown or untrained book: {job.book_id}; trained: "
+                                   f"{', '.join(self.book_ids) or 'none'}")
+        job = msgspec.structs.replace(
+            job, max_new_tokens=job.max_new_tokens or self.cfg.serve.max_new_tokens)
+        title = self.router.titles[self.router.book_ids.index(job.book_id)]
+        timeout = self.cfg.serve.request_timeout_s
+        deadline = time.monotonic() + timeout
+        try:
+            gen = self._handle(book_actor_name(job.book_id)).answer_stream.remote(job, timeout)
+            while True:
+                try:
+                    ref = await asyncio.wait_for(gen.__anext__(), deadline - time.monotonic())
+                except StopAsyncIteration:
+                    return
+                item = await ref
+                yield item if isinstance(item, str) else msgspec.structs.replace(item, title=title)
+        except ray.exceptions.RayTaskError as exc:  # the book's own verdict, unwrapped
+            raise getattr(exc, "cause", None) or exc from None
+        except asyncio.TimeoutError:
+            raise OverloadedError(f"no continuation within serve.request_timeout_s ({timeout:g} "
+                                  f"s); retry shortly") from None
 
     async def ask_many(self, reqs: list[AskRequest], timeouts_s: list[float] | None = None,
                        batching: bool | None = None) -> list[Answer | Exception]:
@@ -232,10 +261,12 @@ class RouterActor:
         t0 = time.perf_counter()
         # the whole batch is scored in one pass (see BookRouter.scores_many); each question then
         # goes its own way, the books' calls coalescing again per book
-        routings = route_requests(self.router, reqs, self.book_ids,
+        # a weak follow-up is routed with the conversation's earlier questions
+        routed = [for_routing(self.router, r, self.cfg.router.abstain_threshold) for r in reqs]
+        routings = route_requests(self.router, routed, self.book_ids,
                                   [r.top_k for r in reqs],
                                   self.cfg.router.abstain_threshold)
         t_route = (time.perf_counter() - t0) * 1e3
-        return list(await asyncio.gather(*(self._ask(r, routing, t0, t_route, t) for r, routing, t
-                                           in zip(reqs, routings, timeouts)),
-                                         return_exceptions=True))
+        return noted(reqs, routed, await asyncio.gather(
+            *(self._ask(r, routing, t0, t_route, t)
+              for r, routing, t in zip(reqs, routings, timeouts)), return_exceptions=True))

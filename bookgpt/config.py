@@ -132,6 +132,10 @@ class RouterConfig(_Section):
 class ServeConfig(_Section):
     host: str = "127.0.0.1"  # HTTP bind address
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000  # HTTP port
+    # with a key, /v1/* and /admin/* need `Authorization: Bearer <key>` ("": none); the
+    # environment variable BOOKGPT_API_KEY, when set, is used instead (keeps it out of files)
+    api_key: str = ""
+    access_log: bool = False  # one log line per request (bookgpt.access): status, ms, request id
     namespace: str = "bookgpt"  # Ray namespace of the named actors
     max_batch_size: AtLeast1 = 32  # largest generation batch a book actor forms
     max_batch_wait_ms: NonNegative = 0.0  # extra wait to fill a batch (0: what queued meanwhile)

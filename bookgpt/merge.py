@@ -78,7 +78,12 @@ def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
                   routing=routing, timings_ms=timings)
 
 
+TIMINGS_KEYS = ("route", "books")  # of every answer's `timings_ms`, in process and on Ray
+
+
 def timings(t0: float, route_ms: float) -> dict[str, float]:
-    """A merged answer's `timings_ms`, with the same keys whichever backend answers: the routing,
-    and the routing with the books' answers (ms since `t0`, a perf_counter reading)."""
-    return {"route": round(route_ms, 2), "books": round((time.perf_counter() - t0) * 1e3, 2)}
+    """A merged answer's `timings_ms`, with the same keys (TIMINGS_KEYS) whichever backend
+    answers: the routing, and the routing with the books' answers (ms since `t0`, a perf_counter
+    reading)."""
+    spent = (round(route_ms, 2), round((time.perf_counter() - t0) * 1e3, 2))
+    return dict(zip(TIMINGS_KEYS, spent))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -18,6 +18,9 @@ class AskRequest(_Msg):
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0  # 0 = greedy
     decoding: Literal["extract", "generate"] | None = None  # None: the server's serve.decoding
     book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
+    # the conversation's earlier questions, oldest first: a follow-up ("and who wrote it?") that
+    # routes weakly on its own is routed together with them (bookgpt/serving/followup.py)
+    history: Annotated[list[str], msgspec.Meta(max_length=64)] | None = None
 
 
 class Evidence(_Msg):
@@ -50,9 +53,11 @@ class BookAnswer(_Msg):
     weight: float = 0.0  # router weight
     passage: str = ""  # the passage shown to / supporting the model
     support: str = ""  # the passage sentence the answer was taken from (extract decoding)
-    tokens: int = 0
+    tokens: int = 0  # tokens the model generated or scored
     latency_ms: float = 0.0
     error: str = ""  # non-empty when this book failed (timeout, crash): the answer is degraded
+    prompt_tokens: int = 0  # the question's length in this book's tokens
+    answer_tokens: int = 0  # the answer's length in this book's tokens
 
 
 class Answer(_Msg):
@@ -70,6 +75,9 @@ class Answer(_Msg):
     candidates: list[BookAnswer] = []
     routing: list[RoutedBook] = []
     timings_ms: dict[str, float] = {}
+    # the text the books were chosen by when it is not the question alone: a follow-up that routed
+    # weakly, with the conversation's earlier questions
+    routed_on: str = ""
 
 
 class BookInfo(_Msg):
@@ -79,35 +87,75 @@ class BookInfo(_Msg):
     ready: bool = False
 
 
-# OpenAI-compatible requests: unknown fields are ignored (clients send many optional ones), but the
-# fields we use are type-checked.
-class ChatMessage(msgspec.Struct):
-    role: str
-    content: str
+# OpenAI-compatible requests. A field that is neither one of these nor one of OpenAI's parameters
+# is a 400 naming it; OpenAI parameters BookGPT does not implement are taken in loosely typed
+# (`Any`) so that the HTTP front can refuse each by name unless it has its neutral value
+# (bookgpt/serving/openai.py, UNSUPPORTED).
+class TextPart(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["text"]
+    text: str
 
 
-class ChatCompletionRequest(msgspec.Struct, kw_only=True):
-    messages: list[ChatMessage]
+class ChatMessage(msgspec.Struct, forbid_unknown_fields=True):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart]  # text, or OpenAI's list of text parts
+
+    def text(self) -> str:
+        return self.content if isinstance(self.content, str) else \
+            " ".join(p.text for p in self.content)
+
+
+class StreamOptions(msgspec.Struct, forbid_unknown_fields=True):
+    include_usage: bool = False  # a last chunk with the usage, before [DONE]
+
+
+class _OpenAIRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model: str = "bookgpt"  # "bookgpt" (routed) or "bookgpt/<book_id>"
     max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
     temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
     stream: bool = False
+    stream_options: StreamOptions | None = None
+    user: Annotated[str, msgspec.Meta(max_length=256)] | None = None  # named in the access log
     decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
     top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # BookGPT's own: books asked
     # BookGPT's own, with model "bookgpt": the books the question may be routed to
     book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
+    # OpenAI's, not implemented: refused unless neutral (see the comment above)
+    n: Any = None
+    best_of: Any = None
+    stop: Any = None
+    logprobs: Any = None
+    top_logprobs: Any = None
+    echo: Any = None
+    suffix: Any = None
+    presence_penalty: Any = None
+    frequency_penalty: Any = None
+    logit_bias: Any = None
+    seed: Any = None
+    top_p: Any = None
+    tools: Any = None
+    tool_choice: Any = None
+    parallel_tool_calls: Any = None
+    functions: Any = None
+    function_call: Any = None
+    response_format: Any = None
+    service_tier: Any = None
+    store: Any = None
+    metadata: Any = None
+    modalities: Any = None
+    audio: Any = None
+    prediction: Any = None
+    reasoning_effort: Any = None
+    web_search_options: Any = None
 
 
-class CompletionRequest(msgspec.Struct, kw_only=True):
+class ChatCompletionRequest(_OpenAIRequest, kw_only=True):
+    messages: Annotated[list[ChatMessage], msgspec.Meta(min_length=1)]
+    max_completion_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None  # = max_tokens
+
+
+class CompletionRequest(_OpenAIRequest, kw_only=True):
     prompt: str
-    model: str = "bookgpt"
-    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
-    temperature: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] | None = None
-    stream: bool = False
-    decoding: Literal["extract", "generate"] | None = None  # BookGPT's own; None: serve.decoding
-    top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # BookGPT's own: books asked
-    # BookGPT's own, with model "bookgpt": the books the question may be routed to
-    book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class AnswerJob(_Msg):
@@ -128,3 +176,24 @@ class AnswerJob(_Msg):
 
 class BatchingRequest(_Msg):
     enabled: bool  # dynamic batching on (true) or off (one request per generation)
+
+
+class ContinueJob(_Msg):
+    """A prompt for one book model to continue as text (the OpenAI completions endpoint)."""
+
+    book_id: str
+    prompt: str
+    max_new_tokens: int | None = None  # None: serve.max_new_tokens
+    temperature: float = 0.0
+
+
+class Continuation(_Msg):
+    """One book model's continuation of a prompt."""
+
+    book_id: str
+    title: str = ""
+    text: str = ""  # what follows the prompt, as written (leading space kept)
+    prompt_tokens: int = 0  # the prompt's length in the book's tokens
+    completion_tokens: int = 0
+    finish_reason: Literal["stop", "length"] = "length"  # stop: the model ended the text itself
+    latency_ms: float = 0.0

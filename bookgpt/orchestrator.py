@@ -1,5 +1,6 @@
 """The in-process backend: route a question, ask the top-K book models concurrently in threads,
-merge. The same steps as the Ray actors (`actors/`), without Ray."""
+merge; or have one book's model continue a prompt. The same steps as the Ray actors (`actors/`),
+without Ray."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ import asyncio
 import time
 from pathlib import Path
 
+import msgspec
+
 from bookgpt.answer.book import book_answer, failed
 from bookgpt.answer.route import route_request, with_defaults
 from bookgpt.config import Config
-from bookgpt.errors import AskError
+from bookgpt.errors import AskError, OverloadedError, UnknownBookError
 from bookgpt.inference import BookModel
 from bookgpt.merge import merged, timings
-from bookgpt.messages import Answer, AskRequest, BookAnswer, BookInfo, RoutedBook
+from bookgpt.messages import (Answer, AskRequest, BookAnswer, BookInfo, ContinueJob,
+                              Continuation, RoutedBook)
 from bookgpt.paths import BookPaths, router_dir, trained_books
 from bookgpt.router import BookRouter
+from bookgpt.serving.continuation import continue_batch, counted, prompt_ids
+from bookgpt.serving.followup import for_routing, noted
+from bookgpt.serving.stream import written
 
 
 class Orchestrator:
@@ -39,23 +46,62 @@ class Orchestrator:
     async def ask(self, req: AskRequest) -> Answer:
         t0 = time.perf_counter()
         req = with_defaults(req, self.cfg)
+        threshold = self.cfg.router.abstain_threshold
+        # a weak follow-up is routed with the conversation's earlier questions
+        routed = for_routing(self.router, req, threshold)
         # an empty question or an unknown book raises AskError here
-        routing = route_request(self.router, req, self.book_ids, req.top_k,
-                                self.cfg.router.abstain_threshold)
+        routing = route_request(self.router, routed, self.book_ids, req.top_k, threshold)
         t_route = (time.perf_counter() - t0) * 1e3
 
         async def one(r: RoutedBook) -> BookAnswer:
             try:
                 model = await asyncio.to_thread(self.model, r.book_id)
-                return await asyncio.wait_for(
+                ans = await asyncio.wait_for(
                     asyncio.to_thread(book_answer, model, r, req.question, req.max_new_tokens,
                                       req.temperature, req.decoding, self.cfg.serve.model_weight),
                     timeout=self.cfg.serve.request_timeout_s)
+                return counted(model, [req.question], [ans])[0]
             except Exception as exc:  # a failing book degrades the answer, never the whole query
                 return failed(r, f"{type(exc).__name__}: {exc}")
 
         cands = list(await asyncio.gather(*(one(r) for r in routing)))
-        return merged(req.question, routing, cands, timings(t0, t_route))
+        return noted([req], [routed], [merged(req.question, routing, cands, timings(t0, t_route))])[0]
+
+    def _continuing(self, job: ContinueJob) -> ContinueJob:
+        if job.book_id not in self.book_ids:
+            raise UnknownBookError(f"unknown or untrained book: {job.book_id}; trained: "
+                                   f"{', '.join(self.book_ids)}")
+        return msgspec.structs.replace(
+            job, max_new_tokens=job.max_new_tokens or self.cfg.serve.max_new_tokens)
+
+    async def complete(self, job: ContinueJob) -> Continuation:
+        """The book's model continues the prompt (see bookgpt.serving.continuation)."""
+        job = self._continuing(job)
+        model = await asyncio.to_thread(self.model, job.book_id)
+        prompt_ids(model, job)  # a prompt too long: 400 before any work
+        try:
+            out = await asyncio.wait_for(asyncio.to_thread(continue_batch, model, [job]),
+                                         timeout=self.cfg.serve.request_timeout_s)
+        except asyncio.TimeoutError:
+            raise OverloadedError(f"no continuation within serve.request_timeout_s "
+                                  f"({self.cfg.serve.request_timeout_s:g} s); retry shortly") from None
+        return msgspec.structs.replace(out[0], title=self._title(job.book_id))
+
+    async def complete_stream(self, job: ContinueJob):
+        """`complete` as it is written: pieces of text, then the Continuation."""
+        job = self._continuing(job)
+        model = await asyncio.to_thread(self.model, job.book_id)
+        prompt_ids(model, job)
+
+        async def run(sink):
+            return (await asyncio.to_thread(continue_batch, model, [job], [sink]))[0]
+
+        async for item in written(run, model.decode, lambda c: c.text, strip=False):
+            yield (msgspec.structs.replace(item, title=self._title(job.book_id))
+                   if isinstance(item, Continuation) else item)
+
+    def _title(self, book_id: str) -> str:
+        return BookPaths(self.artifacts, book_id).title_author()[0]
 
     async def books(self) -> list[BookInfo]:
         out = []

@@ -6,15 +6,19 @@ import argparse
 import logging
 import sys
 
+import msgspec
 from aiohttp import web
 
-from bookgpt.config import ConfigError
+from bookgpt.config import Config, ConfigError
 from cluster.auth import present_token
 from bookgpt.device import DeviceError
 from bookgpt.errors import AskError
 from bookgpt.paths import artifacts_root
+from bookgpt.serving.auth import api_key_from, exposure_warning
 from bookgpt.serving.http import create_app
 from commands.options import add_config_options, config_from
+
+log = logging.getLogger("bookgpt-serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,9 +31,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="bind address (default serve.host, 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default serve.port, 8000)")
     p.add_argument("--no-batching", action="store_true", help="one request per generation")
+    p.add_argument("--access-log", action="store_true",
+                   help="log one line per request: status, time, request id (serve.access_log)")
     p.add_argument("--teardown", action="store_true",
                    help="kill the actors on exit (default: they stay for the next bookgpt-serve)")
     return p
+
+
+def http_front(args: argparse.Namespace, cfg: Config) -> tuple[Config, dict]:
+    """The HTTP front's own settings (create_app's host, port, api_key, access_log), a warning
+    logged when the API is open to other machines without a key, and the config the actors are
+    built from without them: the key never travels in actor arguments, and a new key or access
+    log setting does not rebuild the actors."""
+    try:
+        key = api_key_from(cfg.serve.api_key)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    host, port = args.host or cfg.serve.host, args.port or cfg.serve.port
+    if warning := exposure_warning(host, key):
+        log.warning(warning)
+    actors_cfg = msgspec.structs.replace(
+        cfg, serve=msgspec.structs.replace(cfg.serve, api_key="", access_log=False))
+    return actors_cfg, {"host": host, "port": port, "api_key": key,
+                        "access_log": args.access_log or cfg.serve.access_log}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg = config_from(args)
+        cfg, front = http_front(args, config_from(args))
         from actors.app import Deployment, RayBackend
         from cluster.connect import connect
 
@@ -48,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DeviceError, AskError, RuntimeError, ConnectionError) as exc:
         print(f"bookgpt-serve: error: {exc}", file=sys.stderr)
         return 2
-    host, port = args.host or cfg.serve.host, args.port or cfg.serve.port
-    app = create_app(RayBackend(dep), max_body_bytes=cfg.serve.max_body_bytes)
+    host, port = front["host"], front["port"]
+    app = create_app(RayBackend(dep), max_body_bytes=cfg.serve.max_body_bytes,
+                     api_key=front["api_key"], access_log=front["access_log"])
     print(f"bookgpt-serve: {len(dep.book_ids)} books ({', '.join(dep.book_ids)}) on "
           f"http://{host}:{port}  (POST /v1/ask, /v1/chat/completions; GET /readyz)", flush=True)
     try:

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bookgpt.config import CONFIG_DIR, load_config
+from bookgpt.merge import TIMINGS_KEYS
 from bookgpt.orchestrator import Orchestrator
 from bookgpt.serving.http import create_app
 from conftest import TRAINED_BOOKS, ThreadedServer
@@ -49,7 +50,8 @@ def test_ask_returns_answer_with_provenance(server):
     assert status == 200, text
     ans = json.loads(text)
     assert ans["abstained"] is False and ans["book_id"] in TRAINED_BOOKS
-    assert ans["candidates"] and ans["routing"] and set(ans["timings_ms"]) == {"route", "books"}
+    # the same keys as the Ray backend's (tests/test_ray_serve.py checks those)
+    assert ans["candidates"] and ans["routing"] and set(ans["timings_ms"]) == set(TIMINGS_KEYS)
     # extract decoding (the default): the answer is a phrase of the sentence it cites
     assert ans["support"] and ans["answer"] in ans["support"]
     status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
@@ -103,6 +105,8 @@ def test_openai_completions_one_book_and_unknown_model(server):
     status, text, _ = post(server.url + "/v1/completions",
                            {"model": "bookgpt/relativity", "prompt": "What is time?", "max_tokens": 4})
     assert status == 200 and json.loads(text)["model"] == "bookgpt/relativity"
+    # a book's completion continues the prompt (tests/test_http_openai.py says more)
+    assert json.loads(text)["object"] == "text_completion" and "text" in json.loads(text)["bookgpt"]
     status, text, _ = post(server.url + "/v1/completions", {"model": "gpt-4", "prompt": "x"})
     assert status == 404 and "unknown model" in text
 
@@ -138,13 +142,15 @@ class FailingStream(Orchestrator):
 def test_a_stream_that_fails_after_its_200_ends_with_an_error_event(trained):
     root, _ = trained
     app = create_app(FailingStream(load_config(CONFIG_DIR / "tiny.yaml"), root))
-    body = {"model": f"bookgpt/{TRAINED_BOOKS[0]}", "stream": True, "prompt": "What is light?"}
+    body = {"model": f"bookgpt/{TRAINED_BOOKS[0]}", "stream": True,
+            "messages": [{"role": "user", "content": "What is light?"}]}
     with ThreadedServer(app) as srv:
-        status, text, _ = post(srv.url + "/v1/completions", body)
+        status, text, _ = post(srv.url + "/v1/chat/completions", body)
         _, metrics = get(srv.url + "/metrics")
     assert status == 200
     events = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
-    assert json.loads(events[0])["choices"][0]["text"] == "Half"
-    assert json.loads(events[1])["error"]["type"] == "overloaded"  # told in the stream
+    assert json.loads(events[0])["choices"][0]["delta"] == {"role": "assistant"}
+    assert json.loads(events[1])["choices"][0]["delta"]["content"] == "Half"
+    assert json.loads(events[2])["error"]["type"] == "overloaded"  # told in the stream
     assert events[-1] == "[DONE]"  # which still ends properly
     assert "bookgpt_http_stream_errors_total 1.0" in metrics

@@ -20,6 +20,7 @@ import ray
 from actors import book_actor_name
 from actors.app import Deployment, RayBackend
 from bookgpt.config import CONFIG_DIR, load_config
+from bookgpt.merge import TIMINGS_KEYS
 from bookgpt.serving.http import create_app
 from cluster.ship import cache_root, read_tree
 from conftest import TRAINED_BOOKS, ThreadedServer, free_port
@@ -64,6 +65,8 @@ def test_many_concurrent_questions_are_all_answered_in_batches(server, deploymen
     assert [s for s, _ in results].count(200) == 60, [t for s, t in results if s != 200][:3]
     answers = [json.loads(t) for _, t in results]
     assert all(a["book_id"] in TRAINED_BOOKS and a["candidates"] for a in answers)
+    # the same timings as the in-process backend's (tests/test_http.py checks those)
+    assert all(set(a["timings_ms"]) == set(TIMINGS_KEYS) for a in answers)
     health = ray.get([h.health.remote() for h in deployment.books.values()])
     assert max(h["max_batch"] for h in health) > 1, health  # dynamic batching formed batches
     assert sum(h["items"] for h in health) >= 60
@@ -209,7 +212,12 @@ def test_another_process_can_ask_the_named_router(deployment):
     router = ray.get_actor(ROUTER_NAME, namespace=deployment.cfg.serve.namespace)
     ans = ray.get(router.ask.remote(AskRequest(question="What did the two knights ride up the "
                                                         "hill?", max_new_tokens=3)), timeout=60)
-    assert ans.candidates and ans.routing and ans.timings_ms["route"] >= 0
+    assert ans.candidates and ans.routing and set(ans.timings_ms) == set(TIMINGS_KEYS)
+    assert all(c.prompt_tokens > 0 for c in ans.candidates)  # counted by each book's tokenizer
+    # a follow-up that routes weakly alone is routed with the earlier questions, on Ray too
+    ans = ray.get(router.ask.remote(AskRequest(question="And who wrote it?", max_new_tokens=3,
+                                               history=["What is the velocity of light?"])))
+    assert ans.routing[0].book_id == "relativity" and ans.routed_on.endswith("who wrote it?")
     for req, error in [(AskRequest(question="  "), AskError),
                        (AskRequest(question="Hi?", book_ids=["nonesuch"]), UnknownBookError)]:
         with pytest.raises(ray.exceptions.RayTaskError) as info:
@@ -255,17 +263,25 @@ def test_one_book_streams_its_tokens_as_they_are_written(server, deployment):
         assert "".join(texts) == final.answer, items
         longest = max(longest, texts, key=len)
     assert len(longest) >= 2, longest  # token by token, not the whole answer at the end
-    # and so does the OpenAI endpoint, for a model naming one book
+    # and so does the OpenAI completions endpoint, a model naming one book continuing a prompt
     body = {"model": "bookgpt/relativity", "stream": True, "max_tokens": 8, "temperature": 1.0,
-            "decoding": "generate", "prompt": "What is the velocity of light?"}
+            "prompt": "The velocity of light"}
     status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions", body))[0]
     assert status == 200, text
     events = sse_events(text)
     streamed = [e["choices"][0]["text"] for e in events[:-1]]
-    assert len(streamed) >= 2 and "".join(streamed) == events[-1]["bookgpt"]["answer"]
-    assert events[-1]["bookgpt"]["book_id"] == "relativity"
+    assert len(streamed) >= 2 and "".join(streamed) == events[-1]["bookgpt"]["text"]
+    assert events[-1]["bookgpt"]["book_id"] == "relativity" and events[-1]["bookgpt"]["title"]
+    assert events[-1]["bookgpt"]["prompt_tokens"] > 0
+    # not streamed, the same; a prompt too long for the model is a 400 from the book actor
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions",
+                                        {**body, "stream": False}))[0]
+    assert status == 200 and json.loads(text)["usage"]["prompt_tokens"] > 0, text
+    status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions",
+                                        {**body, "prompt": "the velocity of light " * 40}))[0]
+    assert status == 400 and "shorten the prompt" in text, text
     # a routed question cannot stream before its books are merged: it comes after, in pieces
-    body = {**body, "model": "bookgpt"}
+    body = {**body, "model": "bookgpt", "decoding": "generate"}
     status, text = asyncio.run(ask_many(server.url, 1, 1, "/v1/completions", body))[0]
     events = sse_events(text)
     assert status == 200 and "".join(e["choices"][0]["text"] for e in events) == \
