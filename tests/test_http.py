@@ -70,6 +70,8 @@ def test_ask_returns_answer_with_provenance(server):
     ({"question": "   "}, 400, "empty"),
     ({"question": "x" * 3000}, 400, "limit is 2000"),
     ({"question": "hi", "book_ids": ["nope"]}, 404, "unknown or untrained book"),
+    ({"question": "hi", "history": ["ok", "y" * 2500]}, 400, "`$.history[1]` is 2500 characters"),
+    ({"question": "hi", "history": "What is light?"}, 400, "`$.history`"),
 ])
 def test_bad_input_gets_a_clear_error(server, body, status, message):
     got, text, _ = post(server.url + "/v1/ask", body, raw=isinstance(body, bytes))
