@@ -14,7 +14,7 @@ import msgspec
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors import MERGER_NAME, ROUTER_NAME, book_actor_name
+from actors import BOOK_PREFIX, MERGER_NAME, ROUTER_NAME, book_actor_name
 from actors.book_model import BookModelActor
 from actors.files import FILES_NAME, FilesActor
 from actors.merger import MergerActor
@@ -27,13 +27,15 @@ from bookgpt.paths import trained_books
 from bookgpt.paths import BookPaths
 from bookgpt.serving.coalesce import Coalescer, time_left
 from bookgpt.serving.retry import retrying
-from cluster.resources import book_actor_options, check_capacity, check_feasible
+from cluster.resources import (InfeasibleError, book_actor_options, check_capacity,
+                               check_feasible)
 from cluster.ship import Files, files_fingerprint, pack, read_tree
 
 log = logging.getLogger(__name__)
 
 
 _ROUTER_FILES = "(router)"  # the router's group of files among the books' (no book id has "(")
+DRAIN_POLL_S = 0.1  # how often a reload asks whether the actors it replaces are idle
 
 
 @dataclass(frozen=True)
@@ -54,29 +56,61 @@ class Plan:
     book_ids: list[str]
     files: dict[str, Files]  # group -> its files (path under the artifacts root -> bytes)
     actors: list[ActorPlan]
+    replicas: dict[str, list[str]]  # book id -> its actors' names
+    state_key: str  # changes whenever what the router serves does (its files, the books' actors)
+
+
+def replicas_of(cfg: Config, book_id: str) -> int:
+    return cfg.serve.book_replicas.get(book_id, cfg.serve.replicas)
 
 
 def plan(cfg: Config, artifacts: Path, batching: bool) -> Plan:
     """The books to serve (those with a fine-tuned model), the files each actor needs, and the
-    actors' keys."""
+    actors' names and keys. A book actor's name carries its key, so an actor built from other
+    files or settings is a new actor beside the old one; the router's key is the config's alone,
+    for what it serves is loaded into it (`RouterActor.load`)."""
     book_ids = trained_books(artifacts)
     if not book_ids:
         raise AskError(f"no fine-tuned book models under {artifacts}/models; train some "
                        f"first (`bookgpt pipeline --all` or `bookgpt train --all`)")
+    unknown = sorted(set(cfg.serve.book_replicas) - set(book_ids))
+    if unknown:
+        raise AskError(f"serve.book_replicas names books with no fine-tuned model: "
+                       f"{', '.join(unknown)}; served books: {', '.join(book_ids)}")
     files = {**{b: read_tree(artifacts, f"models/{b}/tokenizer.json")
                 | read_tree(artifacts, f"models/{b}/finetune/best.pt") for b in book_ids},
              _ROUTER_FILES: read_tree(artifacts, "router")}
     cfg_key = msgspec.json.encode(cfg) + str(batching).encode()
-    actors = [ActorPlan("book", book_actor_name(b), b, _key(cfg_key, files[b])) for b in book_ids]
-    actors.append(ActorPlan("router", ROUTER_NAME, _ROUTER_FILES,
-                            _key(cfg_key + ",".join(book_ids).encode(), files[_ROUTER_FILES])))
-    return Plan(book_ids, files, actors)
+    actors, replicas = [], {}
+    for b in book_ids:
+        key = _key(cfg_key, files[b])
+        names = [book_actor_name(b, key, r) for r in range(replicas_of(cfg, b))]
+        replicas[b] = names
+        actors += [ActorPlan("book", n, b, key) for n in names]
+    actors.append(ActorPlan("router", ROUTER_NAME, _ROUTER_FILES, _key(cfg_key, {})))
+    state_key = _key(msgspec.json.encode(replicas), files[_ROUTER_FILES])
+    return Plan(book_ids, files, actors, replicas, state_key)
 
 
 def to_replace(actors: list[ActorPlan], running: dict[str, str | None]) -> list[str]:
-    """The actors to kill and build again: those running with another key (older files or
-    settings), or with none (not answering). Absent ones are simply created."""
+    """The actors to kill and build again: those running with another key (older settings), or
+    with none (not answering). Absent ones are simply created."""
     return [a.name for a in actors if a.name in running and running[a.name] != a.key]
+
+
+def to_retire(running: list[str], wanted: list[ActorPlan]) -> list[str]:
+    """Running book actors that the plan does not serve: a retrained book's old version, a
+    removed book's, a replica too many. They drain, then stop."""
+    keep = {a.name for a in wanted}
+    return sorted(n for n in running if n.startswith(BOOK_PREFIX) and n not in keep)
+
+
+def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Books added, replaced (new actors: retrained, or other settings or replicas) and removed
+    between two plans' replicas."""
+    return {"added": sorted(set(after) - set(before)),
+            "replaced": sorted(b for b in after if b in before and after[b] != before[b]),
+            "removed": sorted(set(before) - set(after))}
 
 
 def _key(cfg_key: bytes, files: Files) -> str:
@@ -84,50 +118,125 @@ def _key(cfg_key: bytes, files: Files) -> str:
 
 
 class Deployment:
-    """Handles to the router, the merger and one actor per trained book: `plan`, applied."""
+    """Handles to the router, the merger and the books' actors: `plan`, applied. `apply` again
+    (`reload`) serves what the artifacts hold then, without stopping."""
 
     def __init__(self, cfg: Config, artifacts: Path, batching: bool = True):
-        self.cfg, self.artifacts = cfg, artifacts
-        ns = cfg.serve.namespace
-        wanted = plan(cfg, artifacts, batching)
-        self.book_ids = wanted.book_ids
-        builtins = msgspec.to_builtins(cfg)
-        device = resolve_device(cfg.device)
-        opts = book_actor_options(cfg.cluster, device)
-        check_feasible(opts, ray.nodes(), "a book model actor")
-        check_capacity(opts, len(self.book_ids), ray.nodes(), "book model actor")
+        self.cfg, self.artifacts, self.batching = cfg, artifacts, batching
+        self.ns = cfg.serve.namespace
+        self.device = resolve_device(cfg.device)
+        self.opts = book_actor_options(cfg.cluster, self.device)
+        check_feasible(self.opts, ray.nodes(), "a book model actor")
         # the shipped files belong to a detached actor on this node, not to this process: they
         # outlive it, as the actors built from them do (see actors/files.py)
         self.files = FilesActor.options(
-            name=FILES_NAME, namespace=ns, get_if_exists=True, lifetime="detached",
+            name=FILES_NAME, namespace=self.ns, get_if_exists=True, lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(
                 ray.get_runtime_context().get_node_id(), soft=True)).remote()
+        self.replicas: dict[str, list[str]] = {}
+        self.handles: dict[str, Any] = {}  # actor name -> handle
+        self.router: Any = None
+        self.apply()
+        self.merger = None
+        if cfg.serve.merge_in != "router":
+            self.merger = MergerActor.options(name=MERGER_NAME, namespace=self.ns,
+                                              get_if_exists=True, lifetime="detached").remote()
+
+    @property
+    def book_ids(self) -> list[str]:
+        return list(self.replicas)
+
+    @property
+    def books(self) -> dict[str, list[Any]]:
+        """Book id -> the handles of its actors."""
+        return {b: [self.handles[n] for n in names] for b, names in self.replicas.items()}
+
+    def apply(self) -> dict[str, Any]:
+        """Serve what the artifacts hold now: new and retrained books' actors start beside the
+        running ones; once they answer, the router swaps to the new index and actors at once;
+        the actors it no longer uses drain their questions, then stop. Returns what changed."""
+        t0 = time.monotonic()
+        wanted = plan(self.cfg, self.artifacts, self.batching)
+        books = sum(1 for a in wanted.actors if a.kind == "book")
+        check_capacity(self.opts, books, ray.nodes(), "book model actor")
+        if self.router is None:
+            # starting: a previous bookgpt-serve's actors that this plan does not serve stop
+            # first (nothing of ours answers yet), so their CPUs are free for the new ones
+            _kill(to_retire(_named_actors(self.ns), wanted.actors), self.ns)
+        else:  # serving: the new actors start beside the running ones, which need their room
+            _check_room(self.opts, [a.name for a in wanted.actors if a.kind == "book"], self.ns)
         bundles = pack(wanted.files, self.files)
+        builtins = msgspec.to_builtins(self.cfg)
         specs = []
         for a in wanted.actors:
             if a.kind == "book":
-                specs.append(_Spec(BookModelActor, a.name, a.key, dict(opts),
-                                   (builtins, bundles[a.group], a.group, opts["num_cpus"],
-                                    batching)))
+                specs.append(_Spec(BookModelActor, a.name, a.key, dict(self.opts),
+                                   (builtins, bundles[a.group], a.group, self.opts["num_cpus"],
+                                    self.batching)))
             else:
                 specs.append(_Spec(RouterActor, a.name, a.key, {},
-                                   (builtins, bundles[a.group], self.book_ids, ns, batching)))
-        handles = _reconcile(specs, wanted.actors, ns)
+                                   (builtins, self.ns, self.batching)))
+        state = {"bundle": bundles[_ROUTER_FILES], "replicas": wanted.replicas,
+                 "fingerprint": wanted.state_key}
+        # published first: a router created (or restarted by Ray) from here on serves it
+        ray.get(self.files.publish.remote(state))
+        handles = _reconcile(specs, wanted.actors, self.ns)
+        self.router = handles[ROUTER_NAME]
+        ray.get(self.router.load.remote(state))
+        before, self.replicas = self.replicas, wanted.replicas
+        self.handles = {n: h for n, h in handles.items() if n != ROUTER_NAME}
+        retired = to_retire(_named_actors(self.ns), wanted.actors)
+        self._drain(retired)
         # files no served actor is built from any more (a retrained book's old checkpoint) go
         ray.get(self.files.retain.remote([sha for b in bundles.values()
                                           for sha, _ in b.values()]))
-        self.books: dict[str, Any] = {b: handles[book_actor_name(b)] for b in self.book_ids}
-        self.router = handles[ROUTER_NAME]
-        self.merger = None
-        self.batching = batching
-        if cfg.serve.merge_in != "router":
-            self.merger = MergerActor.options(name=MERGER_NAME, namespace=ns, get_if_exists=True,
-                                              lifetime="detached").remote()
+        out: dict[str, Any] = changes(before, wanted.replicas)
+        out.update(books=self.book_ids, stopped=retired,
+                   seconds=round(time.monotonic() - t0, 3))
+        return out
+
+    def _drain(self, names: list[str]) -> None:
+        """Stop these actors once the router has no question for them (or the deadline of the
+        questions they may hold has passed)."""
+        if not names:
+            return
+        deadline = time.monotonic() + self.cfg.serve.request_timeout_s + 5.0
+        while time.monotonic() < deadline and not ray.get(self.router.drained.remote(names)):
+            time.sleep(DRAIN_POLL_S)
+        _kill(names, self.ns)
 
     def teardown(self) -> None:
-        for handle in [*self.books.values(), self.merger, self.router, self.files]:
+        for handle in [*self.handles.values(), self.merger, self.router, self.files]:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
+
+
+def _kill(names: list[str], ns: str) -> None:
+    for name in names:
+        try:
+            ray.kill(ray.get_actor(name, namespace=ns), no_restart=True)
+        except ValueError:  # gone already
+            pass
+
+
+def _check_room(opts: dict, names: list[str], ns: str) -> None:
+    """Fail at once, rather than wait for ever, when the cluster has no room now for the book
+    actors about to start (beside the running ones, which serve until the new ones answer)."""
+    running = set(_named_actors(ns))
+    new = [n for n in names if n not in running]
+    need = opts.get("num_cpus", 0) * len(new)
+    free = ray.available_resources().get("CPU", 0.0)
+    if need > free + 1e-6:
+        raise InfeasibleError(
+            f"{len(new)} new book model actors at {opts['num_cpus']:g} CPUs each need {need:g} "
+            f"CPUs beside the running ones; the cluster has {free:g} free. Lower "
+            f"cluster.actor_num_cpus (--set cluster.actor_num_cpus=...), stop other actors or "
+            f"add nodes")
+
+
+def _named_actors(ns: str) -> list[str]:
+    return [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a.get("namespace") == ns]
 
 
 @dataclass
@@ -160,10 +269,11 @@ def _wait_name_released(name: str, ns: str, timeout_s: float = 30.0) -> None:
 
 
 def _reconcile(specs: list[_Spec], actors: list[ActorPlan], ns: str) -> dict[str, Any]:
-    """Create the named actors, or reuse those built from the same config and files.
+    """Create the named actors, or reuse those built from the same config and files, and wait
+    until each answers.
 
-    A reused actor keeps its constructor arguments, so one built from an older checkpoint, router or
-    config is replaced (`to_replace`) rather than silently serving the old state.
+    A reused actor keeps its constructor arguments, so one built from other settings is replaced
+    (`to_replace`) rather than silently serving the old state.
     """
     handles = {s.name: s.create(ns) for s in specs}
     running: dict[str, str | None] = {}
@@ -215,9 +325,8 @@ class RayBackend:
 
     def __init__(self, dep: Deployment):
         self.dep = dep
-        self._info = []
-        for book_id in dep.book_ids:
-            self._info.append((book_id, *BookPaths(dep.artifacts, book_id).title_author()))
+        self._info = self._titles()
+        self._reloading = asyncio.Lock()
         s = dep.cfg.serve
         # questions wait here at most as many as the books' queues hold, and no call outlives
         # a request's deadline by much (a hung router must not hold up those behind it)
@@ -282,21 +391,53 @@ class RayBackend:
             raise RuntimeError(f"the continuation of book {job.book_id!r} ended without its text")
         return out
 
+    def _titles(self) -> list[tuple[str, str, str]]:
+        return [(b, *BookPaths(self.dep.artifacts, b).title_author()) for b in self.dep.book_ids]
+
+    async def reload(self) -> dict[str, Any]:
+        """Serve what the artifacts hold now, without a restart (`Deployment.apply`): books added,
+        retrained and removed. One reload at a time; questions keep being answered meanwhile."""
+        async with self._reloading:
+            try:
+                out = await asyncio.to_thread(self.dep.apply)
+            except AskError:
+                raise
+            except Exception as exc:
+                raise AskError(f"reload failed, still serving what was served before: "
+                               f"{type(exc).__name__}: {exc}") from None
+            self._info = self._titles()
+            self._to_router.max_waiting = (self.dep.cfg.serve.max_queue
+                                           * max(1, len(self.dep.book_ids)))
+            return out
+
     async def set_batching(self, enabled: bool) -> None:
         max_batch = self.dep.cfg.serve.max_batch_size
         self._configure(enabled)
         await asyncio.gather(self.dep.router.set_batching.remote(enabled, max_batch),
                              *(h.set_batching.remote(enabled, max_batch)
-                               for h in self.dep.books.values()))
+                               for hs in self.dep.books.values() for h in hs))
 
     async def _healths(self, timeout: float = 2.0) -> dict[str, dict | None]:
+        """Each book's health: its replicas' summed up (None: no replica answers)."""
         async def one(h):
             try:
                 return await asyncio.wait_for(h.health.remote(), timeout)
             except Exception:
                 return None
-        results = await asyncio.gather(*(one(h) for h in self.dep.books.values()))
-        return dict(zip(self.dep.books, results))
+
+        books = self.dep.books
+        results = await asyncio.gather(*(one(h) for hs in books.values() for h in hs))
+        out: dict[str, dict | None] = {}
+        at = 0
+        for book_id, hs in books.items():
+            up = [h for h in results[at:at + len(hs)] if h is not None]
+            at += len(hs)
+            out[book_id] = None if not up else {
+                "queue": sum(h["queue"] for h in up), "batches": sum(h["batches"] for h in up),
+                "items": sum(h["items"] for h in up), "max_batch": max(h["max_batch"] for h in up),
+                "tokens_per_s": sum(h["tokens_per_s"] for h in up), "replicas": len(hs),
+                "replicas_up": len(up)}
+        return out
 
     async def books(self) -> list[BookInfo]:
         health = await self._healths()

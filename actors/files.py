@@ -20,6 +20,15 @@ FILES_NAME = "files"
 class FilesActor:
     def __init__(self) -> None:
         self.refs: dict[str, list] = {}  # sha256 -> [ObjectRef]; in a list: kept, not fetched
+        self.state: dict | None = None  # what the router serves now (see `publish`)
+
+    def publish(self, state: dict) -> None:
+        """What the router serves now (its files' bundle, each book's actor names): a router
+        that Ray restarts was built with the state of its first start, and takes this up."""
+        self.state = state
+
+    def current(self) -> dict | None:
+        return self.state
 
     def known(self, shas: list[str]) -> dict[str, list]:
         """The held references among `shas` (each in a list, so Ray passes it unfetched)."""

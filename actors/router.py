@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import msgspec
 import ray
 
-from actors import MERGER_NAME, book_actor_name
+from actors import MERGER_NAME
+from actors.files import FILES_NAME
 from bookgpt.config import Config
 from bookgpt.messages import Answer, AnswerJob, AskRequest, BookAnswer, ContinueJob, RoutedBook
 from bookgpt.errors import AskError, OverloadedError, UnknownBookError, require_question
@@ -20,7 +22,7 @@ from bookgpt.router import BookRouter
 from bookgpt.serving.coalesce import Coalescer, time_left
 from bookgpt.serving.followup import for_routing, noted
 from bookgpt.serving.retry import retrying
-from cluster.ship import Bundle, unpack
+from cluster.ship import unpack
 
 # calls in flight per callee before requests wait and travel together. A book actor computes one
 # batch at a time, so what gathers here while it runs is its next batch (2 in flight split the
@@ -31,6 +33,32 @@ UNBATCHED_INFLIGHT = 1_000_000  # batching off: every request is its own call
 MERGE_TIMEOUT_S = 5.0  # past this the router merges itself
 MERGER_RECHECK_S = 5.0  # a missing merger is looked up by name again after this
 BOOK_RETRY_WAITS_S = (0.05, 0.1)  # a restarting book actor is asked again after these
+REPLICA_DOWN_S = 2.0  # a replica that failed is passed over this long while others answer
+
+
+@dataclass
+class _View:
+    """What the router serves at one moment. A question routed on a view finishes on it: a
+    reload installs a new view, and the old one's actors drain before they stop."""
+
+    router: BookRouter | None
+    replicas: dict[str, list[str]]  # book id -> the names of its actors
+    fingerprint: str  # of the state it was built from
+    users: int = 0  # questions routed on it and not yet answered
+
+    @property
+    def book_ids(self) -> list[str]:
+        return list(self.replicas)
+
+
+def _state_view(state: dict) -> _View:
+    """A view built from a published state (`Deployment.publish`): the router's files unpacked
+    and loaded, every served book's sentences indexed (not on a question's critical path)."""
+    root, _ = unpack(state["bundle"])
+    router = BookRouter.load(router_dir(root))
+    for book_id in state["replicas"]:
+        router.sentence_index(book_id)
+    return _View(router, {b: list(n) for b, n in state["replicas"].items()}, state["fingerprint"])
 
 
 class MergerGone(RuntimeError):
@@ -52,35 +80,79 @@ def _degraded(r: RoutedBook, exc: Exception, timeout: float) -> BookAnswer:
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
 class RouterActor:
-    def __init__(self, cfg_builtins: dict, bundle: Bundle, book_ids: list[str], namespace: str,
-                 batching: bool = True, fingerprint: str = ""):
+    """Routes each question, fans it out to its books' actors, merges. What it serves (the router
+    index and each book's actors) is a state the deployment publishes and `load`s; a router Ray
+    restarts takes up the last published one."""
+
+    def __init__(self, cfg_builtins: dict, namespace: str, batching: bool = True,
+                 fingerprint: str = ""):
         self.cfg = msgspec.convert(cfg_builtins, Config)
-        root, _ = unpack(bundle)  # the router's files, shipped through the object store
-        self.router = BookRouter.load(router_dir(root))
-        for book_id in book_ids:  # index sentences now, not on a question's critical path
-            self.router.sentence_index(book_id)
         self._fingerprint = fingerprint
-        self.book_ids = book_ids
         self.namespace = namespace
         self._handles: dict[str, ray.actor.ActorHandle] = {}
-        s = self.cfg.serve
-        # a book's waiting room is as large as its actor's queue; a call may take a request's
-        # whole deadline (the actor drops what is past it), a merge a few seconds
-        self._to_book = {b: Coalescer(self._sender(b), max_items=1, max_inflight=1,
-                                      max_waiting=s.max_queue,
-                                      call_timeout_s=s.request_timeout_s + 1.0)
-                         for b in book_ids}
+        self._to_actor: dict[str, Coalescer] = {}  # one waiting room per book actor (replica)
+        self._down_until: dict[str, float] = {}  # replica -> passed over until then
+        self._queued: dict[str, int] = {}  # replica -> questions waiting for or at it
         self._to_merger = Coalescer(self._merge_many, max_items=1, max_inflight=1,
                                     call_timeout_s=MERGE_TIMEOUT_S)
         self._merger_missing_until = 0.0
         self._active = 0  # questions between routing and their merged answer
-        self._configure(batching, self.cfg.serve.max_batch_size)
+        self.batching, self._max_batch = batching, self.cfg.serve.max_batch_size
+        self.view = _View(None, {}, "")
+        self._old_views: list[_View] = []
+        try:
+            state = ray.get(ray.get_actor(FILES_NAME, namespace=namespace).current.remote())
+        except ValueError:  # no files actor: nothing published yet
+            state = None
+        if state is not None:
+            self._install(_state_view(state))
+        self._configure(batching, self._max_batch)
+
+    def _install(self, view: _View) -> None:
+        s = self.cfg.serve
+        for names in view.replicas.values():
+            for name in names:
+                if name not in self._to_actor:
+                    # a book's waiting room is as large as its actor's queue; a call may take a
+                    # request's whole deadline (the actor drops what is past it)
+                    self._to_actor[name] = Coalescer(
+                        self._sender(name), max_items=1, max_inflight=1, max_waiting=s.max_queue,
+                        call_timeout_s=s.request_timeout_s + 1.0)
+                    self._configure_one(self._to_actor[name])
+        if self.view.router is not None:
+            self._old_views.append(self.view)
+        self.view = view
+
+    async def load(self, state: dict) -> str:
+        """Serve `state` (see `Deployment.publish`) from now on: the new index is built off the
+        event loop, then swapped in at once; questions already routed finish on the old one."""
+        if state["fingerprint"] != self.view.fingerprint:
+            self._install(await asyncio.to_thread(_state_view, state))
+        return self.view.fingerprint
+
+    async def drained(self, names: list[str]) -> bool:
+        """Whether no question routed before the last `load` is still out, and none waits for or
+        is being answered by these actors (ones no longer served, about to be stopped)."""
+        self._old_views = [v for v in self._old_views if v.users > 0]
+        if self._old_views or any(self._queued.get(n, 0) or (
+                n in self._to_actor and not self._to_actor[n].idle()) for n in names):
+            return False
+        served = {n for ns in self.view.replicas.values() for n in ns}
+        for n in names:
+            if n not in served:
+                self._to_actor.pop(n, None)
+                self._handles.pop(n, None)
+                self._queued.pop(n, None)
+        return True
+
+    def _configure_one(self, c: Coalescer) -> None:
+        c.configure(max_items=self._max_batch if self.batching else 1,
+                    max_inflight=BOOK_INFLIGHT if self.batching else UNBATCHED_INFLIGHT)
 
     def _configure(self, on: bool, max_batch: int) -> None:
-        self.batching = on
-        for c in self._to_book.values():
-            c.configure(max_items=max_batch if on else 1,
-                        max_inflight=BOOK_INFLIGHT if on else UNBATCHED_INFLIGHT)
+        self.batching, self._max_batch = on, max_batch
+        for c in self._to_actor.values():
+            self._configure_one(c)
         self._to_merger.configure(max_items=max_batch if on else 1,
                                   max_inflight=MERGER_INFLIGHT if on else UNBATCHED_INFLIGHT)
 
@@ -90,19 +162,27 @@ class RouterActor:
 
     async def stats(self) -> dict[str, tuple[int, int]]:
         """(calls, requests) sent so far to each callee: fewer calls than requests is coalescing."""
-        out = {book_actor_name(b): (c.calls, c.items) for b, c in self._to_book.items()}
+        out = {name: (c.calls, c.items) for name, c in self._to_actor.items()}
         out[MERGER_NAME] = (self._to_merger.calls, self._to_merger.items)
         return out
 
     async def batching_on(self) -> bool:
         return self.batching
 
-    def _sender(self, book_id: str):
+    def _sender(self, name: str):
         async def send(items: list[tuple[AnswerJob, float]]) -> list:
-            handle = self._handle(book_actor_name(book_id))
-            return await handle.answer_many.remote([j for j, _ in items],
-                                                   time_left([d for _, d in items]))
+            return await self._handle(name).answer_many.remote([j for j, _ in items],
+                                                               time_left([d for _, d in items]))
         return send
+
+    def _pick(self, view: _View, book_id: str) -> str:
+        """The replica with the shortest queue among those not recently failed."""
+        names = [n for n in view.replicas[book_id] if n in self._to_actor]
+        if not names:
+            raise AskError(f"book {book_id!r} is no longer served")
+        now = time.monotonic()
+        up = [n for n in names if self._down_until.get(n, 0.0) <= now] or names
+        return min(up, key=lambda n: self._queued.get(n, 0))
 
     async def _merge_many(self, items: list[tuple]) -> list[Answer]:
         if time.monotonic() < self._merger_missing_until:
@@ -122,20 +202,34 @@ class RouterActor:
             self._handles[name] = ray.get_actor(name, namespace=self.namespace)
         return self._handles[name]
 
-    async def _one(self, r: RoutedBook, req: AskRequest, timeout: float) -> BookAnswer:
+    async def _one(self, view: _View, r: RoutedBook, req: AskRequest,
+                   timeout: float) -> BookAnswer:
         job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
                       self.cfg.serve.model_weight)
         deadline = time.monotonic() + timeout
+        several = len(view.replicas.get(r.book_id, ())) > 1
 
         async def attempt() -> BookAnswer:
-            return await asyncio.wait_for(self._to_book[r.book_id].submit((job, deadline)),
-                                          timeout=deadline - time.monotonic())
+            name = self._pick(view, r.book_id)
+            self._queued[name] = self._queued.get(name, 0) + 1  # counted before it is sent
+            try:
+                return await asyncio.wait_for(self._to_actor[name].submit((job, deadline)),
+                                              timeout=deadline - time.monotonic())
+            except ray.exceptions.RayActorError:
+                self._down_until[name] = time.monotonic() + REPLICA_DOWN_S
+                raise
+            finally:
+                self._queued[name] -= 1
+
+        def retryable(e: Exception) -> bool:
+            # a restarting actor is asked again (answering is read-only); a dead replica's
+            # question goes to another replica of the book
+            return isinstance(e, ray.exceptions.ActorUnavailableError) or (
+                several and isinstance(e, ray.exceptions.RayActorError))
 
         try:
-            # the actor restarted (or is restarting): answering is read-only, so ask again
-            return await retrying(attempt, retryable=lambda e: isinstance(
-                e, ray.exceptions.ActorUnavailableError), waits=BOOK_RETRY_WAITS_S,
-                deadline=deadline - 0.1)
+            return await retrying(attempt, retryable=retryable, waits=BOOK_RETRY_WAITS_S,
+                                  deadline=deadline - 0.1)
         except Exception as exc:
             return _degraded(r, exc, timeout)
 
@@ -147,16 +241,20 @@ class RouterActor:
             raise answer
         return answer
 
-    async def _ask(self, req: AskRequest, routing: list[RoutedBook] | Exception, t0: float,
-                   t_route: float, timeout_s: float | None) -> Answer:
-        """One question of a batch routed together at `t0` (perf_counter) in `t_route` ms."""
-        if isinstance(routing, Exception):
-            raise routing
-        self._active += 1
+    async def _ask(self, view: _View, req: AskRequest, routing: list[RoutedBook] | Exception,
+                   t0: float, t_route: float, timeout_s: float | None) -> Answer:
+        """One question of a batch routed together on `view` at `t0` (perf_counter) in
+        `t_route` ms."""
         try:
-            return await self._answer(req, routing, t0, t_route, timeout_s)
+            if isinstance(routing, Exception):
+                raise routing
+            self._active += 1
+            try:
+                return await self._answer(view, req, routing, t0, t_route, timeout_s)
+            finally:
+                self._active -= 1
         finally:
-            self._active -= 1
+            view.users -= 1
 
     def _merger_merges(self) -> bool:
         """Whether the merger actor merges the answer now being completed (see serve.merge_in).
@@ -166,12 +264,12 @@ class RouterActor:
         where = self.cfg.serve.merge_in
         return where == "merger" or (where == "auto" and self._active > 1)
 
-    async def _answer(self, req: AskRequest, routing: list[RoutedBook], t0: float,
+    async def _answer(self, view: _View, req: AskRequest, routing: list[RoutedBook], t0: float,
                       t_route: float, timeout_s: float | None) -> Answer:
         timeout = self.cfg.serve.request_timeout_s
         if timeout_s is not None:
             timeout = min(timeout, timeout_s)
-        results = await asyncio.gather(*(self._one(r, req, timeout) for r in routing),
+        results = await asyncio.gather(*(self._one(view, r, req, timeout) for r in routing),
                                        return_exceptions=True)
         if results and all(isinstance(x, OverloadedError) for x in results):
             raise results[0]
@@ -198,8 +296,9 @@ class RouterActor:
         if not req.book_ids or len(req.book_ids) != 1:
             raise AskError("streaming token by token needs exactly one book "
                            "(model 'bookgpt/<book_id>')")
-        routed = for_routing(self.router, req, self.cfg.router.abstain_threshold)
-        routing = route_request(self.router, routed, self.book_ids, 1, 0.0)
+        view = self._serving()
+        routed = for_routing(view.router, req, self.cfg.router.abstain_threshold)
+        routing = route_request(view.router, routed, view.book_ids, 1, 0.0)
         t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
         job = job_for(r, req.question, req.max_new_tokens, req.temperature, req.decoding,
@@ -207,8 +306,9 @@ class RouterActor:
         timeout = self.cfg.serve.request_timeout_s
         deadline = time.monotonic() + timeout
         ans: BookAnswer | None = None
+        view.users += 1
         try:
-            gen = self._handle(book_actor_name(r.book_id)).answer_stream.remote(job, timeout)
+            gen = self._handle(self._pick(view, r.book_id)).answer_stream.remote(job, timeout)
             while ans is None:
                 item = await asyncio.wait_for(gen.__anext__(), deadline - time.monotonic())
                 item = await item
@@ -220,22 +320,26 @@ class RouterActor:
             ans = _degraded(r, RuntimeError("the book's stream ended without an answer"), timeout)
         except Exception as exc:
             ans = _degraded(r, exc, timeout)
+        finally:
+            view.users -= 1
         yield noted([req], [routed], [merged(req.question, routing, [ans], timings(t0, t_route))])[0]
 
     async def complete_stream(self, job: ContinueJob):
         """A named book's model continuing a prompt, as it is written: pieces of text (str), then
         the Continuation. What stops it before the first piece (an unknown book, a prompt too
         long for the model) is raised as it is, so the HTTP front still answers with a status."""
-        if job.book_id not in self.book_ids:
+        view = self._serving()
+        if job.book_id not in view.book_ids:
             raise UnknownBookError(f"unknown or untrained book: {job.book_id}; trained: "
-                                   f"{', '.join(self.book_ids) or 'none'}")
+                                   f"{', '.join(view.book_ids) or 'none'}")
         job = msgspec.structs.replace(
             job, max_new_tokens=job.max_new_tokens or self.cfg.serve.max_new_tokens)
-        title = self.router.titles[self.router.book_ids.index(job.book_id)]
+        title = view.router.titles[view.router.book_ids.index(job.book_id)]
         timeout = self.cfg.serve.request_timeout_s
         deadline = time.monotonic() + timeout
+        view.users += 1
         try:
-            gen = self._handle(book_actor_name(job.book_id)).answer_stream.remote(job, timeout)
+            gen = self._handle(self._pick(view, job.book_id)).answer_stream.remote(job, timeout)
             while True:
                 try:
                     ref = await asyncio.wait_for(gen.__anext__(), deadline - time.monotonic())
@@ -248,6 +352,8 @@ class RouterActor:
         except asyncio.TimeoutError:
             raise OverloadedError(f"no continuation within serve.request_timeout_s ({timeout:g} "
                                   f"s); retry shortly") from None
+        finally:
+            view.users -= 1
 
     async def ask_many(self, reqs: list[AskRequest], timeouts_s: list[float] | None = None,
                        batching: bool | None = None) -> list[Answer | Exception]:
@@ -261,12 +367,20 @@ class RouterActor:
         t0 = time.perf_counter()
         # the whole batch is scored in one pass (see BookRouter.scores_many); each question then
         # goes its own way, the books' calls coalescing again per book
+        view = self._serving()
         # a weak follow-up is routed with the conversation's earlier questions
-        routed = [for_routing(self.router, r, self.cfg.router.abstain_threshold) for r in reqs]
-        routings = route_requests(self.router, routed, self.book_ids,
+        routed = [for_routing(view.router, r, self.cfg.router.abstain_threshold) for r in reqs]
+        routings = route_requests(view.router, routed, view.book_ids,
                                   [r.top_k for r in reqs],
                                   self.cfg.router.abstain_threshold)
         t_route = (time.perf_counter() - t0) * 1e3
+        view.users += len(reqs)
         return noted(reqs, routed, await asyncio.gather(
-            *(self._ask(r, routing, t0, t_route, t)
+            *(self._ask(view, r, routing, t0, t_route, t)
               for r, routing, t in zip(reqs, routings, timeouts)), return_exceptions=True))
+
+    def _serving(self) -> _View:
+        if self.view.router is None:
+            raise OverloadedError("the router has no books to serve yet (bookgpt-serve is "
+                                  "loading them); retry shortly")
+        return self.view

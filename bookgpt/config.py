@@ -153,6 +153,10 @@ class ServeConfig(_Section):
     # the model-free score in extract decoding; 0 chooses without the model (see README)
     model_weight: NonNegative = 0.0
     max_body_bytes: AtLeast1 = 65536  # request bodies above this get 413
+    # book model actors per book; a busy book's questions go to the replica with the shortest
+    # queue, and a dead replica's to the others while Ray restarts it
+    replicas: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    book_replicas: dict[str, Annotated[int, msgspec.Meta(ge=1, le=64)]] = {}  # per book, over replicas
 
 
 class ClusterConfig(_Section):

@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--decoding", choices=("extract", "generate"), default="generate",
                     help="how the books answer (default generate: dynamic batching matters most "
                          "for token-by-token writing)")
+    sv.add_argument("--book-id", action="append", default=None, metavar="ID",
+                    help="ask only this book (repeatable): one hot book, e.g. to measure replicas")
     sv.add_argument("--no-local", action="store_true",
                     help="skip the in-process comparison (which loads the models here)")
     sv.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,7 +112,7 @@ def run_serve(args: argparse.Namespace, cfg: Config) -> int:
 
     url = args.url or f"http://{cfg.serve.host}:{cfg.serve.port}"
     result = bench_serve(url, args.clients, args.requests, None if args.no_local else cfg,
-                         artifacts_root(cfg), args.max_new_tokens, args.decoding)
+                         artifacts_root(cfg), args.max_new_tokens, args.decoding, args.book_id)
     _print(result, args.json)
     return 0
 

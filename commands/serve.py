@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
@@ -16,6 +17,7 @@ from bookgpt.errors import AskError
 from bookgpt.paths import artifacts_root
 from bookgpt.serving.auth import api_key_from, exposure_warning
 from bookgpt.serving.http import create_app
+from bookgpt.serving.watch import watch
 from commands.options import add_config_options, config_from
 
 log = logging.getLogger("bookgpt-serve")
@@ -35,7 +37,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="log one line per request: status, time, request id (serve.access_log)")
     p.add_argument("--teardown", action="store_true",
                    help="kill the actors on exit (default: they stay for the next bookgpt-serve)")
+    p.add_argument("--replicas", metavar="N|BOOK=N", action="append", default=[],
+                   help="book model actors per book (serve.replicas), or for one book "
+                        "(serve.book_replicas), e.g. --replicas flatland=2; repeatable")
+    p.add_argument("--watch", metavar="SECONDS", type=float, nargs="?", const=2.0, default=None,
+                   help="reload by itself when a book finishes training or the router is "
+                        "rebuilt (looks every SECONDS, default 2); POST /admin/reload does it "
+                        "on demand")
     return p
+
+
+def with_replicas(cfg: Config, specs: list[str]) -> Config:
+    """The config with --replicas applied: "N" for every book, "BOOK=N" for one."""
+    serve = cfg.serve
+    per_book = dict(serve.book_replicas)
+    for spec in specs:
+        book, sep, n = spec.rpartition("=")
+        if not n.isdigit() or not 1 <= int(n) <= 64 or (sep and not book):
+            raise ConfigError(f"--replicas {spec!r}: give N or BOOK=N with N from 1 to 64, "
+                              f"e.g. --replicas 2 or --replicas flatland=2")
+        if sep:
+            per_book[book] = int(n)
+        else:
+            serve = msgspec.structs.replace(serve, replicas=int(n))
+    return msgspec.structs.replace(cfg, serve=msgspec.structs.replace(serve,
+                                                                      book_replicas=per_book))
 
 
 def http_front(args: argparse.Namespace, cfg: Config) -> tuple[Config, dict]:
@@ -61,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg, front = http_front(args, config_from(args))
+        cfg, front = http_front(args, with_replicas(config_from(args), args.replicas))
         from actors.app import Deployment, RayBackend
         from cluster.connect import connect
 
@@ -73,8 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bookgpt-serve: error: {exc}", file=sys.stderr)
         return 2
     host, port = front["host"], front["port"]
-    app = create_app(RayBackend(dep), max_body_bytes=cfg.serve.max_body_bytes,
-                     api_key=front["api_key"], access_log=front["access_log"])
+    backend = RayBackend(dep)
+    app = create_app(backend, max_body_bytes=cfg.serve.max_body_bytes, api_key=front["api_key"],
+                     access_log=front["access_log"])
+    if args.watch is not None:
+        async def watching(app: web.Application):
+            task = asyncio.create_task(watch(artifacts, backend.reload, max(0.1, args.watch)))
+            yield
+            task.cancel()
+        app.cleanup_ctx.append(watching)
     print(f"bookgpt-serve: {len(dep.book_ids)} books ({', '.join(dep.book_ids)}) on "
           f"http://{host}:{port}  (POST /v1/ask, /v1/chat/completions; GET /readyz)", flush=True)
     try:

@@ -86,8 +86,8 @@ def main() -> int:
     dep = Deployment(cfg, args.artifacts)
     backend = RayBackend(dep)
     names = {n: k for n, res in nodes.items() for k in ("node_a", "node_b") if k in res}
-    for book, h in dep.books.items():
-        health = ray.get(h.health.remote())
+    for book, hs in dep.books.items():
+        health = ray.get(hs[0].health.remote())
         print(f"{book}: served by an actor on {names.get(health['node_id'], '?')}, which fetched "
               f"{health['files_fetched']} files from the object store")
     for q in ("What is the velocity of light?", "What did the knights ride?"):

@@ -67,7 +67,7 @@ def test_many_concurrent_questions_are_all_answered_in_batches(server, deploymen
     assert all(a["book_id"] in TRAINED_BOOKS and a["candidates"] for a in answers)
     # the same timings as the in-process backend's (tests/test_http.py checks those)
     assert all(set(a["timings_ms"]) == set(TIMINGS_KEYS) for a in answers)
-    health = ray.get([h.health.remote() for h in deployment.books.values()])
+    health = ray.get([hs[0].health.remote() for hs in deployment.books.values()])
     assert max(h["max_batch"] for h in health) > 1, health  # dynamic batching formed batches
     assert sum(h["items"] for h in health) >= 60
     # under load the router's calls to the book actors carry several questions each
@@ -89,12 +89,14 @@ def test_the_router_keeps_to_what_is_left_of_a_deadline(deployment):
 
 def test_named_actors_are_found_by_a_second_driver_name(deployment):
     ns = deployment.cfg.serve.namespace
-    handle = ray.get_actor(book_actor_name("relativity"), namespace=ns)
+    [name] = deployment.replicas["relativity"]
+    assert name.startswith(book_actor_name("relativity", "")[:-1])  # "book:relativity@<key>"
+    handle = ray.get_actor(name, namespace=ns)
     assert ray.get(handle.health.remote())["book_id"] == "relativity"
 
 
 def test_killed_book_actor_answers_whole_or_degraded_then_comes_back(server, deployment):
-    handle = deployment.books["relativity"]
+    handle = deployment.books["relativity"][0]
     before = ray.get(handle.health.remote())["items"]
     body = {"question": "What is the velocity of light?", "book_ids": ["relativity"],
             "max_new_tokens": 8}
@@ -253,7 +255,7 @@ def test_one_book_streams_its_tokens_as_they_are_written(server, deployment):
                     decoding="generate", max_new_tokens=8, temperature=1.0)
 
     async def pieces():
-        return [await ref for ref in deployment.books["relativity"].answer_stream.remote(job, 30.0)]
+        return [await ref for ref in deployment.books["relativity"][0].answer_stream.remote(job, 30.0)]
 
     longest = []
     for _ in range(5):  # sampled: a tiny model may end its answer at once now and then
@@ -371,7 +373,8 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
     """Also: a second driver with other settings replaces the actors; its actors outlive it."""
     root, _ = trained
     ns = deployment.cfg.serve.namespace
-    old_key = ray.get(deployment.books["relativity"].fingerprint.remote())
+    old_key = ray.get(deployment.books["relativity"][0].fingerprint.remote())
+    [old_name] = deployment.replicas["relativity"]
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -401,7 +404,11 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
         assert [s for s, _ in results].count(200) == 12, results[:2]
         assert proc.wait(60) == 0
         assert "actors stay" in proc.stdout.read()
-        survivor = ray.get_actor(book_actor_name("relativity"), namespace=ns)
+        # the old settings' actor drained and stopped; the new one stays
+        [name] = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+                  if a["namespace"] == ns and a["name"].startswith("book:relativity@")]
+        assert name != old_name
+        survivor = ray.get_actor(name, namespace=ns)
         assert ray.get(survivor.health.remote(), timeout=30)["ok"]
         # built from tiny.yaml without the fixture's batch wait: a new actor, not the stale one
         assert ray.get(survivor.fingerprint.remote()) != old_key
@@ -429,6 +436,10 @@ def test_bookgpt_serve_shuts_down_gracefully(trained, ray_cluster, deployment):
     finally:
         if proc.poll() is None:
             proc.kill()
+        # the actors it left for the next bookgpt-serve hold CPUs the later tests need
+        for a in ray.util.list_named_actors(all_namespaces=True):
+            if a["namespace"] == ns and a["name"].startswith("book:"):
+                ray.kill(ray.get_actor(a["name"], namespace=ns), no_restart=True)
 
 
 async def _get(url: str) -> int:

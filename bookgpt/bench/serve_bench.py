@@ -29,7 +29,9 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 async def drive(url: str, clients: int, requests: int, max_new_tokens: int,
-                decoding: str = "generate") -> dict:
+                decoding: str = "generate", book_ids: list[str] | None = None) -> dict:
+    """`requests` questions from `clients` concurrent clients (all to `book_ids` when given: one
+    hot book, say)."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     counter = iter(range(requests))
@@ -38,6 +40,8 @@ async def drive(url: str, clients: int, requests: int, max_new_tokens: int,
         for i in counter:
             body = {"question": QUESTIONS[i % len(QUESTIONS)], "max_new_tokens": max_new_tokens,
                     "decoding": decoding}
+            if book_ids:
+                body["book_ids"] = book_ids
             t0 = time.perf_counter()
             try:
                 async with session.post(url + "/v1/ask", json=body) as r:
@@ -124,14 +128,15 @@ def paired_overhead(url: str, cfg, artifacts: Path, n: int = 60) -> dict:
 
 
 def bench_serve(url: str, clients: int, requests: int, cfg=None, artifacts: Path | None = None,
-                max_new_tokens: int = 16, decoding: str = "generate") -> dict:
+                max_new_tokens: int = 16, decoding: str = "generate",
+                book_ids: list[str] | None = None) -> dict:
     url = url.rstrip("/")
     out: dict = {"benchmark": "serve", "url": url, "decoding": decoding,
-                 "max_new_tokens": max_new_tokens}
+                 "max_new_tokens": max_new_tokens, "book_ids": book_ids or "routed"}
 
     def phase(n_clients: int, n: int, new_tokens: int = max_new_tokens) -> dict:
         before = asyncio.run(counters(url))
-        res = asyncio.run(drive(url, n_clients, n, new_tokens, decoding))
+        res = asyncio.run(drive(url, n_clients, n, new_tokens, decoding, book_ids))
         d = {k: v - before[k] for k, v in asyncio.run(counters(url)).items()}
         batches, calls = d["bookgpt_book_batches_total"], d["bookgpt_ray_calls_total"]
         res["mean_batch"] = round(d["bookgpt_book_items_total"] / batches, 2) if batches else 0.0

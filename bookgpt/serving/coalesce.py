@@ -54,6 +54,9 @@ class Coalescer:
         """Requests waiting for a free call (not those already sent)."""
         return len(self._waiting)
 
+    def idle(self) -> bool:
+        return not self._waiting and self._inflight == 0
+
     async def submit(self, item: Any) -> Any:
         if len(self._waiting) >= self.max_waiting:
             raise OverloadedError(f"{len(self._waiting)} requests already wait for a call; "

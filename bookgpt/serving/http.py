@@ -76,6 +76,15 @@ async def admin_batching(request: web.Request) -> web.Response:
     return json_response({"batching": body.enabled})
 
 
+async def admin_reload(request: web.Request) -> web.Response:
+    """Serve what the artifacts hold now without a restart: new, retrained and removed books, a
+    rebuilt router (`bookgpt-serve --watch` does this by itself)."""
+    reload = getattr(request.app[BACKEND], "reload", None)
+    if reload is None:
+        raise AskError("this backend cannot reload; restart it to serve new books")
+    return json_response(await reload())
+
+
 async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "alive"})
 
@@ -110,6 +119,7 @@ def create_app(backend: Backend, *, max_body_bytes: int = 65536, max_question_ch
     app.router.add_get("/v1/models", models)
     app.router.add_get("/v1/books", books)
     app.router.add_post("/admin/batching", admin_batching)
+    app.router.add_post("/admin/reload", admin_reload)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
