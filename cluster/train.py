@@ -67,12 +67,14 @@ def run_stage(stage: str, cfg_builtins: dict, book_id: str, files: Files, num_cp
         if progress is not None and (now - last_report[0] > 0.5 or record["step"] == record["max_steps"]):
             last_report[0] = now
             progress.report.remote(book_id, {"stage": stage, **record, "pid": os.getpid(),
-                                             "node_id": ray.get_runtime_context().get_node_id()})
+                                             "node_id": node_id, "task": task})
 
-    node_id = ray.get_runtime_context().get_node_id()
+    ctx = ray.get_runtime_context()
+    # the name the dashboard's task list shows (submit_books names it "<stage>:<book_id>")
+    node_id, task = ctx.get_node_id(), ctx.get_task_name()
     if progress is not None:
         progress.report.remote(book_id, {"stage": stage, "step": 0, "max_steps": 0,
-                                         "node_id": node_id, "pid": os.getpid()})
+                                         "node_id": node_id, "pid": os.getpid(), "task": task})
     started = time.time()
     summary: dict = {}
     if stage == "tokenize":

@@ -91,6 +91,8 @@ def test_killed_training_worker_resumes_from_its_checkpoint(tmp_path, shared_boo
     while time.time() < deadline and killed is None:
         ev = ray.get(progress.snapshot.remote()).get(book, {})
         if ev.get("stage") == "pretrain" and ev.get("step", 0) >= 60:
+            # the task's name, as the dashboard's task list shows it, names the stage and book
+            assert ev["task"] == f"pretrain:{book}", ev
             os.kill(ev["pid"], signal.SIGKILL)  # the worker process dies mid-training
             killed, killed_at = ev["step"], time.time()
         time.sleep(0.05)
@@ -115,6 +117,11 @@ def test_killed_training_worker_resumes_from_its_checkpoint(tmp_path, shared_boo
             f"nor runs on without a gap: {steps[:3]}..{steps[-3:]} ({len(steps)} records); work "
             f"dirs of the run: {_workdirs(book, started)}")
     assert steps[-1] == STEPS
+    deadline = time.time() + 30  # its last report may reach the progress actor after its result
+    while (ev := ray.get(progress.snapshot.remote())[book]).get("done") != "finetune":
+        assert time.time() < deadline, ev
+        time.sleep(0.1)
+    assert ev["task"] == f"finetune:{book}", ev
     write_tree(tmp_path, files)
     assert BookPaths(tmp_path, book).finetune_dir.joinpath("best.pt").is_file()
 
