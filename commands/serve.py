@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg, front = http_front(args, with_replicas(config_from(args), args.replicas))
-        from actors.app import Deployment, RayBackend
+        from actors.app import Deployment
+        from actors.backend import RayBackend
         from cluster.connect import connect
 
         print(f"bookgpt-serve: {connect(args.address or cfg.cluster.address, cfg.serve.namespace)}",

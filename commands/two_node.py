@@ -81,7 +81,8 @@ def main() -> int:
               f"{(args.artifacts / 'models' / book / 'finetune' / 'best.pt').is_file()}")
     print(f"trained in {time.time() - t0:.1f} s")
     build_router(cfg)
-    from actors.app import Deployment, RayBackend
+    from actors.app import Deployment
+    from actors.backend import RayBackend
 
     dep = Deployment(cfg, args.artifacts)
     backend = RayBackend(dep)

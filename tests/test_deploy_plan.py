@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from actors import ROUTER_NAME, book_actor_name
-from actors.app import changes, plan, to_replace, to_retire
+from actors.plan import changes, plan, to_replace, to_retire
 from actors.files import FILES_NAME
 from bookgpt.config import Config
 from bookgpt.errors import AskError

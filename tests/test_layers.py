@@ -46,6 +46,6 @@ def test_imports_run_one_way(package):
 def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     pkg = tmp_path / "bookgpt"
     pkg.mkdir()
-    (pkg / "m.py").write_text("def f():\n    from actors.app import plan\n    import ray\n")
+    (pkg / "m.py").write_text("def f():\n    from actors.plan import plan\n    import ray\n")
     monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
     assert imports_of("bookgpt") == {"bookgpt/m.py": {"actors", "ray"}}

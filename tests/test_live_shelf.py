@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 import ray
 
-from actors.app import Deployment, RayBackend
+from actors.app import Deployment
+from actors.backend import RayBackend
 from bookgpt.config import CONFIG_DIR, load_config
 from bookgpt.serving.http import create_app
 from bookgpt.serving.watch import artifacts_marker, watch

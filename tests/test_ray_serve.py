@@ -18,7 +18,8 @@ import pytest
 import ray
 
 from actors import book_actor_name
-from actors.app import Deployment, RayBackend
+from actors.app import Deployment
+from actors.backend import RayBackend
 from bookgpt.config import CONFIG_DIR, load_config
 from bookgpt.merge import TIMINGS_KEYS
 from bookgpt.serving.http import create_app
