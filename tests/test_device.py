@@ -35,3 +35,27 @@ def test_probe_on_this_machine_matches_what_torch_reports():
         assert (device, reason) == ("cuda", "auto: no MPS; CUDA is available")
     else:
         assert (device, reason) == ("cpu", "auto: neither MPS nor CUDA is available")
+
+
+def test_benchmarks_name_the_cpu_and_its_isa(tiny_cfg):
+    """What bench train reports beside its figures: the CPU's model and the ISA extensions that
+    decide the fast path (AMX, AVX-512 BF16), as /proc/cpuinfo lists them."""
+    import json
+    from pathlib import Path
+
+    import msgspec
+
+    from bookgpt.bench.train_bench import bench_train
+    from bookgpt.train.runtime import ISA_FLAGS, cpu_has_fast_bf16, cpu_info
+
+    info = cpu_info()
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
+                  if line.startswith("flags")), set())
+    assert info["isa"] == [f for f in ISA_FLAGS if f in flags]
+    if text:
+        assert info["model"] in text
+    assert cpu_has_fast_bf16() == bool({"amx_bf16", "avx512_bf16"} & flags)
+    cfg = msgspec.structs.replace(tiny_cfg, device="cpu")
+    result = bench_train(cfg, steps=2, warmup=1)
+    assert json.loads(json.dumps(result))["cpu"] == info and result["tokens_per_s"] > 0

@@ -16,6 +16,7 @@ from bookgpt.messages import AskRequest
 from bookgpt.answer.book import answer_batch, job_for
 from bookgpt.answer.route import route_requests
 from bookgpt.orchestrator import Orchestrator
+from bookgpt.train.runtime import cpu_info
 
 
 def bench_answer(orch: Orchestrator, questions: Path, batch: int = 16, rounds: int = 5) -> dict:
@@ -55,7 +56,7 @@ def bench_answer(orch: Orchestrator, questions: Path, batch: int = 16, rounds: i
     for _ in range(rounds):
         r, a, k = one_round()
         route_s, answer_s, n = route_s + r, answer_s + a, n + k
-    return {"questions": n, "batch": batch, "top_k": cfg.router.top_k,
+    return {"cpu": cpu_info(), "questions": n, "batch": batch, "top_k": cfg.router.top_k,
             "books": len(orch.book_ids),
             "route_ms_per_question": round(route_s / n * 1e3, 3),
             "answer_ms_per_question": round(answer_s / n * 1e3, 3),

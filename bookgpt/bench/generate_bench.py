@@ -10,7 +10,7 @@ import time
 import torch
 
 from bookgpt.config import Config
-from bookgpt.train.runtime import cpu_has_fast_bf16, seed_everything
+from bookgpt.train.runtime import cpu_has_fast_bf16, cpu_info, seed_everything
 
 
 class MissingExtraError(RuntimeError):
@@ -67,7 +67,7 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     p1 = [torch.randint(5, vocab, (prompt_len,), generator=g).tolist()]
     p16 = [torch.randint(5, vocab, (prompt_len,), generator=g).tolist() for _ in range(16)]
     b16_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
-    out: dict = {"benchmark": "generate", "threads": torch.get_num_threads(),
+    out: dict = {"benchmark": "generate", "cpu": cpu_info(), "threads": torch.get_num_threads(),
                  "prompt_tokens": prompt_len, "new_tokens": new_tokens,
                  "n_layer": cfg.model.n_layer, "n_embd": cfg.model.n_embd, "vocab_size": vocab}
     ours: dict = {"compiled": compile, "batch16_dtype": str(b16_dtype).removeprefix("torch.")}

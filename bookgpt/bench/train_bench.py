@@ -9,7 +9,8 @@ import torch
 from bookgpt.config import Config
 from bookgpt.device import resolve_device
 from bookgpt.train.pretrain import measure_matmul_peak
-from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, seed_everything,
+from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, cpu_info,
+                                   seed_everything,
                                    use_compile)
 
 
@@ -74,7 +75,8 @@ def bench_train(cfg: Config, steps: int = 20, warmup: int = 3) -> dict:
     achieved = tok_s * fpt / 1e9
     peak = peaks["bf16"] if amp == torch.bfloat16 else peaks["fp32"]
     return {
-        "benchmark": "train", "device": device, "threads": torch.get_num_threads(),
+        "benchmark": "train", "device": device, "cpu": cpu_info(),
+        "threads": torch.get_num_threads(),
         "dtype": "bf16" if amp == torch.bfloat16 else "fp32", "compiled": compiled,
         "attn_block": model.blocks[0].attn.attn_block,
         "batch_size": p.batch_size, "context_length": m.context_length,

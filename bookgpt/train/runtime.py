@@ -13,16 +13,33 @@ import numpy as np
 import torch
 
 
+ISA_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2")  # what a benchmark reports
+
+
 @lru_cache(maxsize=1)
+def cpu_info() -> dict[str, object]:
+    """The CPU's model name and which of ISA_FLAGS it has (from /proc/cpuinfo; elsewhere the
+    platform's processor string and no flags), for benchmarks to print beside their figures."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    return {"model": model, "isa": [f for f in ISA_FLAGS if f in flags]}
+
+
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with native bf16 matmul (AVX-512 BF16 or AMX): there bf16 autocast is faster."""
     if platform.machine().lower() in ("arm64", "aarch64") and sys.platform == "darwin":
         return False  # Apple CPUs: the MPS device is the fast path, not CPU bf16
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & set(cpu_info()["isa"]))
 
 
 def autocast_dtype(device: str, requested: str) -> torch.dtype | None:
