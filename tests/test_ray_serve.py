@@ -78,6 +78,89 @@ def test_many_concurrent_questions_are_all_answered_in_batches(server, deploymen
     assert requests >= 60 and calls < requests, stats
 
 
+def _ray_metrics_export(port: int) -> list[tuple[str, str, dict, float]]:
+    """Ray's metrics export endpoint of the local node, parsed: (family, type, labels, value) of
+    every sample named bookgpt_book_* (Ray may prefix custom metrics with ray_)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def text() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
+            async with s.get(f"http://127.0.0.1:{port}/metrics") as r:
+                assert r.status == 200, r.status
+                return await r.text()
+
+    return [(s.name, f.type, s.labels, s.value) for f in text_string_to_metric_families(asyncio.run(text()))
+            if f.name.removeprefix("ray_").startswith("bookgpt_book_") for s in f.samples]
+
+
+def test_book_metrics_reach_rays_metrics_export_tagged_with_their_book(server, deployment):
+    """What Prometheus scrapes (`ray metrics launch-prometheus`) and the dashboard's Grafana panels
+    show: each book actor's queue depth, batch sizes, tokens, tokens/s and latency, on the node's
+    metrics export port, tagged with the book, equal to what the actor itself counted."""
+    async def ask(book: str, question: str) -> int:
+        body = {"question": question, "book_ids": [book], "decoding": "generate",
+                "max_new_tokens": 4}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as s:
+            async with s.post(server.url + "/v1/ask", json=body) as r:
+                return r.status
+
+    async def questions() -> list[int]:
+        return await asyncio.gather(*(ask(b, q) for b in TRAINED_BOOKS
+                                      for q in ("What is light?", "Who rode up the hill?",
+                                                "What is a clock?")))
+
+    assert asyncio.run(questions()) == [200] * 6
+    handles = {b: deployment.books[b][0] for b in TRAINED_BOOKS}
+    health = dict(zip(handles, ray.get([h.health.remote() for h in handles.values()])))
+    worker = dict(zip(handles, ray.get([h.__ray_call__.remote(
+        lambda self: ray.get_runtime_context().get_worker_id()) for h in handles.values()])))
+    for b, h in health.items():
+        assert h["items"] >= 3 and h["tokens"] > 0, (b, h)
+    [node] = [n for n in ray.nodes() if n["NodeID"] == health["relativity"]["node_id"]]
+    port = node["MetricsExportPort"]
+
+    def of(samples, book: str) -> dict[str, float]:
+        """The samples of one book actor (its worker: a restarted actor's old worker may linger
+        in the export), by sample name without Ray's prefix (histogram buckets by `le`)."""
+        return {name.removeprefix("ray_") + (f"[{float(lb['le'])}]" if "le" in lb else ""): v
+                for name, _, lb, v in samples
+                if lb.get("book_id") == book and lb.get("WorkerId") == worker[book]}
+
+    def expected(h: dict) -> dict[str, float]:
+        # the batch sizes bucket by bucket (Ray's _sum is rebuilt from bucket midpoints: not exact)
+        buckets = {f"bookgpt_book_batch_size_bucket[{le}]": sum(n for size, n in h["batch_sizes"].items()
+                                                               if size <= le)
+                   for le in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, float("inf"))}
+        return {"bookgpt_book_tokens_total": h["tokens"], "bookgpt_book_batch_size_count": h["batches"],
+                **buckets, "bookgpt_book_queue_depth": 0.0,
+                "bookgpt_book_tokens_per_s": pytest.approx(h["tokens_per_s"], rel=1e-6)}
+
+    # exported on Ray's reporting interval (metrics_report_interval_ms, 10 s by default); a gauge
+    # stays in the export for about two intervals after it was last set
+    deadline, samples, seen = time.monotonic() + 60, [], {}
+    while time.monotonic() < deadline:
+        samples = _ray_metrics_export(port)
+        seen = {b: of(samples, b) for b in TRAINED_BOOKS}
+        if all({k: seen[b].get(k) for k in expected(health[b])} == expected(health[b])
+               and "bookgpt_book_latency_ms_count" in seen[b] for b in TRAINED_BOOKS):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"Ray's metrics export (127.0.0.1:{port}) never caught up with the book actors: "
+                    f"{seen} against {health}")
+    types = {name.removeprefix("ray_"): t for name, t, _, _ in samples}
+    assert types["bookgpt_book_tokens_total"] == "counter"
+    assert types["bookgpt_book_batch_size_count"] == types["bookgpt_book_latency_ms_count"] == "histogram"
+    assert types["bookgpt_book_queue_depth"] == types["bookgpt_book_tokens_per_s"] == "gauge"
+    assert all(lb.get("book_id") for _, _, lb, _ in samples), samples  # every series names its book
+    for b in TRAINED_BOOKS:
+        s, h = seen[b], health[b]
+        # every answered request's latency, each in a bucket (the last, le=+Inf, holds them all)
+        assert 3 <= s["bookgpt_book_latency_ms_count"] <= h["items"], (s, h)
+        assert s["bookgpt_book_latency_ms_bucket[inf]"] == s["bookgpt_book_latency_ms_count"]
+        assert s["bookgpt_book_latency_ms_sum"] > 0
+
+
 def test_the_router_keeps_to_what_is_left_of_a_deadline(deployment):
     from bookgpt.messages import AskRequest
 
