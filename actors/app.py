@@ -83,7 +83,10 @@ class Deployment:
         specs = []
         for a in wanted.actors:
             if a.kind == "book":
-                specs.append(_Spec(BookModelActor, a.name, a.key, dict(self.opts),
+                # spread over the cluster's nodes (a busy book's replicas above all), not packed
+                # onto the first node with room
+                specs.append(_Spec(BookModelActor, a.name, a.key,
+                                   {**self.opts, "scheduling_strategy": "SPREAD"},
                                    (builtins, bundles[a.group], a.group, self.opts["num_cpus"],
                                     self.batching)))
             else:

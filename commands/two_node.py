@@ -84,13 +84,16 @@ def main() -> int:
     from actors.app import Deployment
     from actors.backend import RayBackend
 
+    # two replicas of one book: Ray spreads them over the two nodes
+    cfg = replace(cfg, serve=msgspec.structs.replace(cfg.serve, book_replicas={"relativity": 2}))
     dep = Deployment(cfg, args.artifacts)
     backend = RayBackend(dep)
     names = {n: k for n, res in nodes.items() for k in ("node_a", "node_b") if k in res}
     for book, hs in dep.books.items():
-        health = ray.get(hs[0].health.remote())
-        print(f"{book}: served by an actor on {names.get(health['node_id'], '?')}, which fetched "
-              f"{health['files_fetched']} files from the object store")
+        healths = ray.get([h.health.remote() for h in hs])
+        where = ", ".join(sorted(names.get(h["node_id"], "?") for h in healths))
+        print(f"{book}: served by {len(hs)} actor(s) on {where}, which fetched "
+              f"{healths[0]['files_fetched']} files from the object store")
     for q in ("What is the velocity of light?", "What did the knights ride?"):
         ans = asyncio.run(backend.ask(AskRequest(question=q, max_new_tokens=8)))
         print(f"served: {q!r} -> {ans.book_id}: {ans.answer!r} (confidence {ans.confidence:.2f})")

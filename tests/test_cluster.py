@@ -160,6 +160,8 @@ def test_two_node_cluster_on_one_machine(tmp_path):
     assert "tangled_tale: pretrained on node_a" in proc.stdout
     assert "relativity: pretrained on node_b" in proc.stdout
     assert "two-node run: OK" in proc.stdout and "served:" in proc.stdout
+    # a busy book's two replicas are spread over the two nodes
+    assert "relativity: served by 2 actor(s) on node_a, node_b" in proc.stdout, proc.stdout
 
 
 @pytest.mark.parametrize("how", ["argv", "record", "elsewhere"])
