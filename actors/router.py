@@ -297,7 +297,7 @@ class RouterActor:
             raise AskError("streaming token by token needs exactly one book "
                            "(model 'bookgpt/<book_id>')")
         view = self._serving()
-        routed = for_routing(view.router, req, self.cfg.router.abstain_threshold)
+        routed = for_routing(req)
         routing = route_request(view.router, routed, view.book_ids, 1, 0.0)
         t_route = (time.perf_counter() - t0) * 1e3
         r = routing[0]
@@ -369,7 +369,7 @@ class RouterActor:
         # goes its own way, the books' calls coalescing again per book
         view = self._serving()
         # a weak follow-up is routed with the conversation's earlier questions
-        routed = [for_routing(view.router, r, self.cfg.router.abstain_threshold) for r in reqs]
+        routed = [for_routing(r) for r in reqs]
         routings = route_requests(view.router, routed, view.book_ids,
                                   [r.top_k for r in reqs],
                                   self.cfg.router.abstain_threshold)

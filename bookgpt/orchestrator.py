@@ -48,7 +48,7 @@ class Orchestrator:
         req = with_defaults(req, self.cfg)
         threshold = self.cfg.router.abstain_threshold
         # a weak follow-up is routed with the conversation's earlier questions
-        routed = for_routing(self.router, req, threshold)
+        routed = for_routing(req)
         # an empty question or an unknown book raises AskError here
         routing = route_request(self.router, routed, self.book_ids, req.top_k, threshold)
         t_route = (time.perf_counter() - t0) * 1e3

@@ -172,6 +172,12 @@ def test_a_follow_up_is_routed_with_the_earlier_turns(server):
     ans = json.loads(post(server.url + "/v1/chat/completions",
                           {"model": "bookgpt", "messages": talk})[1])["bookgpt"]
     assert ans["routing"][0]["book_id"] == "tangled_tale" and ans["routed_on"] == ""
+    # a question of its own about nothing on the shelf stays "not in these books", whatever was
+    # asked before it: the earlier turns lend it no book
+    talk[-1] = {"role": "user", "content": "What is the capital of Peru?"}
+    ans = json.loads(post(server.url + "/v1/chat/completions",
+                          {"model": "bookgpt", "messages": talk})[1])["bookgpt"]
+    assert ans["abstained"] and ans["routed_on"] == "", ans
     # /v1/ask takes the earlier questions as `history`
     ans = json.loads(post(server.url + "/v1/ask", {
         "question": "And who wrote it?", "history": ["What is the velocity of light?"]})[1])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import msgspec
 
 from bookgpt.messages import Answer, AskRequest
-from bookgpt.router import BookRouter
 from bookgpt.text import question_stems, words
 
 EARLIER_TURNS = 3  # earlier questions routed with a weak follow-up (the latest ones)
@@ -17,22 +16,20 @@ POINTING = frozenset("it its they them their theirs he him his she her hers this
                      "those there".split())
 
 
-def routes_weakly(router: BookRouter, question: str, threshold: float) -> bool:
+def routes_weakly(question: str) -> bool:
     """Whether a question cannot choose its books alone: it names at most one thing to look for
-    ("and who wrote it?"), points back naming at most two ("how long did it take them?"), or
-    the router declines it (best book below `threshold`)."""
+    ("and who wrote it?"), or points back naming at most two ("how long did it take them?").
+    A question that names things of its own stays as it is, even if the router declines it:
+    "What is the capital of Peru?" after a question on Relativity is still in no book."""
     stems = question_stems(question)
-    if len(stems) <= 1 or (len(stems) <= 2 and POINTING.intersection(words(question))):
-        return True
-    return router.route(question, top_k=1, abstain_threshold=threshold).abstained
+    return len(stems) <= 1 or (len(stems) <= 2 and bool(POINTING.intersection(words(question))))
 
 
-def for_routing(router: BookRouter, req: AskRequest, threshold: float) -> AskRequest:
+def for_routing(req: AskRequest) -> AskRequest:
     """The request to choose `req`'s books by: `req` itself, or, for a follow-up that routes
     weakly alone, one whose question is the last EARLIER_TURNS earlier questions and then it."""
     earlier = [q for q in (req.history or []) if q.strip()][-EARLIER_TURNS:]
-    if not earlier or not req.question.strip() or not routes_weakly(router, req.question,
-                                                                     threshold):
+    if not earlier or not req.question.strip() or not routes_weakly(req.question):
         return req
     return msgspec.structs.replace(req, question=" ".join([*earlier, req.question]))
 
