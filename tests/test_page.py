@@ -159,6 +159,11 @@ def test_the_page_streams_answers_with_their_provenance(server, tmp_path):
             shown = await ask_on_page(page, OFF_TOPIC, 2, click=True)
             assert shown["state"] == "done" and shown["abstained"]
             assert shown["text"] == "Not in these books." and shown["book"] is None
+            # the conversation goes with a question (a follow-up is routed with it), and does
+            # not lend a question about nothing on the shelf a book
+            assert posted_bodies(page)[-1]["messages"] == [
+                {"role": "user", "content": ON_TOPIC}, {"role": "assistant", "content": ans["answer"]},
+                {"role": "user", "content": OFF_TOPIC}]
 
             # one book ticked, generated: the request names its model and decoding
             await page.click("#books input[value=relativity]")

@@ -78,10 +78,17 @@ function numberIn(selector) {
   return value === "" ? undefined : Number(value);
 }
 
+// The conversation so far (answered turns only): a follow-up such as "And who wrote it?" is
+// routed with the earlier questions by the server.
+const conversation = [];
+const EARLIER_MESSAGES = 6; // the last three questions and their answers go with a question
+
 // The OpenAI-style request, with BookGPT's own fields (book_ids, top_k, decoding) where chosen.
 function requestBody(question) {
   const ticked = [...document.querySelectorAll("#books input:checked")].map((t) => t.value);
-  const body = { model: "bookgpt", messages: [{ role: "user", content: question }], stream: true };
+  const earlier = conversation.slice(-EARLIER_MESSAGES);
+  const body = { model: "bookgpt", messages: [...earlier, { role: "user", content: question }],
+                 stream: true };
   if (ticked.length === 1) {
     body.model = `bookgpt/${ticked[0]}`; // one book: its tokens stream as they are written
   } else {
@@ -204,6 +211,8 @@ async function ask(question) {
       scrollDown();
     }
     bot.dataset.state = "done";
+    conversation.push({ role: "user", content: question },
+                      { role: "assistant", content: text.textContent });
   } catch (err) {
     bot.append(el("p", "error", `Error: ${err.message}`));
     bot.dataset.state = "error";
