@@ -110,6 +110,16 @@ def test_a_reload_under_load_adds_a_book_and_retrains_another(shelf, ray_cluster
             # nothing changed: a reload changes nothing and stops nothing
             status, out = asyncio.run(_call("POST", srv.url + "/admin/reload"))
             assert status == 200 and out["added"] == out["replaced"] == out["stopped"] == []
+            # a removed book: its actor drains and stops, and it is no longer listed or asked
+            [relativity] = _book_actors(ns, "relativity")
+            shutil.rmtree(copy / "models" / "relativity" / "finetune")
+            status, out = asyncio.run(_call("POST", srv.url + "/admin/reload"))
+            assert status == 200 and out["removed"] == ["relativity"], out
+            assert out["stopped"] == [relativity] and _book_actors(ns, "relativity") == []
+            status, models = asyncio.run(_call("GET", srv.url + "/v1/models"))
+            assert "bookgpt/relativity" not in json.dumps(models)
+            [(status, ans)], _ = asyncio.run(_load(srv.url, 1, 1, body=body))
+            assert status == 404 and "relativity" in json.dumps(ans), ans
     finally:
         dep.teardown()
 
