@@ -99,6 +99,24 @@ def test_a_who_question_is_answered_by_the_name_alone():
     assert "Falmouth" in where.text and len(where.text.split()) <= 4
 
 
+def test_a_reason_is_the_clause_after_its_because():
+    # "because" is a stop word and is trimmed off the answer, but the piece still holds a reason
+    sents = [("The old mill stopped turning in the summer, because the stream that fed its wheel "
+              "had dried up to a trickle.", 1.0),
+             ("In the summer the miller went fishing on the lake and sold his flour at the "
+              "market.", 0.9)]
+    best = candidates("Why did the old mill stop turning in the summer?", sents)[0]
+    assert best.text == "stream that fed its wheel had dried up to a trickle"
+    # a long reason is cut to its first words, its lead ("owing to the fact that") dropped, and
+    # a bracket inside a word ("R[1]") does not end its clause
+    sents = [("The lamp could not be lit, owing to the fact that the oil in its reservoir R[1] "
+              "had leaked away through a crack which the keeper of the light had never seen in "
+              "all his years of service.", 1.0)]
+    got = [c.text for c in candidates("Why could the lamp not be lit?", sents)]
+    assert got[0].startswith("oil in its reservoir R[1] had leaked away")
+    assert not any(t.lower().startswith(("owing", "fact")) for t in got)
+
+
 def test_asides_and_long_pieces_are_no_answers():
     sents = [("In short, for example, the keeper of the old lighthouse on the northern cape of the "
               "island, who had watched the sea there for many long and stormy years, counted the "

@@ -22,6 +22,8 @@ from bookgpt.text import is_content, question_stems, squash, stem, words
 # clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
 _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
                          r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
+# brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
+_ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
                    r"therefore|namely|i\.e\.|e\.g\.|that is)\s+", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
@@ -33,6 +35,10 @@ _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad janu
 # words that give a reason or a means: a reason's answer starts at one of them
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
                      r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
+# a reason's own words, not part of the reason a reader would give: "owing to the fact that"
+_REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
+                          r"as a result|by means of|for fear)(?: of)?(?: the fact)?(?: that)?\s+",
+                          re.IGNORECASE)
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
@@ -170,7 +176,10 @@ def _type_of(q: str) -> str:
 def _clauses(sentence: str) -> list[tuple[int, int]]:
     """(start, end) of the sentence's clauses: the pieces between punctuation."""
     out, pos = [], 0
-    for m in [*_CLAUSE_CUT.finditer(sentence), None]:
+    inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
+    cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
+            if not any(a <= m.start() < b for a, b in inside)]
+    for m in [*cuts, None]:
         end = m.start() if m else len(sentence)
         a, b = pos, end
         while a < b and sentence[a] in " \"'“”‘’_*":
@@ -269,8 +278,9 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                    for m in _NAME.finditer(sentence, a, b)
                    if m.group().split()[-1].lower() not in asked.words]
     if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
-        pieces += [(i, i, sentence[m.start():b]) for i, (a, b) in enumerate(clauses)
-                   for m in _REASON.finditer(sentence, a, b)]
+        # a reason longer than an answer runs on past it: its first MAX_WORDS words
+        pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
+                   for i, (a, b) in enumerate(clauses) for m in _REASON.finditer(sentence, a, b)]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
 
@@ -290,7 +300,8 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     novelty = sum(1 for w in whole if stem(w) not in asked.stems) / len(whole)
     ideal = _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
-    fit = type_fit(asked.kind, text, asked.words)
+    # a reason is judged on the piece as cut: its "because" is trimmed off as a stop word
+    fit = type_fit(asked.kind, raw if asked.kind == "reason" else text, asked.words)
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
             * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
             * _floor(near, NEAR_FLOOR))
@@ -306,6 +317,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         sentence = squash(sentence)
         for raw, near in _pieces(sentence, asked):
             text = _trim(raw, asked.stems)
+            if asked.kind == "reason":
+                text = _trim(_REASON_LEAD.sub("", text), asked.stems)
             if not text or text.lower() in seen:
                 continue
             seen.add(text.lower())
