@@ -99,6 +99,17 @@ def test_a_who_question_is_answered_by_the_name_alone():
     assert "Falmouth" in where.text and len(where.text.split()) <= 4
 
 
+def test_a_count_keeps_what_it_counts():
+    # "how many lanterns": the answer is the number with its lanterns, though the question has them
+    sents = [("When the fair was over the children had hung 312 lanterns along the quay.", 1.0)]
+    best = candidates("How many lanterns did the children hang along the quay?", sents)[0]
+    assert best.text == "312 lanterns"
+    # a fraction with its unit: "half a mile", not "half"
+    sents = [("The path climbs half a mile above the village before it turns west.", 1.0)]
+    got = [c.text for c in candidates("How far above the village does the path climb?", sents)]
+    assert got[0] == "half a mile"
+
+
 def test_a_reason_is_the_clause_after_its_because():
     # "because" is a stop word and is trimmed off the answer, but the piece still holds a reason
     sents = [("The old mill stopped turning in the summer, because the stream that fed its wheel "

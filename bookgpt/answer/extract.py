@@ -52,7 +52,10 @@ _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, re
         + r"))*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
 _QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
-                       + r"(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?", re.IGNORECASE)
+                       + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
+                       re.IGNORECASE)
+# what a "how many" question counts: the words after it ("how many [different] ways")
+_COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 
 # units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
 # minutes", "three feet high") or a currency before it ("£500")
@@ -192,15 +195,24 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return out
 
 
-def _trim(text: str, qstems: set[str]) -> str:
-    """Leading conjunctions and the question's own words cut from the ends of a candidate."""
+def _counted(text: str, counted: frozenset[str]) -> str:
+    """The start of `text` (a number on) up to the thing a question counts, if it comes within
+    three words of the number: "575 squares", "255 different ways"."""
+    toks = text.split()
+    ends = [k for k in range(1, min(len(toks), 4)) if stem(_bare(toks[k])) in counted]
+    return " ".join(toks[:ends[-1] + 1]) if counted and ends else ""
+
+
+def _trim(text: str, qstems: set[str], keep: frozenset[str] = frozenset()) -> str:
+    """Leading conjunctions and the question's own words cut from the ends of a candidate (but
+    not, at its end, what a "how many" question counts: `keep`)."""
     text = _LEAD.sub("", text.strip())
     toks = text.split()
     while toks and (stem(_bare(toks[0])) in qstems or not is_content(_bare(toks[0]))) \
             and len(toks) > 1:
         toks.pop(0)
-    while toks and (stem(_bare(toks[-1])) in qstems or not is_content(_bare(toks[-1]))) \
-            and len(toks) > 1:
+    while toks and (stem(_bare(toks[-1])) in qstems - keep
+                    or not is_content(_bare(toks[-1]))) and len(toks) > 1:
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
@@ -252,10 +264,14 @@ class Asked:
     stems: set[str]
     words: set[str]
     kind: str
+    counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
 
     @classmethod
     def of(cls, question: str) -> Asked:
-        return cls(set(question_stems(question)), set(words(question)), answer_type(question))
+        m = _COUNTED.search(question.lower())
+        counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
+        return cls(set(question_stems(question)), set(words(question)), answer_type(question),
+                   counted)
 
 
 def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
@@ -273,6 +289,10 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     if asked.kind in ("number", "time") or asked.kind in MEASURES:  # the quantity alone, with what it counts
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _QUANTITY.finditer(sentence, a, b)]
+        # the number with the thing counted, a word or two on: "255 different ways"
+        pieces += [(i, i, q) for i, (a, b) in enumerate(clauses)
+                   for m in _QUANTITY.finditer(sentence, a, b)
+                   for q in [_counted(sentence[m.start():b], asked.counted)] if q]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _NAME.finditer(sentence, a, b)
@@ -316,7 +336,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     for sentence, match in sentences:
         sentence = squash(sentence)
         for raw, near in _pieces(sentence, asked):
-            text = _trim(raw, asked.stems)
+            text = _trim(raw, asked.stems, asked.counted)
             if asked.kind == "reason":
                 text = _trim(_REASON_LEAD.sub("", text), asked.stems)
             if not text or text.lower() in seen:
