@@ -128,6 +128,22 @@ def test_a_reason_is_the_clause_after_its_because():
     assert not any(t.lower().startswith(("owing", "fact")) for t in got)
 
 
+def test_names_together_and_with_their_apposition():
+    sents = [("The first mail coach ran from Bristol to Bath in the spring of that year.", 1.0)]
+    # two asked for: the names together ("towns", plural, asks for a place too)
+    best = candidates("Between which two towns did the first mail coach run?", sents)[0]
+    assert best.text == "Bristol to Bath"
+    # one asked for: one name
+    assert candidates("Which town did the first mail coach leave?", sents)[0].text == "Bristol"
+    # which thinker: the name with what the book calls him, on either side of it
+    sents = [("The famous Danish astronomer Brahe held that the comet lay beyond the moon.", 1.0)]
+    best = candidates("Which thinker held that the comet lay beyond the moon?", sents)[0]
+    assert best.text == "Danish astronomer Brahe"
+    sents = [("The tale was first told by Hallam, the Cornish historian, in a letter home.", 1.0)]
+    best = candidates("Which writer first told the tale?", sents)[0]
+    assert best.text == "Hallam, the Cornish historian"
+
+
 def test_asides_and_long_pieces_are_no_answers():
     sents = [("In short, for example, the keeper of the old lighthouse on the northern cape of the "
               "island, who had watched the sea there for many long and stormy years, counted the "

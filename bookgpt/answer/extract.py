@@ -44,6 +44,19 @@ _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
 # Mendip", "Trafalgar Square", "Duke of York")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:(?:\s+(?:of|de|van|von|la|le))?\s+[A-Z][a-z]+)*")
+# names joined: "from Dunkerque to Barcelona", "Lebombo and Ishango", "Trafalgar Square ... to
+# Euston Station" when a question asks for two
+_NAMES = re.compile(r"(?:\bfrom\s+)?" + _NAME.pattern + r"(?:,?\s+(?:and|or|to)\s+(?:the\s+)?"
+                    + _NAME.pattern + r")+")
+# a name with its apposition: "the Vienna philosopher Mach", "Mach, the Vienna philosopher"
+_WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "scientist", "poet",
+                                                    "inventor", "critic", "historian"})) + r")"
+_APPOSED = re.compile(r"(?:[A-Z][a-z]+\s+)*" + _WHO_NOUN + r"\s+" + _NAME.pattern + "|"
+                      + _NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
+                      + r"\b")
+# a question that asks for more than one thing: "which two", "between which", "both", or the
+# same asking word twice ("where was he set down and where must he go?")
+_MANY = re.compile(r"\b(?:two|both|between)\b|\b(who|where|when|which)\b.*\band \1\b")
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
@@ -157,12 +170,12 @@ _ASKS = [
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
     # ("competitors who sent...")
     ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
-                          + _PERSON_NOUNS + r")\b")),
+                          + _PERSON_NOUNS + r")s?\b")),
     ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
     # where a word or a custom comes from asks for its origin, not a place
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
-                         + r")\b")),
+                         + r")s?\b")),
     ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
                           r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
     ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"
@@ -265,13 +278,14 @@ class Asked:
     words: set[str]
     kind: str
     counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
+    many: bool = False  # it asks for two things or more
 
     @classmethod
     def of(cls, question: str) -> Asked:
         m = _COUNTED.search(question.lower())
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(set(question_stems(question)), set(words(question)), answer_type(question),
-                   counted)
+                   counted, bool(_MANY.search(question.lower())))
 
 
 def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
@@ -297,12 +311,23 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _NAME.finditer(sentence, a, b)
                    if m.group().split()[-1].lower() not in asked.words]
+        if asked.kind == "person":  # the name with what the book calls the person
+            pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
+                       for m in _APPOSED.finditer(sentence)]
+        if asked.many:  # the names together, as one answer
+            pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
+                       for m in _NAMES.finditer(sentence)]
     if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
                    for i, (a, b) in enumerate(clauses) for m in _REASON.finditer(sentence, a, b)]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
+
+
+def _at(clauses: list[tuple[int, int]], pos: int) -> int:
+    """The clause that character `pos` falls in (or the last one before it)."""
+    return max([k for k, (a, _) in enumerate(clauses) if a <= pos] or [0])
 
 
 def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> float | None:
