@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookgpt.answer.extract import answer_type, candidates, type_fit
+from bookgpt.answer.extract import Asked, answer_type, candidates, type_fit
 from bookgpt.answer.readers import overlaps, read_questions
 import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence
@@ -142,6 +142,16 @@ def test_names_together_and_with_their_apposition():
     sents = [("The tale was first told by Hallam, the Cornish historian, in a letter home.", 1.0)]
     best = candidates("Which writer first told the tale?", sents)[0]
     assert best.text == "Hallam, the Cornish historian"
+
+
+def test_two_things_asked_for_are_answered_by_a_coordination():
+    sents = [("In those days the town's guild recognised two rules, namely, the rule of the "
+              "closed shop and the rule of the fixed price these were never written down.", 1.0)]
+    best = candidates("Which two rules did the town's guild recognise?", sents)[0]
+    assert best.text == "rule of the closed shop and the rule of the fixed price"
+    # "two" outside the asking phrase asks for nothing twice
+    assert not Asked.of("Why did the two-wheeled cart overturn?").many
+    assert not Asked.of("Which three-letter word opened the lock?").many
 
 
 def test_asides_and_long_pieces_are_no_answers():

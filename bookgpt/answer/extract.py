@@ -25,7 +25,7 @@ _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMr
 # brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
 _ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
-                   r"therefore|namely|i\.e\.|e\.g\.|that is)\s+", re.IGNORECASE)
+                   r"therefore|namely|i\.e\.|e\.g\.|that is),?\s+", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
@@ -54,9 +54,11 @@ _WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "sci
 _APPOSED = re.compile(r"(?:[A-Z][a-z]+\s+)*" + _WHO_NOUN + r"\s+" + _NAME.pattern + "|"
                       + _NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
                       + r"\b")
-# a question that asks for more than one thing: "which two", "between which", "both", or the
-# same asking word twice ("where was he set down and where must he go?")
-_MANY = re.compile(r"\b(?:two|both|between)\b|\b(who|where|when|which)\b.*\band \1\b")
+_AND = re.compile(r"\w \b(?:and|or)\b \w")
+# a question that asks for more than one thing: "which two", "what two kinds", "between which",
+# or the same asking word twice ("where was he set down and where must he go?")
+_MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
+                   r"\b(who|where|when|which)\b.*\band \1\b")
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
@@ -317,12 +319,27 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         if asked.many:  # the names together, as one answer
             pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
                        for m in _NAMES.finditer(sentence)]
+    if asked.many:  # two things asked for: "X and Y", as many words after "and" as before
+        pieces += [(i, i, c) for i, (a, b) in enumerate(clauses)
+                   for c in _coordinated(sentence[a:b])]
     if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
                    for i, (a, b) in enumerate(clauses) for m in _REASON.finditer(sentence, a, b)]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
+
+
+def _coordinated(clause: str) -> list[str]:
+    """The coordinations "X and Y" ("X or Y") of a clause: X from the clause's start (its last
+    eight words at most), Y as long as X (the parallel conjunct), both within the clause."""
+    toks = clause.split()
+    out = []
+    for k, t in enumerate(toks):
+        if t.lower() in ("and", "or") and 0 < k < len(toks) - 1:
+            left = toks[max(0, k - 8):k]
+            out.append(" ".join(left + toks[k:k + 1 + len(left)]))
+    return out
 
 
 def _at(clauses: list[tuple[int, int]], pos: int) -> int:
@@ -347,6 +364,8 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
     # a reason is judged on the piece as cut: its "because" is trimmed off as a stop word
     fit = type_fit(asked.kind, raw if asked.kind == "reason" else text, asked.words)
+    if asked.many and asked.kind in ("meaning", "thing") and _AND.search(text):
+        fit = 1.0  # two things asked for, and two given
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
             * _floor(length_fit, LENGTH_FLOOR) * _floor(fit, FIT_FLOOR)
             * _floor(near, NEAR_FLOOR))
