@@ -15,7 +15,7 @@ import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence
 from commands.main import main
 from bookgpt.errors import AskError
-from bookgpt.text import question_stems, sentence_spans, stem
+from bookgpt.text import content_stems, question_stems, sentence_spans, stem
 
 from conftest import TRAINED_BOOKS
 
@@ -199,9 +199,30 @@ def test_a_window_holding_what_is_asked_wins(shared_books, monkeypatch):
     best, found = evidence(index, "What is the velocity of light?", windows=3)
     assert candidates("What is the velocity of light?",
                       [(e.text, e.match) for e in found])[0].text == "300,000 km."
-    # without the bonus, sentences that echo "light ... empty space" win and no number is cut
+    # without the bonus, sentences that echo "light ... empty space" win and no number is cut (the
+    # words alone: the book's own encoder also lifts the number's window, see the test below)
     monkeypatch.setattr(retrieve, "TYPE_BONUS", 0.0)
+    monkeypatch.setattr(retrieve, "SEMANTIC_WEIGHT", 0.0)
     assert "300,000" not in evidence(index, question, windows=3)[0].text
+
+
+def test_the_books_own_encoder_reaches_an_answer_that_shares_no_word(shared_books, monkeypatch):
+    """A reader's paraphrase: the question echoes one sentence ("the origin of light"), the answer
+    stands in the next and shares no content word with the question ("inquiries" vs
+    "investigations", "madhouses" vs "lunatic asylums"). The encoder trained on the book's own
+    sentences (`bookgpt.answer.semantic`) stretches the best window over it; the words alone
+    cannot, and leave it a follower of the echo."""
+    index = SentenceIndex((shared_books / "flatland.txt").read_text("utf-8"))
+    question = "What became of inquiries into the origin of light, after they filled the madhouses?"
+    answer = next(s for s in index.sentences if "absolutely prohibited them" in s)
+    assert not set(question_stems(question)) & set(content_stems(answer))
+    assert index.semantic is not None
+    assert answer in index.search(question, top=1)[0].text
+    assert index.search(question, top=1)[0].meaning > 0
+    monkeypatch.setattr(retrieve, "SEMANTIC_WEIGHT", 0.0)
+    assert answer not in index.search(question, top=1)[0].text
+    # a text too short to learn from gets no encoder, and is searched by its words alone
+    assert SentenceIndex("The cat sat on the mat. The dog lay by the door.").semantic is None
 
 
 def _readers(book_ids: set[str]) -> list[dict]:

@@ -10,6 +10,10 @@ for (a number for "how many", a name for "who", a reason for "why": `extract.typ
 The answer is often in the sentence after the one that echoes the
 question, which the two- and three-sentence windows reach.
 
+Readers paraphrase: a window also scores `SEMANTIC_WEIGHT` x its cosine with the question in a
+small encoder trained on the book's own sentences (`bookgpt.answer.semantic`), and the windows the
+encoder ranks best are scored even when they share no word with the question.
+
 Headings that stand alone (short, capitalised paragraphs) cut the book into sections; a heading
 that stands twice or three times links its sections, for in a book of puzzles the later one is the
 earlier one's solution ("51.--The Secret Lock." ... "51.--The Secret Lock.", "Knot IV." ...
@@ -26,6 +30,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
+from bookgpt.answer import semantic
 from bookgpt.answer.extract import MEASURES, Asked, marks
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
@@ -45,6 +52,12 @@ TYPED_SEEDS_FROM = 200  # ... looked for among this many best-matching sentences
 SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
 SEEDS = 30  # best-matching sentences whose windows are scored
 RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
+# share of the question-window cosine of the book's own encoder added to a window's score, and
+# the windows of 3 sentences that encoder ranks best, scored too (0: the lexical ranking alone).
+# On the 86 readers' questions, right book given: supporting quote in the best window 0.395 ->
+# 0.465, in the best five 0.605 -> 0.709, cited by the chosen answer 0.419 -> 0.465 (README)
+SEMANTIC_WEIGHT = 0.2
+SEMANTIC_SEEDS = 10
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _BLANK = re.compile(r"\n[ \t]*\n")
 _ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
@@ -61,6 +74,13 @@ class Window:
     first: int
     last: int
     text: str  # the window's sentences on one line
+    meaning: float = 0.0  # the part of `score` from the book's own encoder (weight x cosine)
+
+    @property
+    def lexical(self) -> float:
+        """The score from the question's words alone: comparable across books, whose encoders'
+        cosines are not."""
+        return self.score - self.meaning
 
 
 def _is_heading(sentence: str) -> bool:
@@ -139,6 +159,16 @@ class SentenceIndex:
         self._unknown_idf = math.log(1.0 + n)
         self.idf = {s: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5))
                     for s, p in self.postings.items()}
+        self._semantic: semantic.SemanticIndex | None | bool = False  # False: not built yet
+
+    @property
+    def semantic(self) -> semantic.SemanticIndex | None:
+        """The book's own encoder (`bookgpt.answer.semantic`), trained on first use; None for a
+        text too short to learn from."""
+        if self._semantic is False:
+            self._semantic = (semantic.SemanticIndex(self.stems, self.idf)
+                              if len(self.sentences) >= semantic.MIN_SENTENCES else None)
+        return self._semantic
 
     def _add(self, sentence: str) -> None:
         sentence = squash(sentence)
@@ -183,6 +213,8 @@ class SentenceIndex:
                     has[i].add(s)
         if not has:
             return []
+        encoder = self.semantic if SEMANTIC_WEIGHT else None
+        meant = encoder.query(qstems, lo, hi) if encoder is not None else None
 
         alone = {i: sum(weights[s] for s in stems) for i, stems in has.items()}
 
@@ -213,18 +245,25 @@ class SentenceIndex:
         seeds = near[:SEEDS]
         if kind_asked:
             seeds += list(itertools.islice((i for i in near if holds(i)), TYPED_SEEDS))
-        spans = {(first, last) for i in set(seeds)
-                 for first in range(max(lo, i - MAX_WINDOW + 1), i + 1)
-                 for last in range(i, min(hi, first + MAX_WINDOW))}
+        if meant is not None:  # the sentences of the windows the encoder alone ranks best
+            seeds += [k for i in meant.best(SEMANTIC_SEEDS)
+                      for k in range(i, min(hi, i + MAX_WINDOW))]
+        spans = sorted({(first, last) for i in set(seeds)
+                        for first in range(max(lo, i - MAX_WINDOW + 1), i + 1)
+                        for last in range(i, min(hi, first + MAX_WINDOW))})
+        meaning = {span: SEMANTIC_WEIGHT * c for span, c in zip(spans, meant.cosines(
+            *np.array(spans, dtype=np.int64).T).tolist())} if meant is not None else {}
 
         def rough_score(a: int, b: int) -> float:
             cover = covered(a, b)
-            return cover * (1.0 + TYPE_BONUS * typed(a, b)) - EXTRA_SENTENCE * (b - a)
+            return (cover * (1.0 + TYPE_BONUS * typed(a, b)) - EXTRA_SENTENCE * (b - a)
+                    + meaning.get((a, b), 0.0))
 
         rough = sorted(((rough_score(a, b), a, b) for a, b in spans),
                        key=lambda t: (-t[0], t[2] - t[1], t[1]))
         # the bigram bonus can reorder only the windows near the top
-        scored = [self._window(a, b, weights, pairs, typed(a, b)) for _, a, b in rough[:RESCORE]]
+        scored = [self._window(a, b, weights, pairs, typed(a, b), meaning.get((a, b), 0.0))
+                  for _, a, b in rough[:RESCORE]]
         ranked = sorted(scored, key=lambda w: (-w.score, w.last - w.first, w.first))
         out: list[Window] = []
         used: set[int] = set()
@@ -239,7 +278,7 @@ class SentenceIndex:
         return out
 
     def _window(self, first: int, last: int, weights: dict[str, float],
-                pairs: set[tuple[str, str]], typed: bool) -> Window:
+                pairs: set[tuple[str, str]], typed: bool, meaning: float = 0.0) -> Window:
         stems: list[str] = []
         for k in range(first, last + 1):
             stems.extend(self.stems[k])
@@ -248,8 +287,9 @@ class SentenceIndex:
         bigrams = len(pairs & set(zip(stems, stems[1:]))) if pairs else 0
         text = " ".join(self.sentences[first:last + 1])
         score = (coverage * (1.0 + BIGRAM_BONUS * bigrams + TYPE_BONUS * typed)
-                 - EXTRA_SENTENCE * (last - first))
-        return Window(score=score, coverage=coverage, first=first, last=last, text=text)
+                 - EXTRA_SENTENCE * (last - first) + meaning)
+        return Window(score=score, coverage=coverage, first=first, last=last, text=text,
+                      meaning=meaning)
 
 
 def evidence(index: SentenceIndex, question: str, windows: int = 3,

@@ -69,10 +69,11 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
         return []
     hits = [h for h in result.books if h.book_id in eligible][:max(top_k, RERANKED)]
     # the best few books are ranked again with their best window of sentences: a book that
-    # holds a sentence answering the question beats one that only shares its vocabulary
+    # holds a sentence answering the question beats one that only shares its vocabulary (the
+    # window's lexical score: each book's own encoder measures meaning on its own scale)
     found = [evidence(router.sentence_index(h.book_id), req.question, WINDOWS) for h in hits]
     top = max((h.score for h in hits), default=0.0)
-    fit = [(h.score / top if top > 0 else 0.0) + WINDOW_SHARE * (best.score if best else 0.0)
+    fit = [(h.score / top if top > 0 else 0.0) + WINDOW_SHARE * (best.lexical if best else 0.0)
            for h, (best, _) in zip(hits, found)]
     order = sorted(range(len(hits)), key=lambda i: -fit[i])[:top_k]
     total = sum(fit[i] for i in order)
