@@ -150,6 +150,9 @@ class BookRouter:
         self._index = {k: {t: i for i, t in enumerate(v)} for k, v in vocabs.items()}
         self.X, self.centroids, self.keys = X, centroids, keys
         self._sentences: dict[str, SentenceIndex] = {}
+        # where each book's trained sentence encoder is kept: ARTIFACTS/cache/semantic beside a
+        # router loaded from ARTIFACTS/router (none for a router built in memory)
+        self.cache_dir: Path | None = None
 
     def sentence_index(self, book_id: str) -> SentenceIndex:
         """The book's sentences, indexed for finding the ones that answer a question (built from
@@ -158,7 +161,7 @@ class BookRouter:
             b = self.book_ids.index(book_id)
             end = int(self.book_starts[b + 1]) if b + 1 < len(self.book_ids) else len(self.passages)
             self._sentences[book_id] = SentenceIndex(
-                "\n\n".join(self.passages[int(self.book_starts[b]):end]))
+                "\n\n".join(self.passages[int(self.book_starts[b]):end]), self.cache_dir)
         return self._sentences[book_id]
 
     def unknown_share(self, question: str) -> float:
@@ -410,6 +413,7 @@ class BookRouter:
         if not consistent:
             raise RouterError(f"router files in {directory} disagree with each other (shapes or "
                               f"offsets); {rebuild}")
+        router.cache_dir = directory.parent / "cache" / "semantic"
         return router
 
     def _consistent(self) -> bool:

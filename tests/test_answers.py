@@ -367,3 +367,31 @@ def test_a_puzzles_solution_section_is_searched_with_it():
     assert solution[0].match == 1.0  # it answers as well as the puzzle matched
     # "[Illustration]" stands twice too, but names no section: it links nothing
     assert all("goat goes over" not in t for t in texts)
+
+
+def test_a_books_encoder_is_kept_and_loaded_again(shared_books, tmp_path):
+    """Trained once per book and text: a second index of the same text loads the kept encoder
+    (the same cosines, without training), a changed text trains its own, and a broken cache file
+    is only a slower start."""
+    import time
+
+    import numpy as np
+
+    text = (shared_books / "flatland.txt").read_text("utf-8")
+    first = SentenceIndex(text, tmp_path)
+    t0 = time.perf_counter()
+    trained = first.semantic
+    train_s = time.perf_counter() - t0
+    [kept] = list(tmp_path.iterdir())
+    again = SentenceIndex(text, tmp_path)
+    t0 = time.perf_counter()
+    loaded = again.semantic
+    assert time.perf_counter() - t0 < train_s / 3
+    stems = first.stems[100] + first.stems[101]
+    a, b = trained.query(stems), loaded.query(stems)
+    ends = np.arange(0, 50)
+    assert np.allclose(a.cosines(ends, ends + 2), b.cosines(ends, ends + 2))
+    SentenceIndex(text[: len(text) // 2], tmp_path).semantic
+    assert len(list(tmp_path.iterdir())) == 2  # another text, another encoder
+    kept.write_bytes(b"not an npz file")
+    assert SentenceIndex(text, tmp_path).semantic is not None  # trained again, not an error

@@ -29,6 +29,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -132,7 +133,11 @@ def _twins(heads: list[tuple[int, str]], n: int) -> dict[int, tuple[int, int]]:
 class SentenceIndex:
     """One book's sentences with an inverted index of their stems."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, cache_dir: Path | None = None):
+        """`cache_dir`: where the book's trained encoder is kept between runs (none: trained in
+        each process that searches the book)."""
+        self.cache_dir = cache_dir
+        self._semantic_key = semantic.cache_key(text)
         self.sentences: list[str] = []
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)
@@ -166,7 +171,9 @@ class SentenceIndex:
         """The book's own encoder (`bookgpt.answer.semantic`), trained on first use; None for a
         text too short to learn from."""
         if self._semantic is False:
-            self._semantic = (semantic.SemanticIndex(self.stems, self.idf)
+            path = (self.cache_dir / f"{self._semantic_key}.npz"
+                    if self.cache_dir is not None else None)
+            self._semantic = (semantic.cached(path, self.stems, self.idf)
                               if len(self.sentences) >= semantic.MIN_SENTENCES else None)
         return self._semantic
 

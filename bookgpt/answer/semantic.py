@@ -19,14 +19,25 @@ question. Measured on the 86 hand-written readers' questions, right book given: 
 
 Training takes about 1 s per 1,000 sentences on one core (the three models of the largest
 quickstart book, 8,000 sentences: ~9 s); it runs once per book, when its sentence index is first
-searched. A book of fewer than `MIN_SENTENCES` sentences gets none (too little text to learn from).
+searched, and is kept on disk (`cached`: under the artifacts' `cache/semantic/`, by a hash of the
+text and the settings), so later runs load it in milliseconds. A book of fewer than
+`MIN_SENTENCES` sentences gets none (too little text to learn from).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 import random
+import zipfile
+from pathlib import Path
 
 import numpy as np
+
+from bookgpt.fsio import atomic_write_bytes
+
+log = logging.getLogger(__name__)
 
 DIM = 64
 EPOCHS = 10
@@ -43,7 +54,10 @@ MIN_SENTENCES = 200
 class SemanticIndex:
     """One book's encoders: the question's vector and its cosine with any window of sentences."""
 
-    def __init__(self, stems: list[list[str]], idf: dict[str, float], models: int = ENSEMBLE):
+    def __init__(self, stems: list[list[str]], idf: dict[str, float], models: int = ENSEMBLE,
+                 towers: list[tuple[np.ndarray, np.ndarray]] | None = None):
+        """Trained here, or built from `towers` trained before ((query, context) per model, as
+        `towers` returns them, for the same sentences)."""
         df: dict[str, int] = {}
         for st in stems:
             for s in set(st):
@@ -53,8 +67,11 @@ class SemanticIndex:
         bags = [self._bag(st) for st in stems]
         self._query: list[np.ndarray] = []  # [V, DIM] per model
         self._sums: list[np.ndarray] = []  # each sentence's context vector, [n, DIM] per model
-        for seed in range(models):
-            wq, wc = _train(bags, len(self.vocab), seed)
+        self.towers = towers or [_train(bags, len(self.vocab), seed) for seed in range(models)]
+        for wq, wc in self.towers:
+            if wq.shape != (len(self.vocab), DIM) or wc.shape != wq.shape:
+                raise ValueError(f"towers of shape {wq.shape} do not fit this text's "
+                                 f"{len(self.vocab)} stems")
             self._query.append(wq)
             self._sums.append(_sentence_sums(bags, wc))
         # what a window's norm needs, per sentence and model (two zero rows past the end): its
@@ -114,6 +131,36 @@ class Meaning:
             c = self.cosines(first, np.minimum(first + 2, self.hi - 1))
         top = np.argpartition(-c, k)[:k] if len(c) > k else np.arange(len(c))
         return [int(first[i]) for i in top[np.argsort(-c[top], kind="stable")]]
+
+
+def cache_key(text: str) -> str:
+    """What a cached encoder was trained from: the text and every setting that shapes training."""
+    settings = f"{DIM},{EPOCHS},{BATCH},{LEARNING_RATE},{TEMPERATURE},{AFTER},{KEEP_SELF}," \
+               f"{MIN_DF},{ENSEMBLE}"
+    return hashlib.sha256((settings + "\n" + text).encode("utf-8")).hexdigest()[:32]
+
+
+def cached(path: Path | None, stems: list[list[str]], idf: dict[str, float]) -> SemanticIndex:
+    """The encoder kept at `path` (see `cache_key`), else one trained now and kept there (written
+    atomically; a cache that cannot be read or written is only a slower start)."""
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                towers = [(z[f"query{m}"], z[f"context{m}"]) for m in range(ENSEMBLE)]
+            return SemanticIndex(stems, idf, towers=towers)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            log.warning("ignoring the unreadable encoder cache %s (%s); training again", path, exc)
+    index = SemanticIndex(stems, idf)
+    if path is not None:
+        arrays = {f"{kind}{m}": t for m, pair in enumerate(index.towers)
+                  for kind, t in zip(("query", "context"), pair)}
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        try:
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError as exc:
+            log.warning("could not keep the encoder in %s (%s)", path, exc)
+    return index
 
 
 def _sentence_sums(bags: list[tuple[np.ndarray, np.ndarray]], wc: np.ndarray) -> np.ndarray:
