@@ -391,7 +391,7 @@ def test_a_books_encoder_is_kept_and_loaded_again(shared_books, tmp_path):
     a, b = trained.query(stems), loaded.query(stems)
     ends = np.arange(0, 50)
     assert np.allclose(a.cosines(ends, ends + 2), b.cosines(ends, ends + 2))
-    SentenceIndex(text[: len(text) // 2], tmp_path).semantic
+    assert SentenceIndex(text[: len(text) // 2], tmp_path).semantic is not None
     assert len(list(tmp_path.iterdir())) == 2  # another text, another encoder
     kept.write_bytes(b"not an npz file")
     assert SentenceIndex(text, tmp_path).semantic is not None  # trained again, not an error
