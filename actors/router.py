@@ -57,7 +57,9 @@ def _state_view(state: dict) -> _View:
     root, _ = unpack(state["bundle"])
     router = BookRouter.load(router_dir(root))
     for book_id in state["replicas"]:
-        router.sentence_index(book_id)
+        # the book's sentence encoder too (trained on its first search, up to ~10 s a book, or
+        # loaded from the node's cache): never on the event loop, in front of a question
+        router.sentence_index(book_id).prepare()
     return _View(router, {b: list(n) for b, n in state["replicas"].items()}, state["fingerprint"])
 
 

@@ -166,6 +166,12 @@ class SentenceIndex:
                     for s, p in self.postings.items()}
         self._semantic: semantic.SemanticIndex | None | bool = False  # False: not built yet
 
+    def prepare(self) -> SentenceIndex:
+        """Train (or load) the book's encoder now rather than on its first search: a server does
+        this before it takes questions."""
+        _ = self.semantic
+        return self
+
     @property
     def semantic(self) -> semantic.SemanticIndex | None:
         """The book's own encoder (`bookgpt.answer.semantic`), trained on first use; None for a
