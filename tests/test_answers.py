@@ -108,6 +108,14 @@ def test_a_count_keeps_what_it_counts():
     sents = [("The path climbs half a mile above the village before it turns west.", 1.0)]
     got = [c.text for c in candidates("How far above the village does the path climb?", sents)]
     assert got[0] == "half a mile"
+    # a word between the number and what is counted belongs to the count: "47 separate roads",
+    # not the quantity cut short at "47 separate"; a function word there is trimmed off instead
+    sents = [("The surveyors mapped 47 separate roads leading out of the old market town.", 1.0)]
+    best = candidates("How many roads led out of the market town?", sents)[0]
+    assert best.text == "47 separate roads"
+    sents = [("The harbour shelters a fleet of nine which sail out before dawn.", 1.0)]
+    best = candidates("How many boats sail out of the harbour before dawn?", sents)[0]
+    assert best.text == "nine"
 
 
 def test_a_reason_is_the_clause_after_its_because():

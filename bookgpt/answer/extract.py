@@ -303,12 +303,17 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
     pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
     if asked.kind in ("number", "time") or asked.kind in MEASURES:  # the quantity alone, with what it counts
-        pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
-                   for m in _QUANTITY.finditer(sentence, a, b)]
-        # the number with the thing counted, a word or two on: "255 different ways"
-        pieces += [(i, i, q) for i, (a, b) in enumerate(clauses)
-                   for m in _QUANTITY.finditer(sentence, a, b)
-                   for q in [_counted(sentence[m.start():b], asked.counted)] if q]
+        # the number with the thing counted, a word or two on: "255 different ways"; where the
+        # question's counted thing follows, the quantity's own guess at it (the word after the
+        # number, "255 different"), when that word says something, is a cut short of it and
+        # gives way (a function word, "eleven which", is trimmed off to the number anyway)
+        for i, (a, b) in enumerate(clauses):
+            for m in _QUANTITY.finditer(sentence, a, b):
+                q = _counted(sentence[m.start():b], asked.counted)
+                if not q or len(q) <= len(m.group()) or not is_content(_bare(m.group().split()[-1])):
+                    pieces.append((i, i, m.group()))
+                if q:
+                    pieces.append((i, i, q))
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in _NAME.finditer(sentence, a, b)
