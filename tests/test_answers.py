@@ -136,6 +136,21 @@ def test_a_reason_is_the_clause_after_its_because():
     assert not any(t.lower().startswith(("owing", "fact")) for t in got)
 
 
+def test_a_linking_word_starts_no_answer_and_is_none():
+    # "Accordingly", "Finally": they tie a sentence to the one before and answer nothing
+    for q, sent, want in [
+            ("What did the town council do about the old bridge?",
+             "Accordingly, the town council voted to pull down the old bridge and build a ferry.",
+             "voted to pull down the old bridge and build a ferry"),
+            ("How did the sailors name the island?",
+             "Consequently, the sailors named it Fog Island after the mist that hid it.",
+             "named it Fog Island after the mist that hid")]:
+        got = [c.text for c in candidates(q, [(sent, 1.0)])]
+        assert got[0] == want
+        assert not any(t.split()[0].strip(",").lower() in ("accordingly", "consequently")
+                       for t in got)
+
+
 def test_names_together_and_with_their_apposition():
     sents = [("The first mail coach ran from Bristol to Bath in the spring of that year.", 1.0)]
     # two asked for: the names together ("towns", plural, asks for a place too)

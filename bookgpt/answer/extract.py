@@ -24,8 +24,14 @@ _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMr
                          r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
 # brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
 _ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
+# words that link a sentence to the one before ("Accordingly", "Finally"): they start no answer,
+# and alone they are none
+_CONNECTIVES = ("accordingly|consequently|moreover|however|besides|indeed|finally|furthermore|"
+                "nevertheless|nonetheless|meanwhile|likewise|similarly|lastly|firstly|secondly")
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
-                   r"therefore|namely|i\.e\.|e\.g\.|that is),?\s+", re.IGNORECASE)
+                   r"therefore|namely|i\.e\.|e\.g\.|that is|" + _CONNECTIVES + r"),?\s+",
+                   re.IGNORECASE)
+_CONNECTIVE = re.compile(r"(?:" + _CONNECTIVES + r")\W*", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
@@ -243,6 +249,8 @@ def _aside(piece: str) -> bool:
     course", "In a word"), not an answer, unless it holds what is asked ("at Tours" for a place,
     "in 1840" for a time)."""
     ws = piece.split()
+    if _CONNECTIVE.fullmatch(piece):
+        return True
     return len(ws) <= 3 and ws[0].lower() in TAIL_PREPS | {"of", "in", "on", "at", "for"}
 
 
