@@ -289,6 +289,15 @@ def test_compiled_decoder_matches_eager() -> None:
         want = generate(model, batch, Sampling(12))
         assert [g.tokens for g in got] == [w.tokens for w in want]
         assert got[0].logprobs == pytest.approx(want[0].logprobs, abs=1e-4)
+    # the compiled step is frozen (the weights folded in): weights changed in place (a training
+    # step) must be seen, not the ones it was compiled with
+    before = dec.generate(prompts, Sampling(12))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    got, want = dec.generate(prompts, Sampling(12)), generate(model, prompts, Sampling(12))
+    assert [g.tokens for g in got] == [w.tokens for w in want]
+    assert [g.tokens for g in got] != [b.tokens for b in before]
 
 
 @pytest.mark.slow
