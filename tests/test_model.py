@@ -300,6 +300,21 @@ def test_compiled_decoder_matches_eager() -> None:
     assert [g.tokens for g in got] != [b.tokens for b in before]
 
 
+def test_same_shaped_models_share_a_compiled_step_not_their_weights() -> None:
+    """The compiled decode step is shared by models of one shape and frozen (prepacked weights):
+    each model still decodes with its own weights, in bf16 as in fp32."""
+    prompts = [[5, 6, 7, 8], [9], [10, 11]]
+    for dtype in (torch.float32, torch.bfloat16):
+        first, second = tiny(1), tiny(2)
+        runs = {}
+        for name, model in (("first", first), ("second", second), ("first again", first)):
+            dec = Decoder(model, max_batch=4, dtype=dtype, compile=True)
+            runs[name] = [g.tokens for g in dec.generate(prompts, Sampling(12))]
+            want = Decoder(model, max_batch=4, dtype=dtype, compile=False)
+            assert runs[name] == [w.tokens for w in want.generate(prompts, Sampling(12))], name
+        assert runs["first"] != runs["second"] and runs["first"] == runs["first again"]
+
+
 @pytest.mark.slow
 def test_compiled_dropout_hash() -> None:
     from bookgpt.model.gpt import dropout
