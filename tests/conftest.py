@@ -116,3 +116,29 @@ def ray_cluster():
              log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+
+
+# -- a deployment on the Ray cluster, for the Ray serving test modules (one per module) --
+
+@pytest.fixture(scope="module")
+def deployment(trained, ray_cluster):
+    from actors.app import Deployment
+    from bookgpt.config import CONFIG_DIR, load_config
+
+    root, _ = trained
+    # every answer through the merger actor (serve.merge_in=auto is tested on its own)
+    cfg = load_config(CONFIG_DIR / "tiny.yaml", ["serve.max_batch_wait_ms=20",
+                                                  "serve.merge_in=merger"])
+    dep = Deployment(cfg, root)
+    yield dep
+    dep.teardown()
+
+
+@pytest.fixture(scope="module")
+def server(deployment):
+    from actors.backend import RayBackend
+    from bookgpt.serving.http import create_app
+
+    with ThreadedServer(create_app(RayBackend(deployment))) as srv:
+        yield srv
+
