@@ -72,12 +72,17 @@ class Deployment:
         wanted = plan(self.cfg, self.artifacts, self.batching)
         books = sum(1 for a in wanted.actors if a.kind == "book")
         check_capacity(self.opts, books, ray.nodes(), "book model actor")
-        if self.router is None:
-            # starting: a previous bookgpt-serve's actors that this plan does not serve stop
-            # first (nothing of ours answers yet), so their CPUs are free for the new ones
-            _kill(to_retire(_named_actors(self.ns), wanted.actors), self.ns)
+        running = _named_actors(self.ns)
+        # the running book actors this plan does not serve (a previous bookgpt-serve's, a
+        # retrained book's old one): the actors created below are all in the plan
+        retired = to_retire(running, wanted.actors)
+        starting = self.router is None
+        if starting:
+            # starting: they stop first (nothing of ours answers yet), so their CPUs are free
+            _kill(retired, self.ns)
         else:  # serving: the new actors start beside the running ones, which need their room
-            _check_room(self.opts, [a.name for a in wanted.actors if a.kind == "book"], self.ns)
+            _check_room(self.opts, [a.name for a in wanted.actors
+                                    if a.kind == "book" and a.name not in running])
         bundles = pack(wanted.files, self.files)
         builtins = msgspec.to_builtins(self.cfg)
         specs = []
@@ -101,8 +106,8 @@ class Deployment:
         ray.get(self.router.load.remote(state))
         before, self.replicas = self.replicas, wanted.replicas
         self.handles = {n: h for n, h in handles.items() if n != ROUTER_NAME}
-        retired = to_retire(_named_actors(self.ns), wanted.actors)
-        self._drain(retired)
+        if not starting:
+            self._drain(retired)
         # files no served actor is built from any more (a retrained book's old checkpoint) go
         ray.get(self.files.retain.remote([sha for b in bundles.values()
                                           for sha, _ in b.values()]))
@@ -135,11 +140,9 @@ def _kill(names: list[str], ns: str) -> None:
             pass
 
 
-def _check_room(opts: dict, names: list[str], ns: str) -> None:
+def _check_room(opts: dict, new: list[str]) -> None:
     """Fail at once, rather than wait for ever, when the cluster has no room now for the book
     actors about to start (beside the running ones, which serve until the new ones answer)."""
-    running = set(_named_actors(ns))
-    new = [n for n in names if n not in running]
     need = opts.get("num_cpus", 0) * len(new)
     free = ray.available_resources().get("CPU", 0.0)
     if need > free + 1e-6:

@@ -137,7 +137,7 @@ class SentenceIndex:
         """`cache_dir`: where the book's trained encoder is kept between runs (none: trained in
         each process that searches the book)."""
         self.cache_dir = cache_dir
-        self._semantic_key = semantic.cache_key(text)
+        self._semantic_key = semantic.cache_key(text) if cache_dir is not None else ""
         self.sentences: list[str] = []
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)

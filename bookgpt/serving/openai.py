@@ -14,6 +14,7 @@ neutral value (`n: 1`, `top_p: 1`, `logprobs: false`...); fields OpenAI does not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -153,6 +154,17 @@ class _Events:
         kind = "overloaded" if isinstance(exc, OverloadedError) else "internal"
         await self.send({"error": {"message": f"{type(exc).__name__}: {exc}"[:300], "type": kind}})
 
+    @contextlib.asynccontextmanager
+    async def telling(self):
+        """The status line is sent: from here on a failure is told in the stream (a client that
+        left has nobody to tell)."""
+        try:
+            yield
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            await self.fail(exc)
+
     async def close(self) -> web.StreamResponse:
         await self.resp.write(b"data: [DONE]\n\n")
         await self.resp.write_eof()
@@ -222,7 +234,7 @@ async def _continue(request: web.Request, job: ContinueJob, model: str, stream: 
         first = await pieces.__anext__()  # errors (unknown book, prompt too long) get a status
         events = _Events(request, ident, False, model)
         await events.open()
-        try:  # the status line is sent: from here on a failure is told in the stream
+        async with events.telling():
             item = first
             while not isinstance(item, Continuation):
                 await events.chunk(item)
@@ -230,10 +242,6 @@ async def _continue(request: web.Request, job: ContinueJob, model: str, stream: 
             await events.chunk(None, finish=item.finish_reason, bookgpt=item)
             if include_usage:
                 await events.usage(_counts(item))
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise  # the client left: nobody to tell
-        except Exception as exc:
-            await events.fail(exc)
     finally:
         await pieces.aclose()  # stops the stream upstream too when the client left
     return await events.close()
@@ -270,30 +278,27 @@ async def _answer(request: web.Request, req: AskRequest, model: str, stream: boo
                               "choices": [choice], "usage": usage(ans), "bookgpt": ans})
     events = _Events(request, ident, chat, used)
     await events.open()
-    try:  # the status line is sent: from here on a failure is told in the stream
-        if chat:
-            await events.chunk(None)  # the first chunk carries the role
-        sent = ""
-        if ans is None:
-            item = first
-            while not isinstance(item, Answer):
-                await events.chunk(item)
-                sent += item
-                item = await pieces.__anext__()
-            ans = item
-        # what was not streamed as it was written (a routed or extracted answer) comes word by word
-        rest = ans.answer[len(sent):] if ans.answer.startswith(sent) else ""
-        for piece in _words(rest) if not sent else ([rest] if rest else []):
-            await events.chunk(piece)
-        # a book that failed part-way leaves pieces the final answer does not continue
-        await events.chunk(None, finish="stop" if ans.answer.startswith(sent) else "error",
-                           bookgpt=ans)
-        if include_usage:
-            await events.usage(usage(ans))
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise  # the client left: nobody to tell
-    except Exception as exc:
-        await events.fail(exc)
+    try:
+        async with events.telling():
+            if chat:
+                await events.chunk(None)  # the first chunk carries the role
+            sent = ""
+            if ans is None:
+                item = first
+                while not isinstance(item, Answer):
+                    await events.chunk(item)
+                    sent += item
+                    item = await pieces.__anext__()
+                ans = item
+            # what was not streamed as it was written (a routed or extracted answer) comes word by word
+            rest = ans.answer[len(sent):] if ans.answer.startswith(sent) else ""
+            for piece in _words(rest) if not sent else ([rest] if rest else []):
+                await events.chunk(piece)
+            # a book that failed part-way leaves pieces the final answer does not continue
+            await events.chunk(None, finish="stop" if ans.answer.startswith(sent) else "error",
+                               bookgpt=ans)
+            if include_usage:
+                await events.usage(usage(ans))
     finally:
         if live:
             await pieces.aclose()  # stops the stream upstream too when the client left
