@@ -90,6 +90,21 @@ def test_a_measure_is_a_number_with_a_unit_of_its_dimension():
         "ten miles")
 
 
+def test_a_sentence_labelled_as_the_answer_answers():
+    """A puzzle book's "_Answer._--" (or "Solution:") states the answer outright: its sentence
+    beats a better-matching one that only talks about the puzzle, and the label is no answer."""
+    q = "A ferry leaves every quarter of an hour. How long must the walker wait for the next ferry?"
+    sents = [("The walker, says one solver, must wait every 6 minutes for a ferry, but he is "
+              "wrong about the walker.", 1.0),
+             ("_Answer._--In 7-1/2 minutes.", 0.7)]
+    got = candidates(q, sents)
+    assert got[0].text == "7-1/2 minutes" and got[0].sentence.startswith("_Answer")
+    assert not any(c.text.lower().strip("_.") == "answer" for c in got)
+    # a sentence that only starts with the word is no label
+    plain = candidates(q, [("Answer me this: must the walker wait 9 minutes?", 0.7)])
+    assert all(c.score < got[0].score for c in plain)
+
+
 def test_a_who_question_is_answered_by_the_name_alone():
     sents = [("Long after the survey was finished, the old harbour master Josiah Penberthy of "
               "Falmouth wrote down the tale of the wreck for his grandchildren.", 1.0)]

@@ -31,6 +31,11 @@ _CONNECTIVES = ("accordingly|consequently|moreover|however|besides|indeed|finall
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
                    r"therefore|namely|i\.e\.|e\.g\.|that is|" + _CONNECTIVES + r"),?\s+",
                    re.IGNORECASE)
+# a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
+# states what was asked outright (a "Solution" label starts the working, not the answer)
+_LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
+                    re.IGNORECASE)
+_LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
 _CONNECTIVE = re.compile(r"(?:" + _CONNECTIVES + r")\W*", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -122,6 +127,9 @@ NOVELTY_FLOOR = 0.5
 LENGTH_FLOOR = 0.6
 FIT_FLOOR = 0.5
 NEAR_FLOOR = 0.4
+# a sentence labelled as an answer matches as well as the best window, and its candidates count
+# this much more than others
+LABELLED = 1.5
 MAX_WORDS = 20  # a longer piece is a passage, not an answer
 
 
@@ -249,7 +257,7 @@ def _aside(piece: str) -> bool:
     course", "In a word"), not an answer, unless it holds what is asked ("at Tours" for a place,
     "in 1840" for a time)."""
     ws = piece.split()
-    if _CONNECTIVE.fullmatch(piece):
+    if _CONNECTIVE.fullmatch(piece) or _LABEL_WORD.fullmatch(piece):
         return True
     return len(ws) <= 3 and ws[0].lower() in TAIL_PREPS | {"of", "in", "on", "at", "for"}
 
@@ -375,8 +383,10 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     novelty = sum(1 for w in whole if stem(w) not in asked.stems) / len(whole)
     ideal = _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
-    # a reason is judged on the piece as cut: its "because" is trimmed off as a stop word
-    fit = type_fit(asked.kind, raw if asked.kind == "reason" else text, asked.words)
+    # a reason is judged on the piece as cut (its "because" is trimmed off as a stop word), and
+    # so is a measure (its unit, when the question names it: "6-1/4" of "6-1/4 minutes")
+    judged = raw if asked.kind == "reason" or asked.kind in MEASURES else text
+    fit = type_fit(asked.kind, judged, asked.words)
     if asked.many and asked.kind in ("meaning", "thing") and _AND.search(text):
         fit = 1.0  # two things asked for, and two given
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
@@ -392,15 +402,20 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     out: list[Candidate] = []
     for sentence, match in sentences:
         sentence = squash(sentence)
-        for raw, near in _pieces(sentence, asked):
+        label = _LABEL.match(sentence)  # the book says this is the answer
+        labelled = label is not None
+        # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"
+        whole = [(sentence[label.end():].rstrip(".!?\"'”’_ "), 1.0)] if label else []
+        for raw, near in whole + _pieces(sentence, asked):
             text = _trim(raw, asked.stems, asked.counted)
             if asked.kind == "reason":
                 text = _trim(_REASON_LEAD.sub("", text), asked.stems)
             if not text or text.lower() in seen:
                 continue
             seen.add(text.lower())
-            score = _score(raw, text, match, near, asked)
+            score = _score(raw, text, 1.0 if labelled else match, near, asked)
             if score is not None:
+                score *= LABELLED if labelled else 1.0
                 out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]
