@@ -204,6 +204,12 @@ def test_asides_and_long_pieces_are_no_answers():
     got = [c.text for c in candidates("Where was Alcuin buried?",
                                       [("He was buried, at Tours, in his old age.", 1.0)])]
     assert "Tours" in got[0] and "Tours" in got
+    # who speaks is not what was said: a quotation's tag is cut off, alone it is no answer
+    sents = [('"They weighed the sacks five times," the Captain said, "and the scales broke."',
+              1.0)]
+    got = [c.text for c in candidates("How often were the sacks weighed?", sents, limit=50)]
+    assert "five times" in got
+    assert not any("said" in t or t.lower() == "captain" for t in got)
 
 
 def test_headings_are_not_sentences(shared_books):

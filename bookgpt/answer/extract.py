@@ -36,6 +36,11 @@ _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|wh
 _LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
                     re.IGNORECASE)
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
+# who speaks: a quotation's tag ('," the Captain said', '!" he added') is not what was said
+_SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarked|answered|added|"
+           r"continued|observed|muttered|whispered|shouted|began|went on)")
+_TAG_AFTER = re.compile(r"[,!?.]?[\"”’]\s+(?:[\w'’]+\s+){0,4}?" + _SPEECH + r"\b.*$", re.IGNORECASE)
+_TAG_ALONE = re.compile(r"(?:[\w'’]+\s+){0,3}" + _SPEECH + r"(?:\s+[\w'’]+){0,3}", re.IGNORECASE)
 _CONNECTIVE = re.compile(r"(?:" + _CONNECTIVES + r")\W*", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -407,6 +412,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"
         whole = [(sentence[label.end():].rstrip(".!?\"'”’_ "), 1.0)] if label else []
         for raw, near in whole + _pieces(sentence, asked):
+            raw = _TAG_AFTER.sub("", raw)
+            if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
+                continue
             text = _trim(raw, asked.stems, asked.counted)
             if asked.kind == "reason":
                 text = _trim(_REASON_LEAD.sub("", text), asked.stems)
