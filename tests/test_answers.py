@@ -59,6 +59,9 @@ def test_stems_meet_across_inflections():
     ("How heavy was the anchor?", "mass"),
     ("What was the price of the horse?", "money"),
     ("How long did the voyage last?", "measure"),  # a length or a time
+    ("When is a triangle called right-angled?", "condition"),  # "when" in the present
+    ("In the second chapter, when can a quantity be neglected?", "condition"),
+    ("When did the old mill stop turning?", "time"),  # ... in the past, a time
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind
@@ -149,6 +152,14 @@ def test_a_reason_is_the_clause_after_its_because():
     got = [c.text for c in candidates("Why could the lamp not be lit?", sents)]
     assert got[0].startswith("oil in its reservoir R[1] had leaked away")
     assert not any(t.lower().startswith(("owing", "fact")) for t in got)
+
+
+def test_a_condition_is_the_clause_after_its_when():
+    sents = [("Long ago the fishermen of the bay would put out to sea with their nets, and they "
+              "came home only when the tide turned against the wind in the evening.", 1.0),
+             ("The fishermen of the bay put out to sea in their small brown boats.", 1.0)]
+    best = candidates("When do the fishermen of the bay come home?", sents)[0]
+    assert best.text == "tide turned against the wind in the evening"
 
 
 def test_a_linking_word_starts_no_answer_and_is_none():

@@ -55,6 +55,12 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
 _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
                           r"as a result|by means of|for fear)(?: of)?(?: the fact)?(?: that)?\s+",
                           re.IGNORECASE)
+# words that set a condition: a condition's answer starts at one of them ("when it has been
+# derived from the axioms")
+_CONDITION = re.compile(r"\b(?:when|whenever|if|unless|until|as soon as|only if|provided|"
+                        r"so long as|as long as)\b", re.IGNORECASE)
+_CONDITION_LEAD = re.compile(r"^(?:when|whenever|if|unless|until|as soon as|only if|provided|"
+                             r"so long as|as long as)(?: that)?\s+", re.IGNORECASE)
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
@@ -122,7 +128,7 @@ MEASURES = {
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
-           "reason": 10, "meaning": 9, "thing": 7}
+           "reason": 10, "condition": 9, "meaning": 9, "thing": 7}
 
 
 # a candidate's score is a product of its features, each lifted to at least its floor: no one
@@ -192,6 +198,10 @@ _ASKS = [
     # ("competitors who sent...")
     ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
                           + _PERSON_NOUNS + r")s?\b")),
+    # "when" at the head of its clause, in the present: a condition ("When is a proposition called
+    # true?"); in the past, a time ("When did he live?")
+    ("condition", re.compile(r"^\W*(?:\w+ )?when (?:is|are|can|could|does|do|should|must|may|"
+                             r"will|would)\b")),
     ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
     # where a word or a custom comes from asks for its origin, not a place
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
@@ -290,6 +300,8 @@ def type_fit(kind: str, text: str, qwords: set[str]) -> float:
         return float(any(m.group().lower() not in qwords for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))
+    if kind == "condition":
+        return float(bool(_CONDITION.search(text)))
     return 0.5  # a meaning or a thing: no mark tells one apart
 
 
@@ -348,12 +360,18 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     if asked.many:  # two things asked for: "X and Y", as many words after "and" as before
         pieces += [(i, i, c) for i, (a, b) in enumerate(clauses)
                    for c in _coordinated(sentence[a:b])]
-    if asked.kind == "reason":  # the reason itself: from "because" to the end of its clause
+    if asked.kind in _GROUNDS:  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
-                   for i, (a, b) in enumerate(clauses) for m in _REASON.finditer(sentence, a, b)]
+                   for i, (a, b) in enumerate(clauses)
+                   for m in _GROUNDS[asked.kind][0].finditer(sentence, a, b)]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
+
+
+# what starts the answer to a "why" and to a "when is": the word that gives the reason or sets the
+# condition, and its lead words, which a reader's answer leaves out
+_GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD)}
 
 
 def _coordinated(clause: str) -> list[str]:
@@ -390,7 +408,7 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
     # a reason is judged on the piece as cut (its "because" is trimmed off as a stop word), and
     # so is a measure (its unit, when the question names it: "6-1/4" of "6-1/4 minutes")
-    judged = raw if asked.kind == "reason" or asked.kind in MEASURES else text
+    judged = raw if asked.kind in _GROUNDS or asked.kind in MEASURES else text
     fit = type_fit(asked.kind, judged, asked.words)
     if asked.many and asked.kind in ("meaning", "thing") and _AND.search(text):
         fit = 1.0  # two things asked for, and two given
@@ -416,8 +434,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
             text = _trim(raw, asked.stems, asked.counted)
-            if asked.kind == "reason":
-                text = _trim(_REASON_LEAD.sub("", text), asked.stems)
+            if asked.kind in _GROUNDS:
+                text = _trim(_GROUNDS[asked.kind][1].sub("", text), asked.stems)
             if not text or text.lower() in seen:
                 continue
             seen.add(text.lower())
