@@ -140,6 +140,10 @@ def test_merge_policy_rules():
     sure = BookAnswer(book_id="s", answer="a line", confidence=0.6, weight=0.3)
     routed = BookAnswer(book_id="r", answer="a point", confidence=0.2, weight=0.7)
     assert merge_answers([sure, routed])[0].book_id == "r"
+    # ... even when the first book leads by a little and the second is twice as sure
+    first = BookAnswer(book_id="f", answer="a circle", confidence=0.2, weight=0.55)
+    second = BookAnswer(book_id="g", answer="a cone", confidence=0.45, weight=0.45)
+    assert merge_answers([second, first])[0].book_id == "f"
     assert token_f1("the square", "a square") == 1.0
 
 
