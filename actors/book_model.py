@@ -31,7 +31,8 @@ class BookModelActor:
         # the model's files come through the object store into a node-local cache: any node works
         # (Ray warns of a blocking ray.get in an async actor here: harmless, it is the constructor)
         root, self.fetched = unpack(bundle)
-        self.model = BookModel.load(BookPaths(root, book_id), device_pref=cfg.device)
+        self.model = BookModel.load(BookPaths(root, book_id), device_pref=cfg.device,
+                                    score_dtype=cfg.serve.score_dtype)
         s = cfg.serve
         self.max_wait_s = s.max_batch_wait_ms / 1e3
         self.batcher = DynamicBatcher(self._run,

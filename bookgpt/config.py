@@ -152,6 +152,10 @@ class ServeConfig(_Section):
     # weight of the book model's judgement (mean log-probability of each candidate answer) against
     # the model-free score in extract decoding; 0 chooses without the model (see README)
     model_weight: NonNegative = 0.0
+    # the dtype book models score candidate answers in (model_weight > 0, and extract answers
+    # without the router's evidence): auto = bf16 where the device does it fast (AVX-512 BF16 or
+    # AMX CPUs, CUDA, MPS; log-probabilities within ~0.05 of fp32's), fp32 = exact
+    score_dtype: Literal["auto", "bf16", "fp32"] = "auto"
     max_body_bytes: AtLeast1 = 65536  # request bodies above this get 413
     # book model actors per book; a busy book's questions go to the replica with the shortest
     # queue, and a dead replica's to the others while Ray restarts it

@@ -35,15 +35,20 @@ class BookModel:
     """One book's tokenizer and model, ready to generate."""
 
     def __init__(self, book_id: str, tokenizer: Tokenizer, model: torch.nn.Module, device: str,
-                 checkpoint: Path, meta: dict):
+                 checkpoint: Path, meta: dict, score_dtype: torch.dtype | None = None):
         self.book_id, self.tokenizer, self.model, self.device = book_id, tokenizer, model, device
         self.checkpoint, self.meta = checkpoint, meta
+        self.score_dtype = score_dtype  # bf16: answers are scored under bf16 autocast
         self.special = SpecialIds.of(tokenizer)
         self.context_length = model.cfg.context_length
 
     @classmethod
     def load(cls, paths: BookPaths, stage: str = "finetune", which: str = "best",
-             device_pref: str = "auto") -> "BookModel":
+             device_pref: str = "auto", score_dtype: str = "fp32") -> "BookModel":
+        """`score_dtype` (`serve.score_dtype`): auto, bf16 or fp32 for scoring answers; auto is
+        bf16 where the device does it fast (a CPU with AVX-512 BF16 or AMX, CUDA, MPS)."""
+        from bookgpt.train.runtime import autocast_dtype
+
         ckpt = (paths.finetune_dir if stage == "finetune" else paths.pretrain_dir) / f"{which}.pt"
         if not ckpt.is_file():
             command = "finetune" if stage == "finetune" else "pretrain"
@@ -55,7 +60,8 @@ class BookModel:
         check_vocab(blob, tok.get_vocab_size(), ckpt, paths.tokenizer)
         model, _ = model_from_checkpoint(blob, device)
         model.eval()
-        return cls(paths.book_id, tok, model, device, ckpt, blob["meta"])
+        return cls(paths.book_id, tok, model, device, ckpt, blob["meta"],
+                   autocast_dtype(device, score_dtype))
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text).ids
@@ -103,4 +109,5 @@ class BookModel:
         kept = [list(p)[-(self.context_length + 1 - longest):] for p in prompts]
         if any(not p for p in kept):
             raise PromptError(f"book '{self.book_id}': scoring an answer needs a prompt")
-        return score_answers(self.model, kept, seqs, self.special.eot, self.special.pad)
+        return score_answers(self.model, kept, seqs, self.special.eot, self.special.pad,
+                             self.score_dtype)

@@ -40,7 +40,8 @@ class Orchestrator:
     def model(self, book_id: str) -> BookModel:
         if book_id not in self._models:
             self._models[book_id] = BookModel.load(BookPaths(self.artifacts, book_id),
-                                                   device_pref=self.cfg.device)
+                                                   device_pref=self.cfg.device,
+                                                   score_dtype=self.cfg.serve.score_dtype)
         return self._models[book_id]
 
     async def ask(self, req: AskRequest) -> Answer:

@@ -74,6 +74,38 @@ def test_scores_do_not_depend_on_batch_or_padding(trained):
     assert abs(-sum(together[0][0]) / len(together[0][0]) - loss) < 1e-4
 
 
+def test_packed_rows_and_bf16_scoring(trained):
+    """Prompts packed into rows of any size give the same scores; bf16 autocast stays close to
+    fp32 and picks the same best answer."""
+    from bookgpt.model.score import score_continuations
+
+    root, _ = trained
+    model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
+    questions = ["What is the velocity of light?", "Who measured the rod?",
+                 "Why does the clock on the train run slow?"]
+    prompts = [prompt_ids(model.tokenizer, model.special, q, None, 64) for q in questions]
+    answers = [[model.encode(" " + a) + [model.special.eot] for a in cs] for cs in
+               (["the Lorentz transformation", "c", "light"], ["an observer", "the man"],
+                ["because it moves", "the embankment", "time"])]
+    rows = {pack: score_continuations(model.model, prompts, answers, model.special.eot,
+                                      pack=pack) for pack in (1, 40, 4096)}
+    for a, b in ((rows[1], rows[40]), (rows[1], rows[4096])):
+        flat_a = torch.tensor([x for cs in a for c in cs for pair in c for x in pair])
+        flat_b = torch.tensor([x for cs in b for c in cs for pair in c for x in pair])
+        assert torch.allclose(flat_a, flat_b, atol=1e-4)
+    half = score_continuations(model.model, prompts, answers, model.special.eot,
+                               dtype=torch.bfloat16)
+    for full, low in zip(rows[4096], half):
+        means = [[sum(lp for lp, _ in c) / len(c) for c in x] for x in (full, low)]
+        assert max(range(len(means[0])), key=means[0].__getitem__) == max(
+            range(len(means[1])), key=means[1].__getitem__)
+        assert all(abs(f - h) < 0.15 for f, h in zip(*means))
+    # the setting reaches the model: fp32 scores exactly, bf16 under autocast
+    assert BookModel.load(BookPaths(root, BOOKS[1]), score_dtype="fp32").score_dtype is None
+    assert BookModel.load(BookPaths(root, BOOKS[1]),
+                          score_dtype="bf16").score_dtype == torch.bfloat16
+
+
 def test_a_phrase_that_begins_another_rides_on_it_with_the_same_scores(trained):
     root, _ = trained
     model = BookModel.load(BookPaths(root, BOOKS[1]), device_pref="cpu")
