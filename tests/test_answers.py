@@ -51,7 +51,12 @@ def test_stems_meet_across_inflections():
     ("Why did it fail when the wind rose?", "reason"),  # the first asking word counts
     ("Where does the custom of ringing the bell come from?", "meaning"),  # an origin
     ("What were the town's children singing at the fair?", "thing"),  # "town" is not asked
-    ("What did the captain say about sailors who deserted?", "thing"),  # a relative "who"
+    # a relative "who" asks nothing; what someone says is a claim
+    ("What did the captain say about sailors who deserted?", "claim"),
+    ("What lesson did the old sailor learn from the wreck?", "claim"),
+    ("What do we mean when we say two clocks agree?", "meaning"),
+    # a clause asks with its first words: "as when" later on is no asking clause
+    ("What does the book call a rate, as when a cart rolls by?", "thing"),
     ("To whom did she write the letter?", "person"),
     ("How fast does sound travel?", "speed"),  # a measure: a number with its unit
     ("What is the velocity of light?", "speed"),
@@ -160,6 +165,15 @@ def test_a_condition_is_the_clause_after_its_when():
              ("The fishermen of the bay put out to sea in their small brown boats.", 1.0)]
     best = candidates("When do the fishermen of the bay come home?", sents)[0]
     assert best.text == "tide turned against the wind in the evening"
+
+
+def test_a_claim_is_the_clause_after_its_that():
+    sents = [("In a letter home the old sailor admitted, with some shame, that he had never once "
+              "seen the southern lights in forty years at sea.", 1.0),
+             ("The old sailor wrote many letters home to his sister.", 1.0)]
+    best = candidates("What did the old sailor admit in a letter home?", sents)[0]
+    assert best.text.endswith("seen the southern lights in forty years at sea")
+    assert not best.text.startswith(("admitted", "that"))
 
 
 def test_a_linking_word_starts_no_answer_and_is_none():

@@ -61,6 +61,10 @@ _CONDITION = re.compile(r"\b(?:when|whenever|if|unless|until|as soon as|only if|
                         r"so long as|as long as)\b", re.IGNORECASE)
 _CONDITION_LEAD = re.compile(r"^(?:when|whenever|if|unless|until|as soon as|only if|provided|"
                              r"so long as|as long as)(?: that)?\s+", re.IGNORECASE)
+# a claim's content: what someone says, finds or holds stands in the clause after "that" ("he had
+# thought that it came every three years", "learn this lesson, that to be self-contented is vile")
+_THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)
+_THAT_LEAD = re.compile(r"^that\s+", re.IGNORECASE)
 _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
@@ -128,7 +132,7 @@ MEASURES = {
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
-           "reason": 10, "condition": 9, "meaning": 9, "thing": 7}
+           "reason": 10, "condition": 9, "claim": 9, "meaning": 9, "thing": 7}
 
 
 # a candidate's score is a product of its features, each lifted to at least its floor: no one
@@ -155,6 +159,11 @@ class Candidate:
     score: float  # the model-free score (higher is better)
 
 
+_ASKING_HEAD = re.compile(r"^\W*(?:(?:and|but|so|then|to|in|at|on|for|from|by|with|of|into|under|"
+                          r"after|before|during|between|about|according to|since) ){0,2}"
+                          r"(?:what|which|who|whom|whose|when|where|why|how)\b")
+
+
 def answer_type(question: str) -> str:
     """What a question asks for: person, number, time, place, reason, meaning or thing. The
     asking clause counts: in "When the fashion swept the country, which two groups stayed?" it is
@@ -162,7 +171,10 @@ def answer_type(question: str) -> str:
     clauses = [c for c in re.split(r"[,;:]\s+", question.lower()) if "?" in c or c is not None]
     asking = [c for c in clauses if re.search(r"\b(?:what|which|who|whom|whose|when|where|why|"
                                               r"how)\b", c)]
-    q = asking[-1] if asking else question.lower()
+    # a clause asks with its first words ("which two groups stayed?", "to whom did she write"); an
+    # asking word later in it is a subordinator ("..., as when a car whizzes by?")
+    heads = [c for c in asking if _ASKING_HEAD.match(c)]
+    q = (heads or asking)[-1] if asking else question.lower()
     return _type_of(q)
 
 
@@ -207,6 +219,12 @@ _ASKS = [
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
                          + r")s?\b")),
+    # what someone says, admits, concludes or learns: the content of a claim
+    ("claim", re.compile(r"\bwhat (?:\S+ ){0,3}(?:do|does|did|would|will|can|could) "
+                         r"(?:(?!mean\b)\S+ ){1,6}?"
+                         r"(?:say|admit|announce|claim|write|think|believe|argue|propose|suggest|"
+                         r"conclude|decide|hold|maintain|declare|state|tell|explain|remark|reply|"
+                         r"learn|draw|discover|realise|realize|find|want to know)\b")),
     ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
                           r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
     ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"
@@ -302,6 +320,8 @@ def type_fit(kind: str, text: str, qwords: set[str]) -> float:
         return float(bool(_REASON.search(text)))
     if kind == "condition":
         return float(bool(_CONDITION.search(text)))
+    if kind == "claim":
+        return float(bool(_THAT.search(text)))
     return 0.5  # a meaning or a thing: no mark tells one apart
 
 
@@ -371,7 +391,8 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
 
 # what starts the answer to a "why" and to a "when is": the word that gives the reason or sets the
 # condition, and its lead words, which a reader's answer leaves out
-_GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD)}
+_GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD),
+            "claim": (_THAT, _THAT_LEAD)}
 
 
 def _coordinated(clause: str) -> list[str]:
