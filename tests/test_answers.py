@@ -111,6 +111,12 @@ def test_a_sentence_labelled_as_the_answer_answers():
     # a sentence that only starts with the word is no label
     plain = candidates(q, [("Answer me this: must the walker wait 9 minutes?", 0.7)])
     assert all(c.score < got[0].score for c in plain)
+    # a sentence that says what the answer is: that, to its closing quote or its clause's end
+    sents = [('Few saw that the correct answer is "one-third," though the master explained it '
+              "twice over to the four boys.", 0.9),
+             ("The boys said four-fourths exceed three-fourths by a fourth.", 1.0)]
+    best = candidates("By what fractional part does four-fourths exceed three-fourths?", sents)[0]
+    assert best.text == "one-third"
 
 
 def test_a_who_question_is_answered_by_the_name_alone():

@@ -35,6 +35,10 @@ _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|wh
 # states what was asked outright (a "Solution" label starts the working, not the answer)
 _LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
                     re.IGNORECASE)
+# ... or says so within a sentence: "the correct answer is 1,992 different ways"
+_ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)\s+)?(?:answer|"
+                        r"solution)\s+(?:is|was|will be)\b(?:\s+that\b)?[\s:,\"'“”‘’_]*",
+                        re.IGNORECASE)
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
 # who speaks: a quotation's tag ('," the Captain said', '!" he added') is not what was said
 _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarked|answered|added|"
@@ -204,6 +208,7 @@ _ASKS = [
                            r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:size|area|volume)\b")),
     ("number", re.compile(
         r"\bhow (?:many|much|often)\b|\bat what angle\b|\bwhat (?:number|value|angle)\b|"
+        r"\b(?:what|which) (?:fraction|fractional part|proportion|percentage|ratio|multiple)\b|"
         r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:value|number|sum|total|smallest|largest|"
         r"least|greatest|fewest)\b")),
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
@@ -395,6 +400,17 @@ _GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDIT
             "claim": (_THAT, _THAT_LEAD)}
 
 
+def _stated(sentence: str, m: re.Match[str]) -> str:
+    """What a sentence says the answer is, after its "the answer is" (`m`): to the closing quote
+    when it is quoted ('the correct answer is "one-third," although'), else to its clause's end."""
+    rest = sentence[m.end():]
+    if any(q in m.group() for q in "\"“'‘"):
+        close = re.search(r"[\"”’]|'(?!\w)", rest)
+        rest = rest[:close.start()] if close else rest
+    end = next((e for _, e in _clauses(rest)), 0)
+    return rest[:end].rstrip(".!?\"'”’_ ")
+
+
 def _coordinated(clause: str) -> list[str]:
     """The coordinations "X and Y" ("X or Y") of a clause: X from the clause's start (its last
     eight words at most), Y as long as X (the parallel conjunct), both within the clause."""
@@ -448,9 +464,12 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         sentence = squash(sentence)
         label = _LABEL.match(sentence)  # the book says this is the answer
         labelled = label is not None
-        # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"
+        # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"; and what a sentence
+        # says the answer is, to the end of its clause
         whole = [(sentence[label.end():].rstrip(".!?\"'”’_ "), 1.0)] if label else []
-        for raw, near in whole + _pieces(sentence, asked):
+        said = [(_stated(sentence, m), 1.0) for m in _ANSWER_IS.finditer(sentence)]
+        for raw, near in whole + said + _pieces(sentence, asked):
+            stated = any(raw == piece for piece, _ in said)
             raw = _TAG_AFTER.sub("", raw)
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
@@ -462,7 +481,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             seen.add(text.lower())
             score = _score(raw, text, 1.0 if labelled else match, near, asked)
             if score is not None:
-                score *= LABELLED if labelled else 1.0
+                score *= LABELLED if labelled or stated else 1.0
                 out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]
