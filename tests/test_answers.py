@@ -142,6 +142,10 @@ def test_a_count_keeps_what_it_counts():
     sents = [("The surveyors mapped 47 separate roads leading out of the old market town.", 1.0)]
     best = candidates("How many roads led out of the market town?", sents)[0]
     assert best.text == "47 separate roads"
+    # a hyphenated number is a word of the answer, not a function word to trim: "one-third"
+    got = [c.text for c in candidates("What fraction of the catch went to the harbour master?", [
+        ("Of the catch, one-third went to the harbour master and the rest to the crew.", 1.0)])]
+    assert "one-third" in got
     sents = [("The harbour shelters a fleet of nine which sail out before dawn.", 1.0)]
     best = candidates("How many boats sail out of the harbour before dawn?", sents)[0]
     assert best.text == "nine"

@@ -275,13 +275,23 @@ def _trim(text: str, qstems: set[str], keep: frozenset[str] = frozenset()) -> st
     not, at its end, what a "how many" question counts: `keep`)."""
     text = _LEAD.sub("", text.strip())
     toks = text.split()
-    while toks and (stem(_bare(toks[0])) in qstems or not is_content(_bare(toks[0]))) \
-            and len(toks) > 1:
+    while toks and _spare(toks[0], qstems) and len(toks) > 1:
         toks.pop(0)
-    while toks and (stem(_bare(toks[-1])) in qstems - keep
-                    or not is_content(_bare(toks[-1]))) and len(toks) > 1:
+    tail = qstems - keep
+    while toks and _spare(toks[-1], tail) and len(toks) > 1:
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
+
+
+def _spare(token: str, qstems: set[str]) -> bool:
+    """A token the trim may cut: every word of it ("one-third" has two) is a function word or
+    one of the question's."""
+    return all(stem(w) in qstems or not is_content(w) for w in _parts(token))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parts(token: str) -> tuple[str, ...]:
+    return tuple(words(token))
 
 
 @functools.lru_cache(maxsize=1 << 16)
