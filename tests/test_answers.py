@@ -177,6 +177,20 @@ def test_a_condition_is_the_clause_after_its_when():
     assert best.text == "tide turned against the wind in the evening"
 
 
+def test_the_focus_of_a_cleft_answers():
+    """"It was X who ...": X is what a which/who question asks for, however short."""
+    sents = [("It was Tremayne--the old keeper of the northern light, as the ballad tells--who "
+              "first rang the storm bell over the bay.", 1.0),
+             ("The storm bell over the bay was rung by the keepers of the light on wild nights.",
+              1.0)]
+    assert candidates("Which keeper first rang the storm bell over the bay?", sents)[0].text == \
+        "Tremayne"
+    # "It is familiar knowledge that ..." puts nothing in focus
+    plain = candidates("What is familiar knowledge about the bay?",
+                       [("It is familiar knowledge that the bay freezes in winter.", 1.0)])
+    assert all(c.text.lower() != "familiar knowledge" for c in plain)
+
+
 def test_a_claim_is_the_clause_after_its_that():
     sents = [("In a letter home the old sailor admitted, with some shame, that he had never once "
               "seen the southern lights in forty years at sea.", 1.0),

@@ -39,6 +39,9 @@ _LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[
 _ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)\s+)?(?:answer|"
                         r"solution)\s+(?:is|was|will be)\b(?:\s+that\b)?[\s:,\"'“”‘’_]*",
                         re.IGNORECASE)
+# ... or puts it in focus: "It was Pantocyclus--the illustrious Circle--who first convinced ..."
+# (a name, or anyone followed by "who": "It is familiar knowledge that ..." is no focus)
+_CLEFT = re.compile(r"^[\W_]*[Ii]t (?:was|is) (?=[A-Z][a-z]|.*\bwhom?\b)")
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
 # who speaks: a quotation's tag ('," the Captain said', '!" he added') is not what was said
 _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarked|answered|added|"
@@ -478,6 +481,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # says the answer is, to the end of its clause
         whole = [(sentence[label.end():].rstrip(".!?\"'”’_ "), 1.0)] if label else []
         said = [(_stated(sentence, m), 1.0) for m in _ANSWER_IS.finditer(sentence)]
+        said += [(sentence[m.end():m.end() + end], 1.0) for m in [_CLEFT.match(sentence)] if m
+                 for end in [next((e for _, e in _clauses(sentence[m.end():])), 0)]]
         for raw, near in whole + said + _pieces(sentence, asked):
             stated = any(raw == piece for piece, _ in said)
             raw = _TAG_AFTER.sub("", raw)
