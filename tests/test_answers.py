@@ -64,6 +64,9 @@ def test_stems_meet_across_inflections():
     ("How heavy was the anchor?", "mass"),
     ("What was the price of the horse?", "money"),
     ("How long did the voyage last?", "measure"),  # a length or a time
+    ("What is the capital city of the island?", "place"),
+    ("At what temperature does the water boil?", "temperature"),
+    ("What is the currently accepted value of the constant?", "number"),
     ("When is a triangle called right-angled?", "condition"),  # "when" in the present
     ("In the second chapter, when can a quantity be neglected?", "condition"),
     ("When did the old mill stop turning?", "time"),  # ... in the past, a time
@@ -189,6 +192,32 @@ def test_the_focus_of_a_cleft_answers():
     plain = candidates("What is familiar knowledge about the bay?",
                        [("It is familiar knowledge that the bay freezes in winter.", 1.0)])
     assert all(c.text.lower() != "familiar knowledge" for c in plain)
+
+
+def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
+    """A question that asks for a name, a number or a date, and a book whose chosen answer holds
+    none: that book answers with confidence 0, so the merge passes over it (and abstains when no
+    book does better)."""
+    from bookgpt.answer.choose import choose, shortlist
+    from bookgpt.merge import merge_answers
+    from bookgpt.messages import AnswerJob, BookAnswer, Evidence
+
+    def chosen(question: str, sentence: str):
+        job = AnswerJob(book_id="b", question=question, coverage=0.6,
+                        evidence=[Evidence(text=sentence, match=1.0, window=0)])
+        return choose(job, shortlist(job), None, 0.0)
+
+    lost = chosen("In what year did the lighthouse keeper die?",
+                  "The lighthouse keeper kept his lamp burning through every winter storm.")
+    known = chosen("In what year did the lighthouse keeper die?",
+                   "The lighthouse keeper died in 1871, in the cottage below the lamp.")
+    assert lost.confidence == 0.0 and known.confidence > 0.0 and "1871" in known.answer
+    # a question that asks for no such thing keeps its confidence
+    assert chosen("What did the lighthouse keeper keep burning?",
+                  "The lighthouse keeper kept his lamp burning through every winter storm."
+                  ).confidence > 0.0
+    alone = BookAnswer(book_id="b", answer=lost.answer, confidence=lost.confidence, weight=1.0)
+    assert merge_answers([alone]) == (None, 0.0)
 
 
 def test_a_claim_is_the_clause_after_its_that():

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bookgpt.answer.extract import Candidate, candidates
+from bookgpt.answer.extract import MEASURES, Asked, Candidate, candidates, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
 MAX_SCORED_TOKENS = 16  # ... each judged by its first tokens
 FOLLOWER = 0.85  # a follower sentence matches a little less than its window
+# questions that ask for a kind of thing a text either holds or not (a name, a number, a date, a
+# quantity): a book whose chosen answer holds none has no answer, and says so with confidence 0
+STRICT = frozenset({"person", "place", "number", "time", *MEASURES})
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] |
     # above the rest of the shortlist
     share = top.score / (sum(c.score for c in cands) or 1.0)
     confidence = max(0.0, min(1.0, job.coverage * (0.5 + 0.5 * share)))
+    asked = Asked.of(job.question)
+    if asked.kind in STRICT and type_fit(asked.kind, top.text, asked.words) == 0.0:
+        confidence = 0.0
     support, passage = _window_of(job.evidence, top.sentence)
     return Choice(answer=top.text, support=support, passage=passage,
                   logprobs=list(logprobs[best]) if logprobs else [], confidence=confidence)

@@ -185,8 +185,8 @@ def answer_type(question: str) -> str:
     return _type_of(q)
 
 
-_PLACE_NOUNS = ("city|cities|town|village|country|countries|island|place|resort|river|mountain|"
-                "street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
+_PLACE_NOUNS = ("city|cities|capital|town|village|country|countries|island|place|resort|river|"
+                "mountain|street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
 _PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "thinker", "scientist",
                                                 "character", "poet", "inventor", "person"}))
 # up to two words between "which"/"what" and the noun it asks about ("which crowded seaside
@@ -205,14 +205,14 @@ _ASKS = [
                         r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:weight|mass)\b")),
     ("money", re.compile(r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:price|cost)\b|"
                          r"\bhow much (?:did|does|do|would|will) (?:\S+ ){1,4}(?:cost|pay|paid)\b")),
-    ("temperature", re.compile(r"\bhow (?:hot|cold)\b|\bwhat (?:is|was) the (?:\w+ )?"
-                               r"temperature\b")),
+    ("temperature", re.compile(r"\bhow (?:hot|cold)\b|\bat what temperature\b|"
+                               r"\bwhat (?:is|was) the (?:\w+ )?temperature\b")),
     ("measure", re.compile(r"\bhow (?:long|big|large)\b|\bwhat size\b|"
                            r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:size|area|volume)\b")),
     ("number", re.compile(
         r"\bhow (?:many|much|often)\b|\bat what angle\b|\bwhat (?:number|value|angle)\b|"
         r"\b(?:what|which) (?:fraction|fractional part|proportion|percentage|ratio|multiple)\b|"
-        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:value|number|sum|total|smallest|largest|"
+        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:value|number|sum|total|smallest|largest|"
         r"least|greatest|fewest)\b")),
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
     # ("competitors who sent...")
@@ -226,7 +226,8 @@ _ASKS = [
     # where a word or a custom comes from asks for its origin, not a place
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
-                         + r")s?\b")),
+                         + r")s?\b|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:" + _PLACE_NOUNS
+                         + r")\b(?!['’])")),
     # what someone says, admits, concludes or learns: the content of a claim
     ("claim", re.compile(r"\bwhat (?:\S+ ){0,3}(?:do|does|did|would|will|can|could) "
                          r"(?:(?!mean\b)\S+ ){1,6}?"
