@@ -227,7 +227,7 @@ _ASKS = [
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
                          + r")s?\b|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:" + _PLACE_NOUNS
-                         + r")\b(?!['’])")),
+                         + r")\b(?=\s+(?:of|in|on|at|where|that|which|called|named)\b|\s*\?|\s*$)")),
     # what someone says, admits, concludes or learns: the content of a claim
     ("claim", re.compile(r"\bwhat (?:\S+ ){0,3}(?:do|does|did|would|will|can|could) "
                          r"(?:(?!mean\b)\S+ ){1,6}?"
