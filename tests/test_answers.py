@@ -170,6 +170,12 @@ def test_a_reason_is_the_clause_after_its_because():
     got = [c.text for c in candidates("Why could the lamp not be lit?", sents)]
     assert got[0].startswith("oil in its reservoir R[1] had leaked away")
     assert not any(t.lower().startswith(("owing", "fact")) for t in got)
+    # a purpose is a reason too: "as a means of", "so as to", "for the sake of"
+    sents = [("The monks walked the long stone maze on their knees every Lent, as a means of "
+              "penance for the sins of the year.", 1.0),
+             ("The stone maze in the abbey floor was laid in the year of the great fire.", 1.0)]
+    best = candidates("Why did the monks walk the stone maze?", sents)[0]
+    assert "penance" in best.text
 
 
 def test_a_condition_is_the_clause_after_its_when():

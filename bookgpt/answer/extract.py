@@ -57,10 +57,14 @@ _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad janu
                         "april may june july august september october november december".split())
 # words that give a reason or a means: a reason's answer starts at one of them
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
-                     r"as a result|therefore|hence|thus|by means of|for fear)\b", re.IGNORECASE)
+                     r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
+                     r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
+                     r"in order that|lest|for reasons? of)\b", re.IGNORECASE)
 # a reason's own words, not part of the reason a reader would give: "owing to the fact that"
 _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
-                          r"as a result|by means of|for fear)(?: of)?(?: the fact)?(?: that)?\s+",
+                          r"as a result|by means of|for fear|as a means|for the (?:purpose|sake)|"
+                          r"with the (?:object|aim|view)|so as|lest|for reasons?)(?: of| to)?"
+                          r"(?: the fact)?(?: that)?\s+",
                           re.IGNORECASE)
 # words that set a condition: a condition's answer starts at one of them ("when it has been
 # derived from the axioms")
