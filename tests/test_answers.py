@@ -298,6 +298,11 @@ def test_asides_and_long_pieces_are_no_answers():
     got = [c.text for c in candidates("Where was Alcuin buried?",
                                       [("He was buried, at Tours, in his old age.", 1.0)])]
     assert "Tours" in got[0] and "Tours" in got
+    # a heading in capitals frames its window but answers nothing
+    got = [c.text for c in candidates("What does the keeper's word mean?", [
+        ("ANSWERS TO THE KEEPER'S RIDDLE.", 1.0),
+        ("The keeper's word means a lamp that never goes out.", 0.8)])]
+    assert got and not any(t.isupper() for t in got)
     # who speaks is not what was said: a quotation's tag is cut off, alone it is no answer
     sents = [('"They weighed the sacks five times," the Captain said, "and the scales broke."',
               1.0)]

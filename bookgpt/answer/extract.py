@@ -42,6 +42,7 @@ _ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)
 # ... or puts it in focus: "It was Pantocyclus--the illustrious Circle--who first convinced ..."
 # (a name, or anyone followed by "who": "It is familiar knowledge that ..." is no focus)
 _CLEFT = re.compile(r"^[\W_]*[Ii]t (?:was|is) (?=[A-Z][a-z]|.*\bwhom?\b)")
+_SHOUTED = re.compile(r"[^a-z]*[A-Z]{2}[^a-z]*")
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
 # who speaks: a quotation's tag ('," the Captain said', '!" he added') is not what was said
 _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarked|answered|added|"
@@ -480,6 +481,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     out: list[Candidate] = []
     for sentence, match in sentences:
         sentence = squash(sentence)
+        if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
+            continue  # frames its window, but answers nothing
         label = _LABEL.match(sentence)  # the book says this is the answer
         labelled = label is not None
         # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"; and what a sentence

@@ -62,7 +62,11 @@ SEMANTIC_SEEDS = 10
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _BLANK = re.compile(r"\n[ \t]*\n")
 _ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
-_HEADING = re.compile(r"^(?:[A-Z0-9][^a-z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
+# a heading or contents line: one letter or figure and no other letter ("A.", "51.--"), a chapter
+# or section line, or one ending in a number. A line in capitals ("ANSWERS TO KNOT VI.", "THE
+# CHIEF CIRCLE") stays a sentence: it frames its window's topic (dropping such lines lost three of
+# dev.jsonl's supporting windows), and extraction takes no answer from it
+_HEADING = re.compile(r"^(?:[A-Z0-9][^A-Z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
                       re.IGNORECASE)
 
 
