@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bookgpt.answer.extract import Asked, answer_type, candidates, type_fit
+from bookgpt.answer.asking import Asked, answer_type
+from bookgpt.answer.extract import candidates, type_fit
 from bookgpt.answer.readers import overlaps, read_questions
 import bookgpt.answer.retrieve as retrieve
 from bookgpt.answer.retrieve import SentenceIndex, evidence

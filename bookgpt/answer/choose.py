@@ -12,7 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from bookgpt.answer.extract import MEASURES, Asked, Candidate, candidates, type_fit
+from bookgpt.answer.asking import Asked
+from bookgpt.answer.extract import MEASURES, Candidate, candidates, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question

@@ -1,7 +1,7 @@
 """Answer candidates shaped by the question, cut from the sentences that answer it.
 
-A question asks for a kind of thing (`answer_type`): a person, a number or quantity, a time, a
-place, a reason, a meaning, or a plain noun phrase. Each sentence of the retrieved windows (and
+A question asks for a kind of thing (`bookgpt.answer.asking`): a person, a number or quantity,
+a time, a place, a reason, a meaning, or a plain noun phrase. Each sentence of the retrieved windows (and
 the sentence after each, where answers often stand) is cut into clauses at punctuation; the
 clauses, pairs of neighbouring clauses, a number with what it counts and a reason from its
 "because" on are the candidates, trimmed of the question's own words. A candidate scores by
@@ -16,8 +16,9 @@ import functools
 import re
 from dataclasses import dataclass
 
+from bookgpt.answer.asking import Asked
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
-from bookgpt.text import is_content, question_stems, squash, stem, words
+from bookgpt.text import is_content, squash, stem, words
 
 # clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
 _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
@@ -93,10 +94,6 @@ _APPOSED = re.compile(r"(?:[A-Z][a-z]+\s+)*" + _WHO_NOUN + r"\s+" + _NAME.patter
                       + _NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
                       + r"\b")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
-# a question that asks for more than one thing: "which two", "what two kinds", "between which",
-# or the same asking word twice ("where was he set down and where must he go?")
-_MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
-                   r"\b(who|where|when|which)\b.*\band \1\b")
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
@@ -107,8 +104,7 @@ _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, re
 _QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
                        + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
                        re.IGNORECASE)
-# what a "how many" question counts: the words after it ("how many [different] ways")
-_COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
+
 
 # units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
 # minutes", "three feet high") or a currency before it ("£500")
@@ -169,87 +165,6 @@ class Candidate:
     text: str
     sentence: str  # the sentence it was cut from (the answer's support)
     score: float  # the model-free score (higher is better)
-
-
-_ASKING_HEAD = re.compile(r"^\W*(?:(?:and|but|so|then|to|in|at|on|for|from|by|with|of|into|under|"
-                          r"after|before|during|between|about|according to|since) ){0,2}"
-                          r"(?:what|which|who|whom|whose|when|where|why|how)\b")
-
-
-def answer_type(question: str) -> str:
-    """What a question asks for: person, number, time, place, reason, meaning or thing. The
-    asking clause counts: in "When the fashion swept the country, which two groups stayed?" it is
-    the last one."""
-    clauses = [c for c in re.split(r"[,;:]\s+", question.lower()) if "?" in c or c is not None]
-    asking = [c for c in clauses if re.search(r"\b(?:what|which|who|whom|whose|when|where|why|"
-                                              r"how)\b", c)]
-    # a clause asks with its first words ("which two groups stayed?", "to whom did she write"); an
-    # asking word later in it is a subordinator ("..., as when a car whizzes by?")
-    heads = [c for c in asking if _ASKING_HEAD.match(c)]
-    q = (heads or asking)[-1] if asking else question.lower()
-    return _type_of(q)
-
-
-_PLACE_NOUNS = ("city|cities|capital|town|village|country|countries|island|place|resort|river|"
-                "mountain|street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
-_PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "thinker", "scientist",
-                                                "character", "poet", "inventor", "person"}))
-# up to two words between "which"/"what" and the noun it asks about ("which crowded seaside
-# town"), but no verb: in "what were the island fishermen carrying" the island is no question's
-_FILLER = r"(?:(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could) )\w+ ){0,2}"
-# what each kind of question looks like; the one that starts first in the asking clause wins
-_ASKS = [
-    # a measure: how fast, how far, how heavy, the velocity or the price of something
-    ("speed", re.compile(r"\bhow fast\b|\bat what (?:rate|speed)\b|\bwhat speed\b|"
-                         r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:velocity|speed)\b")),
-    ("length", re.compile(r"\bhow (?:far|high|wide|deep|tall)\b|\bat what (?:distance|height|"
-                          r"depth)\b|\bwhat (?:distance|height|length)\b|\bwhat (?:is|was|are|"
-                          r"were) the (?:\w+ )?(?:distance|length|height|depth|diameter|radius)\b")),
-    ("duration", re.compile(r"\bhow old\b|\bwhat age\b|\bwhat (?:is|was) the (?:\w+ )?age\b")),
-    ("mass", re.compile(r"\bhow heavy\b|\bwhat weight\b|"
-                        r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:weight|mass)\b")),
-    ("money", re.compile(r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:price|cost)\b|"
-                         r"\bhow much (?:did|does|do|would|will) (?:\S+ ){1,4}(?:cost|pay|paid)\b")),
-    ("temperature", re.compile(r"\bhow (?:hot|cold)\b|\bat what temperature\b|"
-                               r"\bwhat (?:is|was) the (?:\w+ )?temperature\b")),
-    ("measure", re.compile(r"\bhow (?:long|big|large)\b|\bwhat size\b|"
-                           r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:size|area|volume)\b")),
-    ("number", re.compile(
-        r"\bhow (?:many|much|often)\b|\bat what angle\b|\bwhat (?:number|value|angle)\b|"
-        r"\b(?:what|which) (?:fraction|fractional part|proportion|percentage|ratio|multiple)\b|"
-        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:value|number|sum|total|smallest|largest|"
-        r"least|greatest|fewest)\b")),
-    # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
-    # ("competitors who sent...")
-    ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
-                          + _PERSON_NOUNS + r")s?\b")),
-    # "when" at the head of its clause, in the present: a condition ("When is a proposition called
-    # true?"); in the past, a time ("When did he live?")
-    ("condition", re.compile(r"^\W*(?:\w+ )?when (?:is|are|can|could|does|do|should|must|may|"
-                             r"will|would)\b")),
-    ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
-    # where a word or a custom comes from asks for its origin, not a place
-    ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
-    ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
-                         + r")s?\b|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:" + _PLACE_NOUNS
-                         + r")\b(?=\s+(?:of|in|on|at|where|that|which|called|named)\b|\s*\?|\s*$)")),
-    # what someone says, admits, concludes or learns: the content of a claim
-    ("claim", re.compile(r"\bwhat (?:\S+ ){0,3}(?:do|does|did|would|will|can|could) "
-                         r"(?:(?!mean\b)\S+ ){1,6}?"
-                         r"(?:say|admit|announce|claim|write|think|believe|argue|propose|suggest|"
-                         r"conclude|decide|hold|maintain|declare|state|tell|explain|remark|reply|"
-                         r"learn|draw|discover|realise|realize|find|want to know)\b")),
-    ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
-                          r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
-    ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"
-                           r"\bcalled\b")),
-]
-
-
-def _type_of(q: str) -> str:
-    found = [(m.start(), rank, kind) for rank, (kind, pattern) in enumerate(_ASKS)
-             for m in [pattern.search(q)] if m]
-    return min(found)[2] if found else "thing"
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:
@@ -347,24 +262,6 @@ def type_fit(kind: str, text: str, qwords: set[str]) -> float:
     if kind == "claim":
         return float(bool(_THAT.search(text)))
     return 0.5  # a meaning or a thing: no mark tells one apart
-
-
-@dataclass(frozen=True)
-class Asked:
-    """What candidates are measured against: the question's stems and words, and its kind."""
-
-    stems: set[str]
-    words: set[str]
-    kind: str
-    counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
-    many: bool = False  # it asks for two things or more
-
-    @classmethod
-    def of(cls, question: str) -> Asked:
-        m = _COUNTED.search(question.lower())
-        counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
-        return cls(set(question_stems(question)), set(words(question)), answer_type(question),
-                   counted, bool(_MANY.search(question.lower())))
 
 
 def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from bookgpt.answer import semantic
-from bookgpt.answer.extract import MEASURES, Asked, marks
+from bookgpt.answer.asking import Asked
+from bookgpt.answer.extract import MEASURES, marks
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
