@@ -112,6 +112,10 @@ def test_a_sentence_labelled_as_the_answer_answers():
     got = candidates(q, sents)
     assert got[0].text == "7-1/2 minutes" and got[0].sentence.startswith("_Answer")
     assert not any(c.text.lower().strip("_.") == "answer" for c in got)
+    # ... nor is any label alone
+    got = candidates(q, [("_Problem 2._--A ferry leaves the quay every quarter of an hour.", 1.0)],
+                     limit=50)
+    assert not any(c.text.lower().strip("_. ").startswith("problem") for c in got)
     # a sentence that only starts with the word is no label
     plain = candidates(q, [("Answer me this: must the walker wait 9 minutes?", 0.7)])
     assert all(c.score < got[0].score for c in plain)

@@ -44,7 +44,9 @@ _ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)
 # (a name, or anyone followed by "who": "It is familiar knowledge that ..." is no focus)
 _CLEFT = re.compile(r"^[\W_]*[Ii]t (?:was|is) (?=[A-Z][a-z]|.*\bwhom?\b)")
 _SHOUTED = re.compile(r"[^a-z]*[A-Z]{2}[^a-z]*")
-_LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans)[\W_]*", re.IGNORECASE)
+# a label alone ("_Answer._", "Problem 1.", "Note:") is no answer
+_LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans|problems?|questions?|exercises?|"
+                         r"examples?|notes?|hints?)(?:\s*\d+)?[\W_]*", re.IGNORECASE)
 # who speaks: a quotation's tag ('," the Captain said', '!" he added') is not what was said
 _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarked|answered|added|"
            r"continued|observed|muttered|whispered|shouted|began|went on)")
