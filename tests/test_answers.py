@@ -65,6 +65,9 @@ def test_stems_meet_across_inflections():
     ("How heavy was the anchor?", "mass"),
     ("What was the price of the horse?", "money"),
     ("How long did the voyage last?", "measure"),  # a length or a time
+    ("What is the name of the keeper's boat?", "person"),  # a name, as "who" asks for one
+    ("Name the author of the tract.", "person"),
+    ("At what hour did the coach leave the inn?", "time"),
     ("What is the capital city of the island?", "place"),
     ("At what temperature does the water boil?", "temperature"),
     ("What is the currently accepted value of the constant?", "number"),
@@ -96,6 +99,8 @@ def test_a_measure_is_a_number_with_a_unit_of_its_dimension():
     assert type_fit("money", "they cost £500 and £750", set()) == 1.0
     assert type_fit("mass", "a sack of 5 lbs.", set()) == 1.0
     assert type_fit("measure", "no number here", set()) == 0.0
+    assert type_fit("time", "at half-past six on Tuesday", set()) == 1.0  # a clock or a weekday
+    assert type_fit("time", "in the old mill", set()) == 0.0
     sents = [("Two travellers left at noon, one of the two by the old road.", 1.0),
              ("The coach went at ten miles an hour on the new road.", 1.0)]
     assert candidates("How fast did the coach go on the new road?", sents)[0].text.startswith(

@@ -70,13 +70,16 @@ _ASKS = [
         r"least|greatest|fewest)\b")),
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
     # ("competitors who sent...")
+    # ... and so does a name asked for: "what is the name of", "name the author"
     ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
-                          + _PERSON_NOUNS + r")s?\b")),
+                          + _PERSON_NOUNS + r")s?\b|\bwhat (?:is|was|are|were) the names? of\b|"
+                          r"^\W*name (?:the|a|an|one|two|three)\b")),
     # "when" at the head of its clause, in the present: a condition ("When is a proposition called
     # true?"); in the past, a time ("When did he live?")
     ("condition", re.compile(r"^\W*(?:\w+ )?when (?:is|are|can|could|does|do|should|must|may|"
                              r"will|would)\b")),
-    ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day)\b")),
+    ("time", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|date|time|age|day|hour|"
+                        r"month|season)\b")),
     # where a word or a custom comes from asks for its origin, not a place
     ("meaning", re.compile(r"\bwhere (?:do|does|did) (?:\S+ ){1,8}(?:come|derive|originate)\b")),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS

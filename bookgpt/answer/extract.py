@@ -58,7 +58,9 @@ _NUMBER_WORDS = frozenset(
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
     "hundred thousand million half third quarter fourth fifth dozen score".split())
 _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
-                        "april may june july august september october november december".split())
+                        "april may june july august september october november december monday "
+                        "tuesday wednesday thursday friday saturday sunday noon midnight morning "
+                        "evening night dawn dusk o'clock half-past quarter-past".split())
 # words that give a reason or a means: a reason's answer starts at one of them
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
                      r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
