@@ -211,9 +211,9 @@ def test_the_focus_of_a_cleft_answers():
 
 
 def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
-    """A question that asks for a name, a number or a date, and a book whose chosen answer holds
-    none: that book answers with confidence 0, so the merge passes over it (and abstains when no
-    book does better)."""
+    """A question that asks for a number or a quantity, and a book whose chosen answer holds no
+    figure: that book answers with confidence 0, so the merge passes over it (and abstains when no
+    book does better). Without the name or date asked for, a book's answer only counts less."""
     from bookgpt.answer.choose import choose, shortlist
     from bookgpt.merge import merge_answers
     from bookgpt.messages import AnswerJob, BookAnswer, Evidence
@@ -223,11 +223,17 @@ def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
                         evidence=[Evidence(text=sentence, match=1.0, window=0)])
         return choose(job, shortlist(job), None, 0.0)
 
-    lost = chosen("In what year did the lighthouse keeper die?",
+    lost = chosen("How many lamps did the lighthouse keeper light?",
                   "The lighthouse keeper kept his lamp burning through every winter storm.")
-    known = chosen("In what year did the lighthouse keeper die?",
+    known = chosen("How many lamps did the lighthouse keeper light?",
+                   "The lighthouse keeper lit 12 lamps, one for each rock below the cliff.")
+    assert lost.confidence == 0.0 and known.confidence > 0.0 and "12" in known.answer
+    # no date for a "when": the answer may be an event ("after the storm"), so it only counts less
+    dated = chosen("In what year did the lighthouse keeper die?",
                    "The lighthouse keeper died in 1871, in the cottage below the lamp.")
-    assert lost.confidence == 0.0 and known.confidence > 0.0 and "1871" in known.answer
+    undated = chosen("In what year did the lighthouse keeper die?",
+                     "The lighthouse keeper died after the great storm, in the cottage below.")
+    assert 0.0 < undated.confidence < dated.confidence and "1871" in dated.answer
     # a question that asks for no such thing keeps its confidence
     assert chosen("What did the lighthouse keeper keep burning?",
                   "The lighthouse keeper kept his lamp burning through every winter storm."

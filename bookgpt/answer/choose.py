@@ -19,9 +19,14 @@ from bookgpt.messages import AnswerJob, Evidence
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
 MAX_SCORED_TOKENS = 16  # ... each judged by its first tokens
 FOLLOWER = 0.85  # a follower sentence matches a little less than its window
-# questions that ask for a kind of thing a text either holds or not (a name, a number, a date, a
-# quantity): a book whose chosen answer holds none has no answer, and says so with confidence 0
+# questions that ask for a kind of thing a text holds or not (a name, a number, a date, a
+# quantity): a book whose chosen answer holds no figure for a number or quantity question has no
+# answer, and says so with confidence 0; one with no name or date for a who / where / when
+# question keeps MISSING of its confidence, for such answers may be common words ("the priests",
+# "under the mat", "after the revolt"), but a book that has one wins the merge
 STRICT = frozenset({"person", "place", "number", "time", *MEASURES})
+FIGURES = frozenset({"number", *MEASURES})
+MISSING = 0.2
 # the confidence left to a name that stands capitalised only at its sentence's opening: on
 # dev.jsonl 0.1-0.3 gave the same answers (+2 / -0); 0 declined one more out-of-scope question but
 # lost a right answer opening its sentence ("Tolstoi explains"); 0.4-1 lost one to "Admit"
@@ -53,11 +58,11 @@ _NAME_WORD = re.compile(r"\b[A-Z][a-z]+")
 
 
 def _holds(asked: Asked, cand: Candidate) -> float:
-    """How surely a candidate holds the kind of thing asked for: 0 not at all, 1 surely, and
-    UNSURE_NAME for a name that stands capitalised only where any word is ("Tolstoi explains",
-    but also "Seat of ..." opening a sentence)."""
+    """How surely a candidate holds the kind of thing asked for: 1 surely, 0 no figure where one
+    is asked for, MISSING no name or date, and UNSURE_NAME for a name that stands capitalised only
+    where any word is ("Tolstoi explains", but also "Seat of ..." opening a sentence)."""
     if type_fit(asked.kind, cand.text, asked.words) == 0.0:
-        return 0.0
+        return 0.0 if asked.kind in FIGURES else MISSING
     if asked.kind not in ("person", "place"):
         return 1.0
     inside = {m.group() for m in _NAME_WORD.finditer(cand.sentence)
