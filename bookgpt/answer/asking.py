@@ -6,6 +6,7 @@ stems and words, what a "how many" counts, whether it asks for two things).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -106,17 +107,19 @@ def _type_of(q: str) -> str:
 
 @dataclass(frozen=True)
 class Asked:
-    """What candidates are measured against: the question's stems and words, and its kind."""
+    """What candidates are measured against: the question's stems and words, and its kind. One
+    question is read once (`of` is cached): its books' retrieval, cut and choice all ask."""
 
-    stems: set[str]
-    words: set[str]
+    stems: frozenset[str]
+    words: frozenset[str]
     kind: str
     counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
     many: bool = False  # it asks for two things or more
 
     @classmethod
+    @functools.lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
         m = _COUNTED.search(question.lower())
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
-        return cls(set(question_stems(question)), set(words(question)), answer_type(question),
-                   counted, bool(_MANY.search(question.lower())))
+        return cls(frozenset(question_stems(question)), frozenset(words(question)),
+                   answer_type(question), counted, bool(_MANY.search(question.lower())))

@@ -9,11 +9,10 @@ choice, and the control beside which `bookgpt eval --questions` reports the mode
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, Candidate, candidates, type_fit
+from bookgpt.answer.extract import MEASURES, Candidate, candidates, named_inside, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
@@ -54,9 +53,6 @@ def _window_of(evidence: list[Evidence], sentence: str) -> tuple[str, str]:
             " ".join(e.text for e in evidence if e.window == window))
 
 
-_NAME_WORD = re.compile(r"\b[A-Z][a-z]+")
-
-
 def _holds(asked: Asked, cand: Candidate) -> float:
     """How surely a candidate holds the kind of thing asked for: 1 surely, 0 no figure where one
     is asked for, MISSING no name or date, and UNSURE_NAME for a name that stands capitalised only
@@ -65,10 +61,7 @@ def _holds(asked: Asked, cand: Candidate) -> float:
         return 0.0 if asked.kind in FIGURES else MISSING
     if asked.kind not in ("person", "place"):
         return 1.0
-    inside = {m.group() for m in _NAME_WORD.finditer(cand.sentence)
-              if not re.search(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$", cand.sentence[:m.start()])}
-    named = [w for w in _NAME_WORD.findall(cand.text) if w.lower() not in asked.words]
-    return 1.0 if any(w in inside for w in named) else UNSURE_NAME
+    return 1.0 if named_inside(cand.text, cand.sentence, asked.words) else UNSURE_NAME
 
 
 def shortlist(job: AnswerJob) -> list[Candidate]:

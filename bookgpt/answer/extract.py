@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
@@ -198,7 +199,7 @@ def _counted(text: str, counted: frozenset[str]) -> str:
     return " ".join(toks[:ends[-1] + 1]) if counted and ends else ""
 
 
-def _trim(text: str, qstems: set[str], keep: frozenset[str] = frozenset()) -> str:
+def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> str:
     """Leading conjunctions and the question's own words cut from the ends of a candidate (but
     not, at its end, what a "how many" question counts: `keep`)."""
     text = _LEAD.sub("", text.strip())
@@ -211,7 +212,7 @@ def _trim(text: str, qstems: set[str], keep: frozenset[str] = frozenset()) -> st
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
 
-def _spare(token: str, qstems: set[str]) -> bool:
+def _spare(token: str, qstems: Set[str]) -> bool:
     """A token the trim may cut: every word of it ("one-third" has two) is a function word or
     one of the question's."""
     return all(stem(w) in qstems or not is_content(w) for w in _parts(token))
@@ -222,10 +223,10 @@ def _parts(token: str) -> tuple[str, ...]:
     return tuple(words(token))
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _bare(token: str) -> str:
-    ws = words(token)
-    return ws[0] if ws else ""
+    """A token's first word ("one" of "one-third,")."""
+    parts = _parts(token)
+    return parts[0] if parts else ""
 
 
 def _aside(piece: str) -> bool:
@@ -247,7 +248,20 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
     return type_fit(kind, text, set()) == 1.0
 
 
-def type_fit(kind: str, text: str, qwords: set[str]) -> float:
+# where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
+_OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
+_NAME_WORD = re.compile(r"\b[A-Z][a-z]+")
+
+
+def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
+    """Whether a name of `text` (not one of the question's words) stands capitalised somewhere
+    inside `sentence`, not only where any word is ("Tolstoi explains", "Seat of ..." opening it)."""
+    inside = {m.group() for m in _NAME_WORD.finditer(sentence)
+              if not _OPENING.search(sentence[:m.start()])}
+    return any(w in inside and w.lower() not in qwords for w in _NAME_WORD.findall(text))
+
+
+def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
     if kind == "number":
         return float(bool(_DIGIT.search(text) or _NUMBER_WORD.search(text)))
@@ -314,21 +328,38 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                       default=0.0) / total) for i, j, raw in pieces]
 
 
-# what starts the answer to a "why" and to a "when is": the word that gives the reason or sets the
-# condition, and its lead words, which a reader's answer leaves out
+# what starts the answer to a "why", a "when is" and a "what did X say": the word that gives the
+# reason, sets the condition or opens the claim, and its lead words, which a reader's answer
+# leaves out
 _GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD),
             "claim": (_THAT, _THAT_LEAD)}
 
 
-def _stated(sentence: str, m: re.Match[str]) -> str:
-    """What a sentence says the answer is, after its "the answer is" (`m`): to the closing quote
-    when it is quoted ('the correct answer is "one-third," although'), else to its clause's end."""
-    rest = sentence[m.end():]
-    if any(q in m.group() for q in "\"“'‘"):
-        close = re.search(r"[\"”’]|'(?!\w)", rest)
-        rest = rest[:close.start()] if close else rest
-    end = next((e for _, e in _clauses(rest)), 0)
-    return rest[:end].rstrip(".!?\"'”’_ ")
+def _declared(sentence: str) -> tuple[bool, list[str]]:
+    """Whether a sentence is labelled as an answer, and the pieces it declares to be one: all it
+    says after its label ("5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"), what follows its "the answer is" (to
+    the closing quote when quoted: 'the correct answer is "one-third," although', else to its
+    clause's end), and the focus of its cleft ("It was Pantocyclus-- ... --who")."""
+    label = _LABEL.match(sentence)
+    out = [_unquoted(sentence[label.end():])] if label else []
+    for m in _ANSWER_IS.finditer(sentence):
+        rest = sentence[m.end():]
+        if any(q in m.group() for q in "\"“'‘"):
+            close = re.search(r"[\"”’]|'(?!\w)", rest)
+            rest = rest[:close.start()] if close else rest
+        out.append(_unquoted(_first_clause(rest)))
+    cleft = _CLEFT.match(sentence)
+    if cleft:
+        out.append(_first_clause(sentence[cleft.end():]))
+    return label is not None, out
+
+
+def _first_clause(text: str) -> str:
+    return text[:next((e for _, e in _clauses(text)), 0)]
+
+
+def _unquoted(text: str) -> str:
+    return text.rstrip(".!?\"'”’_ ")
 
 
 def _coordinated(clause: str) -> list[str]:
@@ -384,16 +415,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         sentence = squash(sentence)
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
-        label = _LABEL.match(sentence)  # the book says this is the answer
-        labelled = label is not None
-        # ... all of it, as one piece too: "5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"; and what a sentence
-        # says the answer is, to the end of its clause
-        whole = [(sentence[label.end():].rstrip(".!?\"'”’_ "), 1.0)] if label else []
-        said = [(_stated(sentence, m), 1.0) for m in _ANSWER_IS.finditer(sentence)]
-        said += [(sentence[m.end():m.end() + end], 1.0) for m in [_CLEFT.match(sentence)] if m
-                 for end in [next((e for _, e in _clauses(sentence[m.end():])), 0)]]
-        for raw, near in whole + said + _pieces(sentence, asked):
-            stated = any(raw == piece for piece, _ in said)
+        labelled, declared = _declared(sentence)  # the book says this is the answer
+        pieces = [(p, 1.0, True) for p in declared] + [(r, n, labelled)
+                                                        for r, n in _pieces(sentence, asked)]
+        for raw, near, stated in pieces:
             raw = _TAG_AFTER.sub("", raw)
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
@@ -405,7 +430,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             seen.add(text.lower())
             score = _score(raw, text, 1.0 if labelled else match, near, asked)
             if score is not None:
-                score *= LABELLED if labelled or stated else 1.0
+                score *= LABELLED if stated else 1.0
                 out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]

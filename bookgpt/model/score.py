@@ -15,9 +15,10 @@ with bf16 autocast (`serve.score_dtype`, where the CPU has native bf16) 1.4x.
 
 from __future__ import annotations
 
-import torch
-
 import contextlib
+from dataclasses import dataclass
+
+import torch
 
 from bookgpt.model.gpt import GPT
 
@@ -46,6 +47,43 @@ def score_answers(model: GPT, prompts: list[list[int]], answers: list[list[list[
                                  end, pad_id, dtype=dtype)
     return [[[lp for lp, _ in sc[at][: len(toks)]] + [sc[at][len(toks)][1]]
              for toks, at in zip(cs, ride)] for cs, ride, sc in zip(answers, rides, scored)]
+
+
+@dataclass
+class _Packed:
+    """Prompts with their continuations in rows: consecutive prompts, each followed by its
+    continuations (each but its last token), up to `pack` tokens a row (one prompt at least); per
+    token its id, position, prompt and continuation (-1: the prompt itself)."""
+
+    rows: list[list[tuple[int, int, int, int]]]
+    lasts: list[tuple[int, int]]  # (row, place) of each prompt's last token
+    reads: list[tuple[int, int]]  # (row, place) of each token that predicts a next one
+    flat: list[list[int]]  # the continuations, in order
+    owner: list[int]  # ... and the prompt of each
+
+    @classmethod
+    def of(cls, prompts: list[list[int]], conts: list[list[list[int]]], pack: int) -> _Packed:
+        out = cls([[]], [], [], [], [])
+        for j, (p, cs) in enumerate(zip(prompts, conts)):
+            size = len(p) + sum(len(c) - 1 for c in cs)
+            if out.rows[-1] and len(out.rows[-1]) + size > pack:
+                out.rows.append([])
+            row, r = out.rows[-1], len(out.rows) - 1
+            row += [(t, k, j, -1) for k, t in enumerate(p)]
+            out.lasts.append((r, len(row) - 1))
+            for c in cs:
+                out.reads += [(r, len(row) + k) for k in range(len(c) - 1)]
+                row += [(t, len(p) + k, j, len(out.flat)) for k, t in enumerate(c[:-1])]
+                out.flat.append(c)
+                out.owner.append(j)
+        return out
+
+    def padded(self, pad_id: int) -> list[list[tuple[int, int, int, int]]]:
+        """The rows padded to the longest; a padding token is a prompt and continuation of its
+        own, so that it sees only itself."""
+        T = max(len(row) for row in self.rows)
+        return [row + [(pad_id, 0, -1 - k, -1 - k) for k in range(T - len(row))]
+                for row in self.rows]
 
 
 # tokens per packed row: a row's attention grows with its square, its padding with its size; on
@@ -78,32 +116,11 @@ def score_continuations(model: GPT, prompts: list[list[int]], conts: list[list[l
             raise ValueError(f"prompt ({len(p)}) plus answer ({longest}) tokens exceed the "
                              f"context of {model.cfg.context_length}")
     dev = model.wte.weight.device
-    # the rows: consecutive prompts, each with its continuations, up to `pack` tokens (one prompt
-    # at least); per token its id, position, prompt and continuation (-1: the prompt itself)
-    rows: list[list[tuple[int, int, int, int]]] = [[]]
-    lasts: list[tuple[int, int]] = []  # (row, place) of each prompt's last token
-    reads: list[tuple[int, int]] = []  # (row, place) of each token that predicts a next one
-    flat: list[list[int]] = []  # the continuations, in order
-    owner: list[int] = []  # ... and the prompt of each
-    for j, (p, cs) in enumerate(zip(prompts, conts)):
-        size = len(p) + sum(len(c) - 1 for c in cs)
-        if rows[-1] and len(rows[-1]) + size > pack:
-            rows.append([])
-        row = rows[-1]
-        r = len(rows) - 1
-        row += [(t, k, j, -1) for k, t in enumerate(p)]
-        lasts.append((r, len(row) - 1))
-        for c in cs:
-            reads += [(r, len(row) + k) for k in range(len(c) - 1)]
-            row += [(t, len(p) + k, j, len(flat)) for k, t in enumerate(c[:-1])]
-            flat.append(c)
-            owner.append(j)
-    T = max(len(row) for row in rows)
-    # padding: a prompt and continuation of its own, so that it sees only itself
-    fill = [row + [(pad_id, 0, -1 - k, -1 - k) for k in range(T - len(row))] for row in rows]
-    grid = torch.tensor(fill, device=dev)  # (B, T, 4)
+    packed = _Packed.of(prompts, conts, pack)
+    flat, owner, lasts, reads = packed.flat, packed.owner, packed.lasts, packed.reads
+    grid = torch.tensor(packed.padded(pad_id), device=dev)  # (B, T, 4)
     seg, part = grid[..., 2], grid[..., 3]  # (B, T)
-    at = torch.arange(T, device=dev)
+    at = torch.arange(grid.size(1), device=dev)
     mask = ((seg[:, :, None] == seg[:, None, :]) & (at[None, None, :] <= at[None, :, None])
             & ((part[:, None, :] == -1) | (part[:, None, :] == part[:, :, None])))  # (B, T, T)
 
