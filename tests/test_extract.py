@@ -247,6 +247,28 @@ trailing junk"""
         latex_to_text("{" * 5000 + "x" + "}" * 5000)
 
 
+def test_latex_page_breaks_keep_sentences_whole() -> None:
+    """A page break in a transcribed book ("\\PageSep{32}", an index entry on its own line)
+    renders to nothing and must not cut its sentence in two paragraphs, as a blank line does;
+    a macro whose body sets the space after a full stop ("\\@") still expands."""
+    tex = r"""\documentclass{book}
+\newcommand{\PageSep}[1]{\ignorespaces}
+\newcommand{\SCAbbrev}[3]{\textsc{\MakeLowercase{#1.#2}.}\@#3}
+\newcommand{\AD}[1]{\SCAbbrev{A}{D}{#1}}
+\begin{document}
+From the earliest times they must have been objects of wild
+\PageSep{32}
+\index{Electricity}%
+and fantastic hypotheses.
+% a comment line
+
+In 1600~\AD, Dr.~Gilbert published.
+\end{document}"""
+    text = latex_to_text(tex)
+    assert text == ("From the earliest times they must have been objects of wild and fantastic "
+                    "hypotheses.\n\nIn 1600 a.d., Dr. Gilbert published.")
+
+
 # ----------------------------------------------------------------------------- CNXML
 
 

@@ -24,6 +24,7 @@ _DIMEN_RE = re.compile(
     r"hangafter|penalty|looseness|tolerance|emergencystretch)(?![A-Za-z])\s*=?\s*-?[\d.]*\s*"
     r"(?:\\[A-Za-z]+|[a-z]{2})?(?:\s+(?:plus|minus)\s*-?[\d.]*\s*(?:fil+|[a-z]{2}))*"
 )
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n\s*")
 _GUTENBERG_RE = re.compile(r"gutenberg", re.IGNORECASE)
 
 
@@ -50,7 +51,8 @@ def _plain(nodes: Any) -> str:
 
 
 def _unsafe(nodes: list[Any]) -> bool:
-    return any((isinstance(n, Cmd) and (n.name in UNSAFE or "@" in n.name))
+    # "\\@" alone only sets the space after a full stop ("a.d.\\@,"): harmless
+    return any((isinstance(n, Cmd) and (n.name in UNSAFE or "@" in n.name and n.name != "@"))
                or (isinstance(n, Group) and _unsafe(n.kids)) for n in nodes)
 
 
@@ -288,6 +290,10 @@ def latex_to_text(tex: str) -> str:
         return f"{_VERB}{len(verbatim) - 1}{_VERB}"
 
     body = _VERBATIM_RE.sub(protect, body)
+    # a paragraph ends at a blank source line, and only there: a line that holds only a command
+    # rendering to nothing ("\\PageSep{32}", "\\index{...}%" at a page break) is not blank,
+    # and must not cut the sentence it stands in
+    body = _BLANK_LINE_RE.sub(lambda _: "\n\\par\n", body)
     body = _DIMEN_RE.sub(" ", body)
     preamble = _DIMEN_RE.sub(" ", preamble)
     tree = parse(body, not re.search(r"\\(?:re)?newcommand\s*\{?\\\(", preamble))
@@ -298,7 +304,6 @@ def latex_to_text(tex: str) -> str:
     renderer = Renderer(macros, envs, budget=len(body) // 10 + 1000)
     text = renderer.render(tree)
 
-    text = re.sub(r"[ \t]*\n[ \t]*\n\s*", PARA, text)
     text = re.sub(r"\s*\n\s*", " ", text)
     text = text.replace("---", "—").replace("--", "–").replace("``", '"').replace("''", '"')
     text = text.replace("`", "'").replace(PARA, "\n\n").replace(LINE, "\n")
