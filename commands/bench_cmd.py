@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--new-tokens", type=int, default=128, help="tokens generated per run")
     g.add_argument("--no-compile", action="store_true", help="eager decoding only")
     g.add_argument("--no-transformers", action="store_true", help="skip the transformers baseline")
+    g.add_argument("--rounds", type=int, default=5,
+                   help="timed rounds, each running every contender once in turn (medians reported)")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(run=run_generate)
     a = bsub.add_parser("answer", help="routing and extractive answering in one process, "
@@ -94,7 +96,8 @@ def run_generate(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.bench.generate_bench import bench_generate
 
     _print(bench_generate(cfg, new_tokens=args.new_tokens, compile=not args.no_compile,
-                          with_transformers=not args.no_transformers), args.json)
+                          with_transformers=not args.no_transformers, rounds=args.rounds),
+           args.json)
     return 0
 
 

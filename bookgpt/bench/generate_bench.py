@@ -5,6 +5,7 @@ Both models get the same random GPT-2 weights; the greedy tokens are compared as
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import torch
@@ -49,6 +50,10 @@ def to_transformers(model, vocab: int):
 
 def _time(fn, reps: int = 1) -> float:
     fn()  # warm-up (and compile, where it applies)
+    return _timed(fn, reps)
+
+
+def _timed(fn, reps: int = 1) -> float:
     start = time.perf_counter()
     for _ in range(reps):
         fn()
@@ -56,7 +61,10 @@ def _time(fn, reps: int = 1) -> float:
 
 
 def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
-                   compile: bool = True, with_transformers: bool = True) -> dict:
+                   compile: bool = True, with_transformers: bool = True, rounds: int = 5) -> dict:
+    """New tokens/s at batch 1 and 16, ours beside transformers'. Each of `rounds` rounds times
+    every contender once, in turn, so that a noisy machine slows them alike; the figures are the
+    medians over the rounds, and each speedup the median of the rounds' own ratios."""
     from bookgpt.model import GPT, Sampling
     from bookgpt.model.generate import generate
 
@@ -68,17 +76,44 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     p16 = [torch.randint(5, vocab, (prompt_len,), generator=g).tolist() for _ in range(16)]
     b16_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     out: dict = {"benchmark": "generate", "cpu": cpu_info(), "threads": torch.get_num_threads(),
-                 "prompt_tokens": prompt_len, "new_tokens": new_tokens,
+                 "prompt_tokens": prompt_len, "new_tokens": new_tokens, "rounds": rounds,
                  "n_layer": cfg.model.n_layer, "n_embd": cfg.model.n_embd, "vocab_size": vocab}
-    ours: dict = {"compiled": compile, "batch16_dtype": str(b16_dtype).removeprefix("torch.")}
-    res1 = []
+    res1: list = []
 
-    def run1():
+    def ours1():
         res1[:] = generate(model, p1, Sampling(new_tokens), compile=compile)
 
-    ours["batch1_tokens_per_s"] = round(new_tokens / _time(run1, 2), 1)
-    ours["batch16_tokens_per_s"] = round(16 * new_tokens / _time(
-        lambda: generate(model, p16, Sampling(new_tokens), compile=compile, dtype=b16_dtype)), 1)
+    def ours16():
+        generate(model, p16, Sampling(new_tokens), compile=compile, dtype=b16_dtype)
+
+    runs = {"ours1": ours1, "ours16": ours16}
+    hf_out: list = []
+    if with_transformers:
+        hf = to_transformers(model, vocab)
+        kw = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                  pad_token_id=0, eos_token_id=None)
+        x1, x16 = torch.tensor(p1), torch.tensor(p16)
+
+        def hf1():
+            with torch.inference_mode():
+                hf_out[:] = [hf.generate(x1, attention_mask=torch.ones_like(x1), **kw)]
+
+        def hf16():
+            with torch.inference_mode():
+                hf.generate(x16, attention_mask=torch.ones_like(x16), **kw)
+
+        runs |= {"hf1": hf1, "hf16": hf16}
+    for fn in runs.values():
+        fn()  # warm-up (and compile, where it applies)
+    seconds: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(max(1, rounds)):
+        for name, fn in runs.items():
+            seconds[name].append(_timed(fn))
+    rate = {k: [(16 if k.endswith("16") else 1) * new_tokens / t for t in v]
+            for k, v in seconds.items()}
+    ours: dict = {"compiled": compile, "batch16_dtype": str(b16_dtype).removeprefix("torch."),
+                  "batch1_tokens_per_s": round(statistics.median(rate["ours1"]), 1),
+                  "batch16_tokens_per_s": round(statistics.median(rate["ours16"]), 1)}
     nc = max(16, new_tokens // 2)
     ours["batch1_nocache_tokens_per_s"] = round(nc / _time(
         lambda: generate(model, p1, Sampling(nc), use_cache=False)), 1)
@@ -86,22 +121,12 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
         lambda: generate(model, p1, Sampling(new_tokens), compile=False)), 1)
     out["bookgpt"] = ours
     if with_transformers:
-        hf = to_transformers(model, vocab)
-        kw = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                  pad_token_id=0, eos_token_id=None)
-        x1 = torch.tensor(p1)
-        x16 = torch.tensor(p16)
-        hf_out = []
-        with torch.inference_mode():
-            def hf1():
-                hf_out[:] = [hf.generate(x1, attention_mask=torch.ones_like(x1), **kw)]
-            t1 = _time(hf1, 2)
-            t16 = _time(lambda: hf.generate(x16, attention_mask=torch.ones_like(x16), **kw))
         same = hf_out[0][0, prompt_len:].tolist() == res1[0].tokens
-        out["transformers"] = {"batch1_tokens_per_s": round(new_tokens / t1, 1),
-                               "batch16_tokens_per_s": round(16 * new_tokens / t16, 1),
+        out["transformers"] = {"batch1_tokens_per_s": round(statistics.median(rate["hf1"]), 1),
+                               "batch16_tokens_per_s": round(statistics.median(rate["hf16"]), 1),
                                "same_greedy_tokens_batch1": same}
-        hf_tps = out["transformers"]
-        out["speedup_batch1"] = round(ours["batch1_tokens_per_s"] / hf_tps["batch1_tokens_per_s"], 2)
-        out["speedup_batch16"] = round(ours["batch16_tokens_per_s"] / hf_tps["batch16_tokens_per_s"], 2)
+        for b in ("1", "16"):
+            ratios = [a / h for a, h in zip(rate["ours" + b], rate["hf" + b])]
+            out["speedup_batch" + b] = round(statistics.median(ratios), 2)
+            out[f"speedup_batch{b}_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
     return out
