@@ -17,9 +17,10 @@ from bookgpt.qa.words import STOPWORDS
 
 ABBREV = frozenset(
     "mr mrs ms dr st sir prof vol vols no nos fig figs ch chap pp p art sec sect viz cf ie eg etc "
-    "ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen".split())
+    "ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen ex exs misc eq eqs seq "
+    "loc".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
-_ABBR_TAIL = re.compile(r"([A-Za-z]+)\.?$")
+_ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -44,7 +45,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for m in _SENT_END.finditer(text, start, end):
         if m.group()[0] == ".":
             tail = _ABBR_TAIL.search(text, max(start, m.start() - 12), m.start())
-            tok = tail.group(1) if tail else ""
+            tok = tail.group(1).replace(".", "") if tail else ""
             if tok.lower() in ABBREV or (len(tok) == 1 and tok.isupper()):
                 continue
         cuts.append((pos, m.end()))

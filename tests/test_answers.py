@@ -28,6 +28,12 @@ def test_sentences_skip_abbreviations_and_initials():
     got = [text[a:b] for a, b in sentence_spans(text)]
     assert got == ["Mr. A. Square met Dr. Sphere.", "They spoke (e.g. of lines)!",
                    "Then he left.", "New part"]
+    # a mathematics book's references and dotted abbreviations before a capital or a number
+    text = ("The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22. It follows "
+            "from the U.S.A. Then more.")
+    got = [text[a:b] for a, b in sentence_spans(text)]
+    assert got == ["The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22.",
+                   "It follows from the U.S.A.", "Then more."]
 
 
 def test_stems_meet_across_inflections():
@@ -239,6 +245,26 @@ def test_a_puzzles_solution_section_is_searched_with_it():
     assert solution[0].match == 1.0  # it answers as well as the puzzle matched
     # "[Illustration]" stands twice too, but names no section: it links nothing
     assert all("goat goes over" not in t for t in texts)
+
+
+def test_a_labelled_answer_after_its_puzzle_comes_with_it(monkeypatch):
+    """A puzzle's "_Answer._--" a few sentences after the window that matches the question comes
+    with that window, and is the answer: the window itself stops at the puzzle."""
+    text = ("The ferry runs all day. A farmer keeps ducks and hens in one yard, and counts thirty "
+            "heads and eighty legs among them. Required the number of each kind of bird. The "
+            "puzzle came from a country almanac. _Answer._--Ten ducks and twenty hens. The mill "
+            "stands by the river.")
+    index = SentenceIndex(text)
+    q = "How many ducks and hens does the farmer keep, with thirty heads and eighty legs?"
+    best, found = evidence(index, q, windows=1)
+    assert "eighty legs" in best.text and "Answer" not in best.text
+    assert [e.text for e in found][-1] == "_Answer._--Ten ducks and twenty hens."
+    assert all(e.window == 0 for e in found)  # part of the puzzle's window, as its followers
+    best = candidates(q, [(e.text, e.match) for e in found])[0]
+    assert best.sentence.startswith("_Answer._") and best.text.startswith("Ten ducks")
+    # without it, only the next sentence follows the window
+    monkeypatch.setattr(retrieve, "ANSWER_WITHIN", 0)
+    assert all("Answer" not in e.text for e in evidence(index, q, windows=1)[1])
 
 
 def test_a_books_encoder_is_kept_and_loaded_again(shared_books, tmp_path):

@@ -354,6 +354,11 @@ def _declared(sentence: str) -> tuple[bool, list[str]]:
     return label is not None, out
 
 
+def labels_answer(sentence: str) -> bool:
+    """Whether a sentence opens with an answer's label ("_Answer._--", "Answer:", "Ans.")."""
+    return _LABEL.match(sentence) is not None
+
+
 def _first_clause(text: str) -> str:
     return text[:next((e for _, e in _clauses(text)), 0)]
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, marks
+from bookgpt.answer.extract import MEASURES, labels_answer, marks
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
@@ -52,6 +52,7 @@ TYPED = ("number", *MEASURES, "time", "person", "place", "reason")
 TYPED_SEEDS = 20  # seeds among the best-matching sentences that hold what is asked for...
 TYPED_SEEDS_FROM = 200  # ... looked for among this many best-matching sentences
 SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
+ANSWER_WITHIN = 3  # sentences after a window searched for a labelled answer ("_Answer._--")
 SEEDS = 30  # best-matching sentences whose windows are scored
 RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 # share of the question-window cosine of the book's own encoder added to a window's score, and
@@ -142,7 +143,6 @@ class SentenceIndex:
         """`cache_dir`: where the book's trained encoder is kept between runs (none: trained in
         each process that searches the book)."""
         self.cache_dir = cache_dir
-        self._semantic_key = semantic.cache_key(text) if cache_dir is not None else ""
         self.sentences: list[str] = []
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)
@@ -182,7 +182,10 @@ class SentenceIndex:
         """The book's own encoder (`bookgpt.answer.semantic`), trained on first use; None for a
         text too short to learn from."""
         if self._semantic is False:
-            path = (self.cache_dir / f"{self._semantic_key}.npz"
+            # keyed by what it learns from, the sentences' stems, not the text: a change in how
+            # the text is cut into sentences or words is a change in the encoder
+            key = semantic.cache_key("\n".join(" ".join(st) for st in self.stems))
+            path = (self.cache_dir / f"{key}.npz"
                     if self.cache_dir is not None else None)
             self._semantic = (semantic.cached(path, self.stems, self.idf)
                               if len(self.sentences) >= semantic.MIN_SENTENCES else None)
@@ -321,7 +324,7 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
     out: list[Evidence] = []
     seen: set[int] = set()
 
-    def add(w: Window, rank: int, match: float) -> None:
+    def add(w: Window, rank: int, match: float, follow: int = follow) -> None:
         for k in range(w.first, min(len(index.sentences), w.last + 1 + follow)):
             if k not in seen:
                 seen.add(k)
@@ -329,7 +332,12 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
                                     follows=k > w.last))
 
     for rank, w in enumerate(found):
-        add(w, rank, max(0.0, w.score / best))
+        # a puzzle's labelled answer a sentence or two after its window comes with it
+        # ("Required the weight of each sack." "_Answer._--5-1/2, 6-1/2, ...")
+        after = range(w.last + 1, min(len(index.sentences), w.last + 1 + ANSWER_WITHIN))
+        labelled = [k for k in after if labels_answer(index.sentences[k])]
+        add(w, rank, max(0.0, w.score / best),
+            follow=max(follow, labelled[0] - w.last) if labelled else follow)
     # a window in a puzzle whose solution is a later section: that section's best window (or
     # its opening) answers it, and matches as well as the puzzle did
     for rank, w in enumerate(found[:SOLVED]):

@@ -134,7 +134,8 @@ class Meaning:
 
 
 def cache_key(text: str) -> str:
-    """What a cached encoder was trained from: the text and every setting that shapes training."""
+    """What a cached encoder was trained from: its sentences (as `text`) and every setting that
+    shapes training."""
     settings = f"{DIM},{EPOCHS},{BATCH},{LEARNING_RATE},{TEMPERATURE},{AFTER},{KEEP_SELF}," \
                f"{MIN_DF},{ENSEMBLE}"
     return hashlib.sha256((settings + "\n" + text).encode("utf-8")).hexdigest()[:32]
