@@ -300,3 +300,22 @@ def test_asides_and_long_pieces_are_no_answers():
     got = [c.text for c in candidates("How often were the sacks weighed?", sents, limit=50)]
     assert "five times" in got
     assert not any("said" in t or t.lower() == "captain" for t in got)
+
+
+def test_a_question_asking_what_something_is_called_gets_the_name_given():
+    """"What is X called?" is answered by the name a sentence gives: after a passive naming verb
+    its clause, after an active one the last part of its clause, and the name keeps its last
+    words even when the question has them ("... number system")."""
+    q = "What is a number system called in which multiplication is not commutative?"
+    assert first_answer(q, ("In such a number system multiplication is not commutative, and "
+                            "the laws of operation hold otherwise.", 1.0),
+                        ("We will call such a system, briefly, a skew number system.", 0.85)
+                        ) == "skew number system"
+    q = "What is the ratio of a body's weight to that of an equal volume of water called?"
+    assert first_answer(q, ("This ratio is the same for any lump of one metal: it is called the "
+                            "specific gravity of the metal, and depends on its nature only.", 1.0)
+                        ) == "specific gravity of the metal"
+    # a question that does not ask for a name does not take the words after "called"
+    assert first_answer("Why did the crowd cheer?", (
+        "The crowd cheered because the king, called the Bold, had come home.", 1.0)
+    ) != "Bold"

@@ -15,6 +15,11 @@ from bookgpt.text import is_content, question_stems, stem, words
 
 # a question that asks for more than one thing: "which two", "what two kinds", "between which",
 # or the same asking word twice ("where was he set down and where must he go?")
+# the question asks what something is called: the answer is the name a sentence gives it ("we
+# call such a system a desarguesian number system"), whose last words may be the question's own
+_NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?called\b|"
+                     r"\bwhat (?:do|does|did|would|will|should) (?:\S+ ){1,3}call\b|"
+                     r"\bwhat (?:name|term)\b")
 _MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
                    r"\b(who|where|when|which)\b.*\band \1\b")
 # what a "how many" question counts: the words after it ("how many [different] ways")
@@ -115,6 +120,7 @@ class Asked:
     kind: str
     counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
     many: bool = False  # it asks for two things or more
+    naming: bool = False  # it asks what something is called
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -122,4 +128,5 @@ class Asked:
         m = _COUNTED.search(question.lower())
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
-                   answer_type(question), counted, bool(_MANY.search(question.lower())))
+                   answer_type(question), counted, bool(_MANY.search(question.lower())),
+                   bool(_NAMING.search(question.lower())))

@@ -354,6 +354,24 @@ def _declared(sentence: str) -> tuple[bool, list[str]]:
     return label is not None, out
 
 
+_NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|calls?|term)\b", re.IGNORECASE)
+
+
+def _named(sentence: str) -> list[str]:
+    """The name a sentence gives something, for a question asking what it is called: after a
+    passive naming verb, its clause ("... it is now called | the specific gravity of the
+    material, and ..."); after an active one, the last part of its clause, past the thing named
+    ("We will call such a system, briefly, | a desarguesian number system.")."""
+    found = list(_NAMES_IT.finditer(sentence))
+    if not found:
+        return []
+    rest = sentence[found[-1].end():]
+    if found[-1].group(1):
+        return [_unquoted(_first_clause(rest))]
+    parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:]|--", rest)[0])) if p.strip()]
+    return [parts[-1]] if len(parts) > 1 else []
+
+
 def labels_answer(sentence: str) -> bool:
     """Whether a sentence opens with an answer's label ("_Answer._--", "Answer:", "Ans.")."""
     return _LABEL.match(sentence) is not None
@@ -421,19 +439,25 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
         labelled, declared = _declared(sentence)  # the book says this is the answer
-        pieces = [(p, 1.0, True) for p in declared] + [(r, n, labelled)
-                                                        for r, n in _pieces(sentence, asked)]
-        for raw, near, stated in pieces:
+        named = _named(sentence) if asked.naming else []
+        # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
+        # the answer is, or the name it gives, is stated; a labelled answer, and a name given
+        # when a name is asked for, match as the best window does
+        pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
+                  + [(p, 1.0, True, asked.stems, 1.0) for p in named]
+                  + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
+                     for r, n in _pieces(sentence, asked)])
+        for raw, near, stated, keep, fit in pieces:
             raw = _TAG_AFTER.sub("", raw)
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
-            text = _trim(raw, asked.stems, asked.counted)
+            text = _trim(raw, asked.stems, keep)
             if asked.kind in _GROUNDS:
                 text = _trim(_GROUNDS[asked.kind][1].sub("", text), asked.stems)
             if not text or text.lower() in seen:
                 continue
             seen.add(text.lower())
-            score = _score(raw, text, 1.0 if labelled else match, near, asked)
+            score = _score(raw, text, fit, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
                 out.append(Candidate(text=text, sentence=sentence, score=score))
