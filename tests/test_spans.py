@@ -127,18 +127,23 @@ def test_extract_answers_are_phrases_of_the_passage(trained):
     jobs = [AnswerJob(book_id=BOOKS[1], question=p.question, passage=p.passage, decoding=d)
             for p in pairs for d in ("extract", "generate")]
     answers = answer_batch(model, jobs)
+    offered = 0
     for job, a in zip(jobs, answers):
         assert 0.0 < a.confidence <= 1.0 and a.tokens >= 1
-        if job.decoding == "extract":
+        # a passage offering no phrase the question lacks ("... are in reality the statements"
+        # for a cloze that blanks "statements") makes the book write its answer instead
+        if job.decoding == "extract" and answer_candidates(job.passage, job.question)[1]:
+            offered += 1
             assert a.support and a.answer in a.support and a.support in squash(job.passage)
         else:
             assert a.support == ""
+    assert offered >= 10
 
 
 def test_ask_cli_decodings_and_support(trained, capsys):
     _, base = trained
     capsys.readouterr()
-    q = "What is the velocity of light in relativity?"
+    q = "What is the velocity of light?"
     assert main(base + ["ask", q, "--json", "--book-id", "relativity"]) == 0
     ans = json.loads(capsys.readouterr().out)
     assert ans["support"] and ans["answer"] in ans["support"]
