@@ -396,3 +396,30 @@ def test_route_requests_failure_reaches_each_question_not_the_batch(router, monk
                          BOOK_IDS, [2, 2, 2], 0.07)
     assert isinstance(out[0], MemoryError) and out[2] is out[0]
     assert isinstance(out[1], AskError)
+
+
+def test_a_books_score_is_discounted_by_its_size_not_its_cover(monkeypatch):
+    """The best of many passages scores higher by chance: each book's score is divided by its
+    passage count's SIZE_PRIOR power relative to the median book's. Whether any book covers a
+    question is judged on the undiscounted scores."""
+    import bookgpt.router as router_module
+
+    para = "Roses need pruning in early spring, and tomatoes grow best in full sun."
+    books = {"one": ("One", para),
+             "two": ("Two", "\n\n".join([para, "Compost feeds the soil of the garden beds."])),
+             "many": ("Many", "\n\n".join([f"Page {i}: the weather, the harbour and the tides "
+                                           f"of spring, and roses {i}." for i in range(8)]))}
+    q = "When should roses be pruned in spring?"
+    monkeypatch.setattr(router_module, "SIZE_PRIOR", 0.0)
+    plain = BookRouter.build(books, passage_chars=100)
+    monkeypatch.setattr(router_module, "SIZE_PRIOR", 0.15)
+    r = BookRouter.build(books, passage_chars=100)
+    counts = np.diff(np.append(r.book_starts, len(r.passages)))
+    assert counts.tolist() == [1, 2, 8]
+    want = plain.scores(q)[0] * (counts / 2.0) ** -0.15
+    assert np.allclose(r.scores(q)[0], want)
+    assert r.scores(q)[0][1] == pytest.approx(plain.scores(q)[0][1])  # the median book: as is
+    # a threshold between the best discounted and undiscounted score does not abstain
+    best = plain.scores(q)[0].max()
+    assert not r.route(q, abstain_threshold=best * 0.99).abstained
+    assert r.route(q, abstain_threshold=best * 1.01).abstained
