@@ -178,7 +178,8 @@ class BookRouter:
         return self._sentences[book_id]
 
     def unknown_share(self, question: str) -> float:
-        """The share of the question's words that no indexed book uses (in any common inflection):
+        """The share of the question's words that no indexed book uses (in any common inflection or
+        derived form):
         a question mostly about things the books never mention is for no book. 0 for a shelf of
         fewer than UNKNOWN_MIN_VOCABULARY distinct words, where it says little."""
         toks = list(dict.fromkeys(_tokens(query_text(question))))
@@ -188,10 +189,12 @@ class BookRouter:
 
         def known(t: str) -> bool:
             forms = [t, t + "s", t + "es", t + "ing", t + "ed", t + "d", t[:-1] + "ing"]
-            for suffix in ("s", "es", "ed", "ing", "ly"):
+            # ... and derived forms: "betweenness" of "between", "boundedness", "continuity"
+            for suffix in ("s", "es", "ed", "ing", "ly", "ness", "ment", "ments", "ity", "ities"):
                 if t.endswith(suffix) and len(t) - len(suffix) > 2:
                     forms += [t[:-len(suffix)], t[:-len(suffix)] + "e"]
-            return any(f in vocab for f in forms) or not t.isalpha()
+            # a stop word is in no vocabulary, but every book has it ("between" of "betweenness")
+            return any(f in vocab or f in _STOP for f in forms) or not t.isalpha()
 
         return sum(1 for t in toks if not known(t)) / len(toks)
 

@@ -192,6 +192,10 @@ def test_default_threshold_declines_off_topic_questions_not_paraphrases(router):
 def test_stopword_only_or_unknown_questions_abstain(router):
     for q in ("What is it?", "Why? How?", "Zyxqv plorbnik quuxable?", "???"):
         assert router.route(q).abstained, q
+    # a word is known in its inflections and derived forms, even of a stop word: "betweenness"
+    # ("between"), "sharpness" are no sign of a question about something else
+    assert router.unknown_share("Who first studied the betweenness of points on a line?") == 0.0
+    assert router.unknown_share("How do plorbniks measure the sharpness of a zyxqv?") == 0.5
 
 
 def test_empty_question_is_an_error(router):
