@@ -319,3 +319,12 @@ def test_a_question_asking_what_something_is_called_gets_the_name_given():
     assert first_answer("Why did the crowd cheer?", (
         "The crowd cheered because the king, called the Bold, had come home.", 1.0)
     ) != "Bold"
+
+
+def test_names_with_accented_letters_are_whole_names():
+    assert first_answer("Where did the professor first lecture on geometry?", (
+        "He gave these lectures at the University of Göttingen in the winter.", 1.0)
+    ) == "University of Göttingen"
+    got = [c.text for c in candidates("Who measured the arc with him?", [
+        ("The arc was measured by Delambre and by his colleague Méchain.", 1.0)])]
+    assert "Méchain" in got and not any(t.endswith(" M") or t == "chain" for t in got)

@@ -87,7 +87,9 @@ _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORE
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
 # Mendip", "Trafalgar Square", "Duke of York")
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:(?:\s+(?:of|de|van|von|la|le))?\s+[A-Z][a-z]+)*")
+# a capitalised word, accented letters too ("Göttingen", "Poincaré", "Öersted")
+_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+_NAME = re.compile(r"\b" + _CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+" + _CAP_WORD + r")*")
 # names joined: "from Dunkerque to Barcelona", "Lebombo and Ishango", "Trafalgar Square ... to
 # Euston Station" when a question asks for two
 _NAMES = re.compile(r"(?:\bfrom\s+)?" + _NAME.pattern + r"(?:,?\s+(?:and|or|to)\s+(?:the\s+)?"
@@ -95,11 +97,11 @@ _NAMES = re.compile(r"(?:\bfrom\s+)?" + _NAME.pattern + r"(?:,?\s+(?:and|or|to)\
 # a name with its apposition: "the Vienna philosopher Mach", "Mach, the Vienna philosopher"
 _WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "scientist", "poet",
                                                     "inventor", "critic", "historian"})) + r")"
-_APPOSED = re.compile(r"(?:[A-Z][a-z]+\s+)*" + _WHO_NOUN + r"\s+" + _NAME.pattern + "|"
+_APPOSED = re.compile(r"(?:" + _CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + _NAME.pattern + "|"
                       + _NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
                       + r"\b")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
-_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b" + _CAP_WORD)
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -250,7 +252,7 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
 
 # where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
 _OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
-_NAME_WORD = re.compile(r"\b[A-Z][a-z]+")
+_NAME_WORD = re.compile(r"\b" + _CAP_WORD)
 
 
 def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
