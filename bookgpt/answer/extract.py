@@ -359,19 +359,27 @@ def _declared(sentence: str) -> tuple[bool, list[str]]:
 _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|calls?|term)\b", re.IGNORECASE)
 
 
-def _named(sentence: str) -> list[str]:
-    """The name a sentence gives something, for a question asking what it is called: after a
+def _named(sentence: str, asked: Asked) -> list[tuple[str, float]]:
+    """(name, echo) a sentence gives something, for a question asking what it is called: after a
     passive naming verb, its clause ("... it is now called | the specific gravity of the
     material, and ..."); after an active one, the last part of its clause, past the thing named
-    ("We will call such a system, briefly, | a desarguesian number system.")."""
+    ("We will call such a system, briefly, | a desarguesian number system."). Echo is the share
+    of the question's stems that the words before the name hold: how surely the thing named is
+    the one asked about."""
     found = list(_NAMES_IT.finditer(sentence))
     if not found:
         return []
-    rest = sentence[found[-1].end():]
-    if found[-1].group(1):
-        return [_unquoted(_first_clause(rest))]
-    parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:]|--", rest)[0])) if p.strip()]
-    return [parts[-1]] if len(parts) > 1 else []
+    at = found[-1]
+    rest = sentence[at.end():]
+    if at.group(1):
+        name = _unquoted(_first_clause(rest))
+    else:
+        parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:]|--", rest)[0]))
+                 if p.strip()]
+        name = parts[-1] if len(parts) > 1 else ""
+    before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
+    echo = len(before & asked.stems) / (len(asked.stems) or 1)
+    return [(name, echo)] if name else []
 
 
 def labels_answer(sentence: str) -> bool:
@@ -436,17 +444,24 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     asked = Asked.of(question)
     seen: set[str] = set()
     out: list[Candidate] = []
+    # a name a sentence gives, for a question asking what something is called, matches by how
+    # much of the question the words before it hold, against the best such echo among the
+    # sentences (`_named`): "... are called its "free" periods" over "... is called resonance";
+    # its sentence's match counts once, not to the MATCH_POWER
+    named_in = {s: _named(squash(s), asked) for s, _ in sentences} if asked.naming else {}
+    best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
+        named = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
+                 for p, e in named_in.get(sentence, [])]
         sentence = squash(sentence)
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
         labelled, declared = _declared(sentence)  # the book says this is the answer
-        named = _named(sentence) if asked.naming else []
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
-        # the answer is, or the name it gives, is stated; a labelled answer, and a name given
-        # when a name is asked for, match as the best window does
+        # the answer is, or the name it gives when a name is asked for, is stated; a labelled
+        # answer matches as the best window does
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
-                  + [(p, 1.0, True, asked.stems, 1.0) for p in named]
+                  + [(p, 1.0, True, asked.stems, fit) for p, fit in named]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in _pieces(sentence, asked)])
         for raw, near, stated, keep, fit in pieces:
