@@ -267,9 +267,11 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
     if kind == "number":
         return float(bool(_DIGIT.search(text) or _NUMBER_WORD.search(text)))
-    if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits
-        if MEASURES[kind].search(text):
-            return 1.0
+    if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits,
+        if MEASURES[kind].search(text):  # and one with another kind of unit not at all ("10 feet"
+            return 1.0  # for a temperature, "3 hours" for a length)
+        if kind != "measure" and MEASURES["measure"].search(text):
+            return 0.0
         return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
         return float(bool(_YEAR.search(text) or _TIME_WORD.search(text)))
