@@ -270,7 +270,8 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
     if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits,
         if MEASURES[kind].search(text):  # and one with another kind of unit not at all ("10 feet"
             return 1.0  # for a temperature, "3 hours" for a length)
-        if kind != "measure" and MEASURES["measure"].search(text):
+        if kind != "measure" and any(p.search(text) for k, p in MEASURES.items()
+                                     if k not in (kind, "measure")):
             return 0.0
         return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
