@@ -343,7 +343,8 @@ class BookRouter:
         if top_k < 1:
             raise RouterError(f"top_k must be at least 1 (got {top_k})")
         order = np.argsort(-score, kind="stable")[:top_k]
-        # whether any book covers the question is judged without the size prior, which ranks
+        # whether any book covers the question is judged without the size prior, which only
+        # ranks them (score rows come from scores_many, discounted by it)
         covered = float((score / self._size_prior).max()) if len(score) else 0.0
         if covered < abstain_threshold or (abstain_threshold > 0 and unknown >= UNKNOWN_SHARE):
             return RouteResult(abstained=True, books=[])

@@ -20,6 +20,7 @@ ABBREV = frozenset(
     "ibid op cit ed eds ii iii iv vi vii viii ix xi xii ca esq jr sr gen ex exs misc eq eqs seq "
     "loc".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
+_INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
 _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
@@ -45,8 +46,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for m in _SENT_END.finditer(text, start, end):
         if m.group()[0] == ".":
             tail = _ABBR_TAIL.search(text, max(start, m.start() - 12), m.start())
-            tok = tail.group(1).replace(".", "") if tail else ""
-            if tok.lower() in ABBREV or (len(tok) == 1 and tok.isupper()):
+            tok = tail.group(1) if tail else ""
+            # an abbreviation ("Ex.", "i.e.") or initials ("A.", "J.J.", "A.D.", "U.S.") go on
+            if tok.replace(".", "").lower() in ABBREV or _INITIALS.fullmatch(tok):
                 continue
         cuts.append((pos, m.end()))
         pos = m.end()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 
+from commands.qa_cmd import positive_int
 from bookgpt.config import Config, replace
 from bookgpt.paths import artifacts_root
 
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--new-tokens", type=int, default=128, help="tokens generated per run")
     g.add_argument("--no-compile", action="store_true", help="eager decoding only")
     g.add_argument("--no-transformers", action="store_true", help="skip the transformers baseline")
-    g.add_argument("--rounds", type=int, default=5,
+    g.add_argument("--rounds", type=positive_int, default=5,
                    help="timed rounds, each running every contender once in turn (medians reported)")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(run=run_generate)

@@ -29,11 +29,12 @@ def test_sentences_skip_abbreviations_and_initials():
     assert got == ["Mr. A. Square met Dr. Sphere.", "They spoke (e.g. of lines)!",
                    "Then he left.", "New part"]
     # a mathematics book's references and dotted abbreviations before a capital or a number
-    text = ("The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22. It follows "
-            "from the U.S.A. Then more.")
+    text = ("The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22. It was "
+            "found by J.J. Thomson in A.D. 1897 and sent to the U.S. Navy. Then more.")
     got = [text[a:b] for a, b in sentence_spans(text)]
     assert got == ["The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22.",
-                   "It follows from the U.S.A.", "Then more."]
+                   "It was found by J.J. Thomson in A.D. 1897 and sent to the U.S. Navy.",
+                   "Then more."]
 
 
 def test_stems_meet_across_inflections():
@@ -262,6 +263,12 @@ def test_a_labelled_answer_after_its_puzzle_comes_with_it(monkeypatch):
     assert all(e.window == 0 for e in found)  # part of the puzzle's window, as its followers
     best = candidates(q, [(e.text, e.match) for e in found])[0]
     assert best.sentence.startswith("_Answer._") and best.text.startswith("Ten ducks")
+    # a labelled answer standing alone as a paragraph (heading-like) still comes; one past the
+    # next puzzle's heading does not
+    alone = text.replace(" _Answer._", "\n\n_Answer._").replace(" The mill", "\n\nThe mill")
+    assert evidence(SentenceIndex(alone), q, windows=1)[1][-1].text.startswith("_Answer._")
+    other = text.replace(" The puzzle came", "\n\n7.--THE MILLER'S PUZZLE.\n\nThe puzzle came")
+    assert all("Answer" not in e.text for e in evidence(SentenceIndex(other), q, windows=1)[1])
     # without it, only the next sentence follows the window
     monkeypatch.setattr(retrieve, "ANSWER_WITHIN", 0)
     assert all("Answer" not in e.text for e in evidence(index, q, windows=1)[1])

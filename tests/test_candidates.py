@@ -319,6 +319,14 @@ def test_a_question_asking_what_something_is_called_gets_the_name_given():
     assert first_answer(q, ("This ratio is the same for any lump of one metal: it is called the "
                             "specific gravity of the metal, and depends on its nature only.", 1.0)
                         ) == "specific gravity of the metal"
+    # "the first term" is a noun, not a naming verb
+    assert first_answer(q, ("The first term, the ratio, and the sum fix the series.", 1.0),
+                        ("We call such a system, in short, a skew number system.", 0.9)
+                        ) == "skew number system"
+    # what asks for a name: not a visit "called on", a contraction is no possessive
+    assert not Asked.of("What was the reason Holmes called on Watson?").naming
+    assert Asked.of("What is the name of the ratio that's used for conics?").naming
+    assert Asked.of("What is the name of the keeper's boat?").kind == "person"
     # a question that does not ask for a name does not take the words after "called"
     assert first_answer("Why did the crowd cheer?", (
         "The crowd cheered because the king, called the Bold, had come home.", 1.0)

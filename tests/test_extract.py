@@ -267,6 +267,11 @@ In 1600~\AD, Dr.~Gilbert published.
     text = latex_to_text(tex)
     assert text == ("From the earliest times they must have been objects of wild and fantastic "
                     "hypotheses.\n\nIn 1600 a.d., Dr. Gilbert published.")
+    # a spacing setting takes its value and unit, never the paragraph's end after it nor the
+    # next line's letters
+    tex = ("\\begin{document}\nx\\penalty-10000\n\nthe rest\\vskip 1em\n"
+           "Next \\hskip 2pt plus 1fil word.\n\\end{document}")
+    assert latex_to_text(tex) == "x\n\nthe rest Next word."
 
 
 # ----------------------------------------------------------------------------- CNXML

@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from bookgpt.qa.words import PERSON_NOUNS
 from bookgpt.text import is_content, question_stems, stem, words
 
+# the question asks what something is called: the answer is the name a sentence gives it ("we
+# call such a system, briefly, a desarguesian number system"), whose last words may be the
+# question's own. "The name of the ratio that ..." asks for a term; "the name of the keeper's
+# boat" (one thing's: a possessive follows, not a contraction such as "that's") asks for a name,
+# a person question. "Called on", "call out" name nothing ("called in which" does).
+_OF_ONE = r"(?![^?]*\b(?!(?:that|it|what|there|here|who|he|she|let)['’]s\b)\w+['’]s\b)"
+_CALLED = r"called\b(?!\s+(?:on|upon|for|out|up|back|off)\b)"
+_NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?" + _CALLED + "|"
+                     r"\bwhat (?:do|does|did|would|will|should) (?:\S+ ){1,3}call\b"
+                     r"(?!\s+(?:on|upon|for|out|up|back|off)\b)|"
+                     r"\bwhat (?:name|term)\b|"
+                     r"\bwhat (?:is|was|are|were) the (?:names?|term) (?:of|for) (?:the|a|an)\b" + _OF_ONE)
 # a question that asks for more than one thing: "which two", "what two kinds", "between which",
 # or the same asking word twice ("where was he set down and where must he go?")
-# the question asks what something is called: the answer is the name a sentence gives it ("we
-# call such a system a desarguesian number system"), whose last words may be the question's own.
-# "The name of the ratio that ..." asks for a term; "the name of the keeper's boat", of one
-# thing, for a name (a person question)
-_NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?called\b|"
-                     r"\bwhat (?:do|does|did|would|will|should) (?:\S+ ){1,3}call\b|"
-                     r"\bwhat (?:name|term)\b|"
-                     r"\bwhat (?:is|was|are|were) the (?:names?|term) (?:of|for) (?:the|a|an)\b"
-                     r"(?![^?]*['’]s\b)")
 _MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
                    r"\b(who|where|when|which)\b.*\band \1\b")
 # what a "how many" question counts: the words after it ("how many [different] ways")
@@ -83,7 +86,7 @@ _ASKS = [
     # ... and so does a name asked for: "what is the name of", "name the author"
     ("person", re.compile(r"^\W*(?:\w+ )?who(?:m|se)?\b|\b(?:which|what) " + _FILLER + r"(?:"
                           + _PERSON_NOUNS + r")s?\b|"
-                          r"\bwhat (?:is|was|are|were) the names? of\b(?!\s+(?:the|a|an)\b(?![^?]*['’]s\b))|"
+                          r"\bwhat (?:is|was|are|were) the names? of\b(?!\s+(?:the|a|an)\b" + _OF_ONE + ")|"
                           r"^\W*name (?:the|a|an|one|two|three)\b")),
     # "when" at the head of its clause, in the present: a condition ("When is a proposition called
     # true?"); in the past, a time ("When did he live?")

@@ -203,7 +203,8 @@ def _counted(text: str, counted: frozenset[str]) -> str:
 
 def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> str:
     """Leading conjunctions and the question's own words cut from the ends of a candidate (but
-    not, at its end, what a "how many" question counts: `keep`)."""
+    not, at its end, the stems in `keep`: what a "how many" question counts, or all the
+    question's stems for a name given, "a desarguesian number system")."""
     text = _LEAD.sub("", text.strip())
     toks = text.split()
     while toks and _spare(toks[0], qstems) and len(toks) > 1:
@@ -359,14 +360,19 @@ def _declared(sentence: str) -> tuple[bool, list[str]]:
     return label is not None, out
 
 
-_NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|calls?|term)\b", re.IGNORECASE)
+# a naming verb: passive ("is called", "termed", "known as"), or active after its subject or a
+# modal ("we call", "we will call", "to call"), not the noun ("the first term")
+_NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|you|shall|will|"
+                       r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
+                       re.IGNORECASE)
 
 
 def _named(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(name, echo) a sentence gives something, for a question asking what it is called: after a
     passive naming verb, its clause ("... it is now called | the specific gravity of the
     material, and ..."); after an active one, the last part of its clause, past the thing named
-    ("We will call such a system, briefly, | a desarguesian number system."). Echo is the share
+    ("We will call such a system, briefly, | a desarguesian number system.": without a comma
+    between the thing and its name, "we call X Y" gives none). Echo is the share
     of the question's stems that the words before the name hold: how surely the thing named is
     the one asked about."""
     found = list(_NAMES_IT.finditer(sentence))
@@ -377,7 +383,7 @@ def _named(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     if at.group(1):
         name = _unquoted(_first_clause(rest))
     else:
-        parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:]|--", rest)[0]))
+        parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:()\[\]]|--|—|–", rest)[0]))
                  if p.strip()]
         name = parts[-1] if len(parts) > 1 else ""
     before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
@@ -449,8 +455,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     out: list[Candidate] = []
     # a name a sentence gives, for a question asking what something is called, matches by how
     # much of the question the words before it hold, against the best such echo among the
-    # sentences (`_named`): "... are called its "free" periods" over "... is called resonance";
-    # its sentence's match counts once, not to the MATCH_POWER
+    # sentences (`_named`): "... are called its "free" periods" over "... is called resonance".
+    # The echo's share enters to the MATCH_POWER, as a match does; its sentence's match once
     named_in = {s: _named(squash(s), asked) for s, _ in sentences} if asked.naming else {}
     best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
@@ -464,10 +470,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
-                  + [(p, 1.0, True, asked.stems, fit) for p, fit in named]
+                  + [(p, 1.0, True, asked.stems, m) for p, m in named]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in _pieces(sentence, asked)])
-        for raw, near, stated, keep, fit in pieces:
+        for raw, near, stated, keep, piece_match in pieces:
             raw = _TAG_AFTER.sub("", raw)
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
@@ -477,7 +483,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             if not text or text.lower() in seen:
                 continue
             seen.add(text.lower())
-            score = _score(raw, text, fit, near, asked)
+            score = _score(raw, text, piece_match, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
                 out.append(Candidate(text=text, sentence=sentence, score=score))

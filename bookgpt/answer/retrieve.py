@@ -184,9 +184,10 @@ class SentenceIndex:
         if self._semantic is False:
             # keyed by what it learns from, the sentences' stems, not the text: a change in how
             # the text is cut into sentences or words is a change in the encoder
-            key = semantic.cache_key("\n".join(" ".join(st) for st in self.stems))
-            path = (self.cache_dir / f"{key}.npz"
-                    if self.cache_dir is not None else None)
+            path = None
+            if self.cache_dir is not None:
+                key = semantic.cache_key("\n".join(" ".join(st) for st in self.stems))
+                path = self.cache_dir / f"{key}.npz"
             self._semantic = (semantic.cached(path, self.stems, self.idf)
                               if len(self.sentences) >= semantic.MIN_SENTENCES else None)
         return self._semantic
@@ -209,6 +210,18 @@ class SentenceIndex:
         if found is None:
             found = kept[k] = marks(asked.kind, self.sentences[k])
         return bool(found - asked.words) if isinstance(found, frozenset) else found
+
+    def labelled_after(self, k: int, within: int) -> list[int]:
+        """The first sentence labelled as an answer ("_Answer._--") among the `within` after
+        sentence k, if no other heading comes first (a labelled answer standing alone is a
+        heading itself)."""
+        heads = set(self._head_starts)
+        for j in range(k + 1, min(len(self.sentences), k + 1 + within)):
+            if labels_answer(self.sentences[j]):
+                return [j]
+            if j in heads:
+                break
+        return []
 
     def solution_of(self, k: int) -> tuple[int, int] | None:
         """(start, end) of the later section under the same heading as sentence k's (a puzzle's
@@ -316,7 +329,9 @@ class SentenceIndex:
 def evidence(index: SentenceIndex, question: str, windows: int = 3,
              follow: int = 1) -> tuple[Window | None, list[Evidence]]:
     """(the best window, the sentences of the `windows` best windows and of the `follow`
-    sentences after each), best window first: what a book model answers from."""
+    sentences after each, or of those up to a labelled answer ("_Answer._--") within
+    ANSWER_WITHIN sentences and the same section), best window first: what a book model answers
+    from."""
     found = index.search(question, top=windows)
     if not found:
         return None, []
@@ -334,8 +349,7 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
     for rank, w in enumerate(found):
         # a puzzle's labelled answer a sentence or two after its window comes with it
         # ("Required the weight of each sack." "_Answer._--5-1/2, 6-1/2, ...")
-        after = range(w.last + 1, min(len(index.sentences), w.last + 1 + ANSWER_WITHIN))
-        labelled = [k for k in after if labels_answer(index.sentences[k])]
+        labelled = index.labelled_after(w.last, ANSWER_WITHIN)
         add(w, rank, max(0.0, w.score / best),
             follow=max(follow, labelled[0] - w.last) if labelled else follow)
     # a window in a puzzle whose solution is a later section: that section's best window (or

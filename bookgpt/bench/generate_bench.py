@@ -48,16 +48,15 @@ def to_transformers(model, vocab: int):
     return hf.eval()
 
 
-def _time(fn, reps: int = 1) -> float:
+def _time(fn) -> float:
     fn()  # warm-up (and compile, where it applies)
-    return _timed(fn, reps)
+    return _timed(fn)
 
 
-def _timed(fn, reps: int = 1) -> float:
+def _timed(fn) -> float:
     start = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - start) / reps
+    fn()
+    return time.perf_counter() - start
 
 
 def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
@@ -106,7 +105,9 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     for fn in runs.values():
         fn()  # warm-up (and compile, where it applies)
     seconds: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(max(1, rounds)):
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    for _ in range(rounds):
         for name, fn in runs.items():
             seconds[name].append(_timed(fn))
     rate = {k: [(16 if k.endswith("16") else 1) * new_tokens / t for t in v]

@@ -19,10 +19,14 @@ from bookgpt.crawl.latex_tree import Cmd, Env, Group, Math, Param, is_space, par
 _VERB = "\x03"  # brackets the index of a protected verbatim block
 _VERBATIM_RE = re.compile(
     r"\\begin\{(verbatim\*?|PGtext|alltt|lstlisting|Verbatim)\}(.*?)\\end\{\1\}", re.DOTALL)
+_UNITS = r"(?:pt|em|ex|in|cm|mm|bp|pc|dd|cc|sp|mu|fil+)(?![A-Za-z])"  # TeX's units of length
+# a spacing or penalty setting with its value, on its line (never past it: a blank line after
+# it is a paragraph's end)
 _DIMEN_RE = re.compile(
     r"\\(?:[vh]skip|kern|mkern|hangindent|parindent|parskip|spaceskip|baselineskip|"
-    r"hangafter|penalty|looseness|tolerance|emergencystretch)(?![A-Za-z])\s*=?\s*-?[\d.]*\s*"
-    r"(?:\\[A-Za-z]+|[a-z]{2})?(?:\s+(?:plus|minus)\s*-?[\d.]*\s*(?:fil+|[a-z]{2}))*"
+    r"hangafter|penalty|looseness|tolerance|emergencystretch)(?![A-Za-z])[ \t]*=?[ \t]*-?[\d.]*"
+    r"[ \t]*(?:\\(?!par\b)[A-Za-z]+|" + _UNITS + r")?"
+    r"(?:[ \t]+(?:plus|minus)[ \t]*-?[\d.]*[ \t]*(?:fil+|" + _UNITS + r"))*"
 )
 _BLANK_LINE_RE = re.compile(r"\n[ \t]*\n\s*")
 _GUTENBERG_RE = re.compile(r"gutenberg", re.IGNORECASE)
