@@ -41,6 +41,8 @@ def first_answer(question: str, *sentences: tuple[str, float]) -> str:
     ("What was the price of the horse?", "money"),
     ("How long did the voyage last?", "measure"),  # a length or a time
     ("What is the name of the keeper's boat?", "person"),  # a name, as "who" asks for one
+    ("Which prison does the convict example name?", "place"),
+    ("At which university did he lecture?", "place"),
     ("Name the author of the tract.", "person"),
     ("At what hour did the coach leave the inn?", "time"),
     ("What is the capital city of the island?", "place"),

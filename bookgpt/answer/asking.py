@@ -53,7 +53,9 @@ def answer_type(question: str) -> str:
 
 
 _PLACE_NOUNS = ("city|cities|capital|town|village|country|countries|island|place|resort|river|"
-                "mountain|street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent")
+                "mountain|street|station|county|region|kingdom|port|harbour|harbor|land|nation|continent|"
+                "prison|gaol|university|college|church|cathedral|abbey|castle|inn|province|sea|ocean|"
+                "lake|valley|bay|observatory|palace")
 _PERSON_NOUNS = "|".join(sorted(PERSON_NOUNS | {"astronomer", "novelist", "thinker", "scientist",
                                                 "character", "poet", "inventor", "person"}))
 # up to two words between "which"/"what" and the noun it asks about ("which crowded seaside
