@@ -342,3 +342,7 @@ def test_names_with_accented_letters_are_whole_names():
     got = [c.text for c in candidates("Who measured the arc with him?", [
         ("The arc was measured by Delambre and by his colleague Méchain.", 1.0)])]
     assert "Méchain" in got and not any(t.endswith(" M") or t == "chain" for t in got)
+    assert first_answer("Who proved it?", ("The theorem was proved by Paul Erdős in a short "
+                                          "note.", 1.0)) == "Paul Erdős"
+    assert first_answer("Who introduced it?", ("The cohomology was introduced by Eduard Čech "
+                                              "later.", 1.0)) == "Eduard Čech"

@@ -87,8 +87,11 @@ _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORE
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
 # Mendip", "Trafalgar Square", "Duke of York")
-# a capitalised word, accented letters too ("Göttingen", "Poincaré", "Öersted")
-_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+# a capitalised word, accented letters too ("Göttingen", "Poincaré", "Erdős", "Łukasiewicz",
+# "Čech"): the Latin letters of Unicode's first blocks, by their case
+_LATIN = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
+_CAP_WORD = ("[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "][a-z"
+             + "".join(c for c in _LATIN if c.islower()) + "]+")
 _NAME = re.compile(r"\b" + _CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+" + _CAP_WORD + r")*")
 # names joined: "from Dunkerque to Barcelona", "Lebombo and Ishango", "Trafalgar Square ... to
 # Euston Station" when a question asks for two
