@@ -8,6 +8,8 @@ clauses, pairs of neighbouring clauses, a number with what it counts and a reaso
 what it adds to the question (content words the question does not have), by how well its
 sentence matches the question, by whether it has what the question asks for (a name for "who", a
 number for "how many", "because" for "why") and by its length against what such a question needs.
+What a sentence itself says the answer is (a label, "the answer is", a name it gives) comes from
+`bookgpt.answer.stated` and counts more; clauses are cut by `bookgpt.answer.clauses`.
 """
 
 from __future__ import annotations
@@ -18,14 +20,11 @@ from collections.abc import Set
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
+from bookgpt.answer.clauses import split_clauses
+from bookgpt.answer.stated import declared_answers, given_names
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import is_content, squash, stem, words
 
-# clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
-_CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
-                         r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
-# brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
-_ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
 # words that link a sentence to the one before ("Accordingly", "Finally"): they start no answer,
 # and alone they are none
 _CONNECTIVES = ("accordingly|consequently|moreover|however|besides|indeed|finally|furthermore|"
@@ -33,17 +32,6 @@ _CONNECTIVES = ("accordingly|consequently|moreover|however|besides|indeed|finall
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
                    r"therefore|namely|i\.e\.|e\.g\.|that is|" + _CONNECTIVES + r"),?\s+",
                    re.IGNORECASE)
-# a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
-# states what was asked outright (a "Solution" label starts the working, not the answer)
-_LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
-                    re.IGNORECASE)
-# ... or says so within a sentence: "the correct answer is 1,992 different ways"
-_ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)\s+)?(?:answer|"
-                        r"solution)\s+(?:is|was|will be)\b(?:\s+that\b)?[\s:,\"'“”‘’_]*",
-                        re.IGNORECASE)
-# ... or puts it in focus: "It was Pantocyclus--the illustrious Circle--who first convinced ..."
-# (a name, or anyone followed by "who": "It is familiar knowledge that ..." is no focus)
-_CLEFT = re.compile(r"^[\W_]*[Ii]t (?:was|is) (?=[A-Z][a-z]|.*\bwhom?\b)")
 _SHOUTED = re.compile(r"[^a-z]*[A-Z]{2}[^a-z]*")
 # a label alone ("_Answer._", "Problem 1.", "Note:") is no answer
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans|problems?|questions?|exercises?|"
@@ -177,25 +165,6 @@ class Candidate:
     score: float  # the model-free score (higher is better)
 
 
-def _clauses(sentence: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentence's clauses: the pieces between punctuation."""
-    out, pos = [], 0
-    inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
-    cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
-            if not any(a <= m.start() < b for a, b in inside)]
-    for m in [*cuts, None]:
-        end = m.start() if m else len(sentence)
-        a, b = pos, end
-        while a < b and sentence[a] in " \"'“”‘’_*":
-            a += 1
-        while b > a and sentence[b - 1] in " \"'“”‘’_*":
-            b -= 1
-        if any(c.isalnum() for c in sentence[a:b]):
-            out.append((a, b))
-        pos = m.end() if m else len(sentence)
-    return out
-
-
 def _counted(text: str, counted: frozenset[str]) -> str:
     """The start of `text` (a number on) up to the thing a question counts, if it comes within
     three words of the number: "575 squares", "255 different ways"."""
@@ -295,7 +264,7 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(piece, nearness) of a sentence: its clauses (asides dropped unless they hold what is
     asked), pairs of neighbouring clauses, a number's quantity, a reason's "because" clause.
     Nearness (0..1) is how close the piece stands to the clauses that echo the question."""
-    clauses = [(a, b) for a, b in _clauses(sentence)
+    clauses = [(a, b) for a, b in split_clauses(sentence)
                if not _aside(sentence[a:b]) or type_fit(asked.kind, sentence[a:b],
                                                          asked.words) == 1.0]
     echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in asked.stems)
@@ -342,69 +311,6 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
 # leaves out
 _GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD),
             "claim": (_THAT, _THAT_LEAD)}
-
-
-def _declared(sentence: str) -> tuple[bool, list[str]]:
-    """Whether a sentence is labelled as an answer, and the pieces it declares to be one: all it
-    says after its label ("5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"), what follows its "the answer is" (to
-    the closing quote when quoted: 'the correct answer is "one-third," although', else to its
-    clause's end), and the focus of its cleft ("It was Pantocyclus-- ... --who")."""
-    label = _LABEL.match(sentence)
-    out = [_unquoted(sentence[label.end():])] if label else []
-    for m in _ANSWER_IS.finditer(sentence):
-        rest = sentence[m.end():]
-        if any(q in m.group() for q in "\"“'‘"):
-            close = re.search(r"[\"”’]|'(?!\w)", rest)
-            rest = rest[:close.start()] if close else rest
-        out.append(_unquoted(_first_clause(rest)))
-    cleft = _CLEFT.match(sentence)
-    if cleft:
-        out.append(_first_clause(sentence[cleft.end():]))
-    return label is not None, out
-
-
-# a naming verb: passive ("is called", "termed", "known as"), or active after its subject or a
-# modal ("we call", "we will call", "to call"), not the noun ("the first term")
-_NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|you|shall|will|"
-                       r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
-                       re.IGNORECASE)
-
-
-def _named(sentence: str, asked: Asked) -> list[tuple[str, float]]:
-    """(name, echo) a sentence gives something, for a question asking what it is called: after a
-    passive naming verb, its clause ("... it is now called | the specific gravity of the
-    material, and ..."); after an active one, the last part of its clause, past the thing named
-    ("We will call such a system, briefly, | a desarguesian number system.": without a comma
-    between the thing and its name, "we call X Y" gives none). Echo is the share
-    of the question's stems that the words before the name hold: how surely the thing named is
-    the one asked about."""
-    found = list(_NAMES_IT.finditer(sentence))
-    if not found:
-        return []
-    at = found[-1]
-    rest = sentence[at.end():]
-    if at.group(1):
-        name = _unquoted(_first_clause(rest))
-    else:
-        parts = [p for p in re.split(r",\s+", _unquoted(re.split(r"[;:()\[\]]|--|—|–", rest)[0]))
-                 if p.strip()]
-        name = parts[-1] if len(parts) > 1 else ""
-    before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
-    echo = len(before & asked.stems) / (len(asked.stems) or 1)
-    return [(name, echo)] if name else []
-
-
-def labels_answer(sentence: str) -> bool:
-    """Whether a sentence opens with an answer's label ("_Answer._--", "Answer:", "Ans.")."""
-    return _LABEL.match(sentence) is not None
-
-
-def _first_clause(text: str) -> str:
-    return text[:next((e for _, e in _clauses(text)), 0)]
-
-
-def _unquoted(text: str) -> str:
-    return text.rstrip(".!?\"'”’_ ")
 
 
 def _coordinated(clause: str) -> list[str]:
@@ -458,9 +364,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     out: list[Candidate] = []
     # a name a sentence gives, for a question asking what something is called, matches by how
     # much of the question the words before it hold, against the best such echo among the
-    # sentences (`_named`): "... are called its "free" periods" over "... is called resonance".
+    # sentences (`stated.given_names`): "... are called its "free" periods" over "... is called resonance".
     # The echo's share enters to the MATCH_POWER, as a match does; its sentence's match once
-    named_in = {s: _named(squash(s), asked) for s, _ in sentences} if asked.naming else {}
+    named_in = {s: given_names(squash(s), asked) for s, _ in sentences} if asked.naming else {}
     best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
         named = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
@@ -468,7 +374,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         sentence = squash(sentence)
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
-        labelled, declared = _declared(sentence)  # the book says this is the answer
+        labelled, declared = declared_answers(sentence)  # the book says this is the answer
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does

@@ -35,7 +35,8 @@ import numpy as np
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, labels_answer, marks
+from bookgpt.answer.extract import MEASURES, marks
+from bookgpt.answer.stated import labels_answer
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 

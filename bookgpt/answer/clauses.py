@@ -1,0 +1,41 @@
+"""A sentence's clauses: the pieces between its punctuation, which answer candidates are cut
+from (`bookgpt.answer.extract`) and what a sentence states (`bookgpt.answer.stated`)."""
+
+from __future__ import annotations
+
+import re
+
+# clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
+_CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
+                         r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
+# brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
+_ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
+
+
+def split_clauses(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentence's clauses: the pieces between punctuation."""
+    out, pos = [], 0
+    inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
+    cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
+            if not any(a <= m.start() < b for a, b in inside)]
+    for m in [*cuts, None]:
+        end = m.start() if m else len(sentence)
+        a, b = pos, end
+        while a < b and sentence[a] in " \"'“”‘’_*":
+            a += 1
+        while b > a and sentence[b - 1] in " \"'“”‘’_*":
+            b -= 1
+        if any(c.isalnum() for c in sentence[a:b]):
+            out.append((a, b))
+        pos = m.end() if m else len(sentence)
+    return out
+
+
+def first_clause(text: str) -> str:
+    """The text up to its first clause's end."""
+    return text[:next((e for _, e in split_clauses(text)), 0)]
+
+
+def unquoted(text: str) -> str:
+    """The text without its closing punctuation and quotes."""
+    return text.rstrip(".!?\"'”’_ ")

@@ -1,0 +1,78 @@
+"""What a sentence itself says the answer is: what follows an answer's label ("_Answer._--"),
+its "the answer is X", the focus of its cleft ("It was Pantocyclus who ..."), and, for a question
+asking what something is called, the name it gives ("... is called the eccentricity")."""
+
+from __future__ import annotations
+
+import re
+
+from bookgpt.answer.asking import Asked
+from bookgpt.answer.clauses import first_clause, unquoted
+from bookgpt.text import is_content, stem, words
+
+# a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
+# states what was asked outright (a "Solution" label starts the working, not the answer)
+_LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
+                    re.IGNORECASE)
+# ... or says so within a sentence: "the correct answer is 1,992 different ways"
+_ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)\s+)?(?:answer|"
+                        r"solution)\s+(?:is|was|will be)\b(?:\s+that\b)?[\s:,\"'“”‘’_]*",
+                        re.IGNORECASE)
+# ... or puts it in focus: "It was Pantocyclus--the illustrious Circle--who first convinced ..."
+# (a name, or anyone followed by "who": "It is familiar knowledge that ..." is no focus)
+_CLEFT = re.compile(r"^[\W_]*[Ii]t (?:was|is) (?=[A-Z][a-z]|.*\bwhom?\b)")
+
+
+def declared_answers(sentence: str) -> tuple[bool, list[str]]:
+    """Whether a sentence is labelled as an answer, and the pieces it declares to be one: all it
+    says after its label ("5-1/2, 6-1/2, 7, 4-1/2, 3-1/2"), what follows its "the answer is" (to
+    the closing quote when quoted: 'the correct answer is "one-third," although', else to its
+    clause's end), and the focus of its cleft ("It was Pantocyclus-- ... --who")."""
+    label = _LABEL.match(sentence)
+    out = [unquoted(sentence[label.end():])] if label else []
+    for m in _ANSWER_IS.finditer(sentence):
+        rest = sentence[m.end():]
+        if any(q in m.group() for q in "\"“'‘"):
+            close = re.search(r"[\"”’]|'(?!\w)", rest)
+            rest = rest[:close.start()] if close else rest
+        out.append(unquoted(first_clause(rest)))
+    cleft = _CLEFT.match(sentence)
+    if cleft:
+        out.append(first_clause(sentence[cleft.end():]))
+    return label is not None, out
+
+
+# a naming verb: passive ("is called", "termed", "known as"), or active after its subject or a
+# modal ("we call", "we will call", "to call"), not the noun ("the first term")
+_NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|you|shall|will|"
+                       r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
+                       re.IGNORECASE)
+
+
+def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
+    """(name, echo) a sentence gives something, for a question asking what it is called: after a
+    passive naming verb, its clause ("... it is now called | the specific gravity of the
+    material, and ..."); after an active one, the last part of its clause, past the thing named
+    ("We will call such a system, briefly, | a desarguesian number system.": without a comma
+    between the thing and its name, "we call X Y" gives none). Echo is the share
+    of the question's stems that the words before the name hold: how surely the thing named is
+    the one asked about."""
+    found = list(_NAMES_IT.finditer(sentence))
+    if not found:
+        return []
+    at = found[-1]
+    rest = sentence[at.end():]
+    if at.group(1):
+        name = unquoted(first_clause(rest))
+    else:
+        parts = [p for p in re.split(r",\s+", unquoted(re.split(r"[;:()\[\]]|--|—|–", rest)[0]))
+                 if p.strip()]
+        name = parts[-1] if len(parts) > 1 else ""
+    before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
+    echo = len(before & asked.stems) / (len(asked.stems) or 1)
+    return [(name, echo)] if name else []
+
+
+def labels_answer(sentence: str) -> bool:
+    """Whether a sentence opens with an answer's label ("_Answer._--", "Answer:", "Ans.")."""
+    return _LABEL.match(sentence) is not None
