@@ -76,6 +76,9 @@ def test_a_measure_is_a_number_with_a_unit_of_its_dimension():
     assert type_fit("temperature", "sank 10 feet", set()) == 0.0
     assert type_fit("length", "after 3 hours", set()) == 0.0
     assert type_fit("mass", "it weighed 5 pounds", set()) == 1.0
+    # a title alone names no one
+    assert type_fit("person", "Lord", set()) == 0.0
+    assert type_fit("person", "Lord Kelvin", set()) == 1.0
     assert type_fit("duration", "in six and a quarter minutes", set()) == 1.0
     assert type_fit("money", "they cost £500 and £750", set()) == 1.0
     assert type_fit("mass", "a sack of 5 lbs.", set()) == 1.0

@@ -93,6 +93,10 @@ _APPOSED = re.compile(r"(?:" + _CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + _NAME
                       + r"\b")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
 _CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b" + _CAP_WORD)
+# a title names no one alone ("Lord", "Sir", "Professor"): "Lord Kelvin" does
+_TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king queen prince princess "
+                    "captain saint st duke earl bishop father mother brother sister uncle aunt "
+                    "general colonel".split())
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -249,8 +253,9 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
         return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
         return float(bool(_YEAR.search(text) or _TIME_WORD.search(text)))
-    if kind in ("person", "place"):
-        return float(any(m.group().lower() not in qwords for m in _CAPITAL.finditer(" " + text)))
+    if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
+        return float(any(m.group().lower() not in qwords and m.group().lower() not in _TITLES
+                         for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))
     if kind == "condition":
