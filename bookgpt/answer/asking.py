@@ -42,7 +42,7 @@ def answer_type(question: str) -> str:
     """What a question asks for: person, number, time, place, reason, meaning or thing. The
     asking clause counts: in "When the fashion swept the country, which two groups stayed?" it is
     the last one."""
-    clauses = [c for c in re.split(r"[,;:]\s+", question.lower()) if "?" in c or c is not None]
+    clauses = re.split(r"[,;:]\s+", question.lower())
     asking = [c for c in clauses if re.search(r"\b(?:what|which|who|whom|whose|when|where|why|"
                                               r"how)\b", c)]
     # a clause asks with its first words ("which two groups stayed?", "to whom did she write"); an

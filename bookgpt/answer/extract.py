@@ -371,12 +371,12 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     # much of the question the words before it hold, against the best such echo among the
     # sentences (`stated.given_names`): "... are called its "free" periods" over "... is called resonance".
     # The echo's share enters to the MATCH_POWER, as a match does; its sentence's match once
-    named_in = {s: given_names(squash(s), asked) for s, _ in sentences} if asked.naming else {}
+    sentences = [(squash(s), match) for s, match in sentences]
+    named_in = {s: given_names(s, asked) for s, _ in sentences} if asked.naming else {}
     best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
         named = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
                  for p, e in named_in.get(sentence, [])]
-        sentence = squash(sentence)
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
         labelled, declared = declared_answers(sentence)  # the book says this is the answer

@@ -212,17 +212,18 @@ class SentenceIndex:
             found = kept[k] = marks(asked.kind, self.sentences[k])
         return bool(found - asked.words) if isinstance(found, frozenset) else found
 
-    def labelled_after(self, k: int, within: int) -> list[int]:
+    def labelled_after(self, k: int, within: int) -> int | None:
         """The first sentence labelled as an answer ("_Answer._--") among the `within` after
         sentence k, if no other heading comes first (a labelled answer standing alone is a
         heading itself)."""
-        heads = set(self._head_starts)
+        at = bisect.bisect_right(self._head_starts, k)
+        heading = self._head_starts[at] if at < len(self._head_starts) else len(self.sentences)
         for j in range(k + 1, min(len(self.sentences), k + 1 + within)):
             if labels_answer(self.sentences[j]):
-                return [j]
-            if j in heads:
-                break
-        return []
+                return j
+            if j == heading:
+                return None
+        return None
 
     def solution_of(self, k: int) -> tuple[int, int] | None:
         """(start, end) of the later section under the same heading as sentence k's (a puzzle's
@@ -352,7 +353,7 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
         # ("Required the weight of each sack." "_Answer._--5-1/2, 6-1/2, ...")
         labelled = index.labelled_after(w.last, ANSWER_WITHIN)
         add(w, rank, max(0.0, w.score / best),
-            follow=max(follow, labelled[0] - w.last) if labelled else follow)
+            follow=follow if labelled is None else max(follow, labelled - w.last))
     # a window in a puzzle whose solution is a later section: that section's best window (or
     # its opening) answers it, and matches as well as the puzzle did
     for rank, w in enumerate(found[:SOLVED]):

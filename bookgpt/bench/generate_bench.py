@@ -67,6 +67,8 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     from bookgpt.model import GPT, Sampling
     from bookgpt.model.generate import generate
 
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
     seed_everything(0)
     vocab = cfg.tokenizer.vocab_size
     model = GPT(cfg.model, vocab).eval()
@@ -105,13 +107,11 @@ def bench_generate(cfg: Config, new_tokens: int = 128, prompt_len: int = 16,
     for fn in runs.values():
         fn()  # warm-up (and compile, where it applies)
     seconds: dict[str, list[float]] = {k: [] for k in runs}
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1, got {rounds}")
     for _ in range(rounds):
         for name, fn in runs.items():
             seconds[name].append(_timed(fn))
-    rate = {k: [(16 if k.endswith("16") else 1) * new_tokens / t for t in v]
-            for k, v in seconds.items()}
+    rows = {"ours1": len(p1), "ours16": len(p16), "hf1": len(p1), "hf16": len(p16)}
+    rate = {k: [rows[k] * new_tokens / t for t in v] for k, v in seconds.items()}
     ours: dict = {"compiled": compile, "batch16_dtype": str(b16_dtype).removeprefix("torch."),
                   "batch1_tokens_per_s": round(statistics.median(rate["ours1"]), 1),
                   "batch16_tokens_per_s": round(statistics.median(rate["ours16"]), 1)}
