@@ -219,6 +219,34 @@ def test_books_are_ranked_again_by_the_sentences_that_answer():
     assert routed[0].evidence[0].text.startswith("The velocity of light is about 300,000")
 
 
+def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_books):
+    """A question about a name none of its best books uses ("the Hubble constant" of books that
+    never mention Hubble) is declined; one whose names the book uses ("the Sphere") is not, and
+    neither is a question in title case, where every word looks like a name."""
+    from bookgpt.answer.asking import question_names
+    from bookgpt.messages import AskRequest
+    from bookgpt.answer.route import route_request
+    from bookgpt.router import BookRouter
+
+    books = {b: (b, (shared_books / f"{b}.txt").read_text("utf-8"))
+             for b in ("flatland", "tangled_tale")}
+    router = BookRouter.build(books, passage_chars=600)
+    ids = list(books)
+
+    def ask(q: str) -> list[str]:
+        return [r.book_id for r in route_request(router, AskRequest(question=q), ids, 2, 0.01)]
+
+    assert question_names("What formula did Hardy and Ramanujan find?") == [
+        frozenset({stem("hardy")}), frozenset({stem("ramanujan")})]
+    assert question_names("What Is The Velocity Of Light?") == []
+    assert question_names("In the triangle ABC, what is AB?") == []
+    assert ask("What did Hubble measure about the knots the travellers tied?") == []
+    assert ask("How did Ramanujan count the sides of the Square?") == []
+    assert ask("How many sides does the Sphere say a Square has?")[0] == "flatland"
+    # the same question without the unknown name is answered
+    assert ask("What was measured about the knots the travellers tied?") != []
+
+
 def test_a_puzzles_solution_section_is_searched_with_it():
     """A heading that stands twice (the puzzle, then its solution under "Answers to ...") links
     the two sections: a question matching the puzzle also gets the solution's sentences."""

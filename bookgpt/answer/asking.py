@@ -120,6 +120,26 @@ def _type_of(q: str) -> str:
     return min(found)[2] if found else "thing"
 
 
+# a name in a question: a run of capitalised words (each of three letters or more, not all
+# capitals: "ABC" is a figure's label), not opening the question or a sentence or quote in it
+_NAME_RUN = re.compile(r"(?<![.!?:;\"“‘(]\s)(?<![\"“‘(])\b[A-Z][^\W\d_]*[a-z][^\W\d_]*(?:['’]s)?"
+                       r"(?:[ -][A-Z][^\W\d_]*[a-z][^\W\d_]*(?:['’]s)?)*")
+
+
+def question_names(question: str) -> list[frozenset[str]]:
+    """The names a question uses, each as the stems of its words ("Hardy and Ramanujan": two
+    names), none for a question in title case, where every word is capitalised."""
+    ws = question.split()
+    if sum(1 for w in ws if w[:1].isupper()) > len(ws) / 2:
+        return []
+    out = []
+    for m in _NAME_RUN.finditer(question.strip(), 1):
+        st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
+        if st:
+            out.append(st)
+    return out
+
+
 @dataclass(frozen=True)
 class Asked:
     """What candidates are measured against: the question's stems and words, and its kind. One

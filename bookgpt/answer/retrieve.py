@@ -212,6 +212,10 @@ class SentenceIndex:
             found = kept[k] = marks(asked.kind, self.sentences[k])
         return bool(found - asked.words) if isinstance(found, frozenset) else found
 
+    def mentions(self, name: frozenset[str]) -> bool:
+        """Whether the book uses any word of a name (as stems: `asking.question_names`)."""
+        return any(s in self.postings for s in name)
+
     def labelled_after(self, k: int, within: int) -> int | None:
         """The first sentence labelled as an answer ("_Answer._--") among the `within` after
         sentence k, if no other heading comes first (a labelled answer standing alone is a

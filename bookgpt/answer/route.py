@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import msgspec
 
+from bookgpt.answer.asking import question_names
 from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
 from bookgpt.messages import AskRequest, RoutedBook
 from bookgpt.router import BookRouter
+from bookgpt.text import content_stems
 
 WINDOWS = 3  # best windows of sentences sent to each book model
 RERANKED = 3  # books ranked again by their best window (top-1 on dev.jsonl's 86: 0.895 -> 0.93)
@@ -68,6 +70,11 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
     if result.abstained:
         return []
     hits = [h for h in result.books if h.book_id in eligible][:max(top_k, RERANKED)]
+    if not req.book_ids:  # a book that never uses a name the question does cannot answer it
+        names = question_names(req.question)  # ("the capital city of Australia", "Ramanujan's")
+        hits = [h for h in hits if all(_mentions(router, h, n) for n in names)]
+        if not hits:
+            return []
     # the best few books are ranked again with their best window of sentences: a book that
     # holds a sentence answering the question beats one that only shares its vocabulary (the
     # window's lexical score: each book's own encoder measures meaning on its own scale)
@@ -83,6 +90,12 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
                        score=hits[i].score, passage=hits[i].passage,
                        coverage=found[i][0].coverage if found[i][0] else 0.0,
                        evidence=found[i][1]) for i in order]
+
+
+def _mentions(router: BookRouter, hit, name: frozenset[str]) -> bool:
+    """Whether a routed book's text or title uses a word of a name."""
+    return (router.sentence_index(hit.book_id).mentions(name)
+            or bool(name & set(content_stems(hit.title))))
 
 
 def with_defaults(req: AskRequest, cfg: Config) -> AskRequest:
