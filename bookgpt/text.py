@@ -31,7 +31,7 @@ QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how does did do according book author chapter "
     "say says said tell told called name named mean meant".split())
 _SUFFIXES = ("ational", "ations", "ation", "nesses", "ness", "ments", "ment", "ingly", "edly",
-             "ings", "ing", "ies", "ied", "ed", "es", "ly", "s")
+             "ings", "ing", "ies", "ied", "ed", "ly", "s")  # "-es" is "-s", then a final "e"
 
 
 def squash(text: str) -> str:
@@ -82,7 +82,8 @@ def words(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1 << 16)  # a book has far fewer distinct words; called per word
 def stem(word: str) -> str:
-    """A light stem: one common suffix stripped, then the first STEM_CHARS letters."""
+    """A light stem: one common suffix stripped, then a final "e" (so that "square", "squares"
+    and "squared" meet, and "circle" and "circles"), then the first STEM_CHARS letters."""
     if len(word) > 4 and not word.isdigit():
         for suf in _SUFFIXES:
             if word.endswith(suf) and len(word) - len(suf) >= 3:
@@ -92,6 +93,8 @@ def stem(word: str) -> str:
                 if suf in ("ies", "ied"):
                     word += "y"
                 break
+    if len(word) >= 4 and word.endswith("e"):
+        word = word[:-1]
     return word[:STEM_CHARS]
 
 
