@@ -80,10 +80,20 @@ def words(text: str) -> list[str]:
     return out
 
 
+# a number written as a word meets the same number in figures ("fourteen bishops", "14 bishops")
+_NUMBERS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBERS.update({w: str(10 * n) for n, w in enumerate(
+    "thirty forty fifty sixty seventy eighty ninety".split(), start=3)})
+
+
 @functools.lru_cache(maxsize=1 << 16)  # a book has far fewer distinct words; called per word
 def stem(word: str) -> str:
     """A light stem: one common suffix stripped, then a final "e" (so that "square", "squares"
     and "squared" meet, and "circle" and "circles"), then the first STEM_CHARS letters."""
+    if word in _NUMBERS:
+        return _NUMBERS[word]
     if len(word) > 4 and not word.isdigit():
         for suf in _SUFFIXES:
             if word.endswith(suf) and len(word) - len(suf) >= 3:

@@ -42,6 +42,10 @@ def test_stems_meet_across_inflections():
     assert stem("simultaneous") == stem("simultaneously")
     assert stem("squares") == stem("squaring")
     assert stem("glass") == "glass"  # not a plural
+    assert stem("square") == stem("squares") == stem("squared") == stem("squaring")
+    assert stem("circle") == stem("circles") and stem("degree") == stem("degrees")
+    assert stem("box") == stem("boxes") and stem("body") == stem("bodies")
+    assert stem("fourteen") == stem("14") and stem("seventy") == "70"  # numbers in words
     # words that ask, and stop words, are not matched against the book
     assert question_stems("What did the author say about the velocity of light?") == [
         stem("velocity"), stem("light")]

@@ -98,6 +98,7 @@ _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king que
                     "captain saint st duke earl bishop father mother brother sister uncle aunt "
                     "general colonel".split())
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
+_FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
 _YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -242,8 +243,9 @@ def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
 
 def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
     """How much a candidate looks like what the question asks for, 0..1."""
-    if kind == "number":
-        return float(bool(_DIGIT.search(text) or _NUMBER_WORD.search(text)))
+    if kind == "number":  # a formula ("2^n", "2n - 2") counts in letters, and half fits
+        found = bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))
+        return 0.5 if found and _FORMULA.search(text) else float(found)
     if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits,
         if MEASURES[kind].search(text):  # and one with another kind of unit not at all ("10 feet"
             return 1.0  # for a temperature, "3 hours" for a length)
@@ -284,6 +286,8 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         # gives way (a function word, "eleven which", is trimmed off to the number anyway)
         for i, (a, b) in enumerate(clauses):
             for m in _QUANTITY.finditer(sentence, a, b):
+                if _in_formula(sentence, m.start(), m.end()):
+                    continue  # a term of "2n - 2" counts nothing
                 q = _counted(sentence[m.start():b], asked.counted)
                 if not q or len(q) <= len(m.group()) or not is_content(_bare(m.group().split()[-1])):
                     pieces.append((i, i, m.group()))
@@ -335,6 +339,17 @@ def _at(clauses: list[tuple[int, int]], pos: int) -> int:
     return max([k for k, (a, _) in enumerate(clauses) if a <= pos] or [0])
 
 
+_OPERATOR_BEFORE = re.compile(r"(?:\s[-+=×*/<>]|[\^(])\s*$")
+_OPERATOR_AFTER = re.compile(r"^\s*(?:[-+=×*/<>]\s|[\^)])|^[a-zA-Z]\b")
+
+
+def _in_formula(sentence: str, start: int, end: int) -> bool:
+    """Whether the figure at [start, end) is a term of a formula: an operator or a letter
+    beside it ("2n - 2", "x^2 + 1"), not a count ("5-1/2 lbs", "256 ways")."""
+    return bool(_OPERATOR_BEFORE.search(sentence[max(0, start - 3):start])
+                or _OPERATOR_AFTER.search(sentence[end:end + 3]))
+
+
 def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> float | None:
     """The model-free score of a piece (`raw`, `text` once trimmed), or None if it is no answer:
     nothing the question lacks, or too long."""
@@ -347,7 +362,9 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     # what the piece adds, counted before trimming: a clause that restates the question is no
     # answer, however little of it the trim leaves
     whole = [w for w in words(raw) if is_content(w)]
-    novelty = sum(1 for w in whole if stem(w) not in asked.stems) / len(whole)
+    # ... but what a "how many" counts is no restatement: "256 different ways" says it all
+    novelty = sum(1 for w in whole if stem(w) not in asked.stems or stem(w) in asked.counted
+                  ) / len(whole)
     ideal = _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
     # a reason is judged on the piece as cut (its "because" is trimmed off as a stop word), and
