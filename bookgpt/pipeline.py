@@ -25,13 +25,20 @@ def make_qa(cfg: Config, paths: BookPaths) -> tuple[int, int]:
     return len(train), len(val)
 
 
+def _title(meta: dict, book_id: str) -> str:
+    """A book's title as answers show it, with its author ("..., by Edwin A. Abbott"): a question
+    may name the author, whom the text itself may never name."""
+    title, author = meta.get("title") or book_id, meta.get("author") or ""
+    return f"{title}, by {author}" if author and author not in title else title
+
+
 def build_router(cfg: Config) -> int:
     """Index every crawled book's text for routing; returns how many books."""
     root = artifacts_root(cfg)
     books = {}
     for book_id in crawled_books(root):
         p = BookPaths(root, book_id)
-        books[book_id] = (read_json(p.book_meta).get("title", book_id), p.text.read_text("utf-8"))
+        books[book_id] = (_title(read_json(p.book_meta), book_id), p.text.read_text("utf-8"))
     if not books:
         raise RouterError(f"no crawled books under {root}/books; run `bookgpt crawl` first")
     BookRouter.build(books, passage_chars=cfg.router.passage_chars,

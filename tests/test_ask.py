@@ -81,6 +81,11 @@ def test_ask_before_training_or_router(tmp_path, crawled, capsys):
     # a router over crawled books, but no model trained yet
     shutil.copytree(crawled / "books", tmp_path / "books")
     assert main(["--artifacts", str(tmp_path), "build-router"]) == 0
+    # the router knows each book by its title and author, whom a question may name and the
+    # text may not
+    from bookgpt.router import BookRouter
+    titles = BookRouter.load(tmp_path / "router").titles
+    assert "A Tangled Tale, by Lewis Carroll" in titles
     assert main(["--artifacts", str(tmp_path), "ask", "What is a square?"]) == 2
     assert "no fine-tuned book models" in capsys.readouterr().err
 
