@@ -220,11 +220,18 @@ def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
                    "The lighthouse keeper lit 12 lamps, one for each rock below the cliff.")
     assert lost.confidence == 0.0 and known.confidence > 0.0 and "12" in known.answer
     # no date for a "when": the answer may be an event ("after the storm"), so it only counts less
-    dated = chosen("In what year did the lighthouse keeper die?",
+    dated = chosen("When did the lighthouse keeper die?",
                    "The lighthouse keeper died in 1871, in the cottage below the lamp.")
-    undated = chosen("In what year did the lighthouse keeper die?",
+    undated = chosen("When did the lighthouse keeper die?",
                      "The lighthouse keeper died after the great storm, in the cottage below.")
     assert 0.0 < undated.confidence < dated.confidence and "1871" in dated.answer
+    # ... but "in what year" asks for a figure, and no event or "three years old" gives one
+    assert chosen("In what year did the lighthouse keeper die?",
+                  "The lighthouse keeper died in 1871, in the cottage below the lamp."
+                  ).confidence > 0.0
+    for sentence in ("The lighthouse keeper died after the great storm, in the cottage below.",
+                     "The lighthouse keeper died when he was three years old, it is said."):
+        assert chosen("In what year did the lighthouse keeper die?", sentence).confidence == 0.0
     # a question that asks for no such thing keeps its confidence
     assert chosen("What did the lighthouse keeper keep burning?",
                   "The lighthouse keeper kept his lamp burning through every winter storm."

@@ -29,6 +29,7 @@ _NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?" 
 # or the same asking word twice ("where was he set down and where must he go?")
 _MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
                    r"\b(who|where|when|which)\b.*\band \1\b")
+_YEAR_ASKED = re.compile(r"\b(?:what|which) year\b")
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 
@@ -151,6 +152,7 @@ class Asked:
     counted: frozenset[str] = frozenset()  # stems of what a "how many" question counts
     many: bool = False  # it asks for two things or more
     naming: bool = False  # it asks what something is called
+    year: bool = False  # it asks for a year ("in what year"), which only a figure gives
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -159,4 +161,5 @@ class Asked:
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
                    answer_type(question), counted, bool(_MANY.search(question.lower())),
-                   bool(_NAMING.search(question.lower())))
+                   bool(_NAMING.search(question.lower())),
+                   bool(_YEAR_ASKED.search(question.lower())))

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, Candidate, candidates, named_inside, type_fit
+from bookgpt.answer.extract import MEASURES, YEAR, Candidate, candidates, named_inside, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
@@ -57,6 +57,8 @@ def _holds(asked: Asked, cand: Candidate) -> float:
     """How surely a candidate holds the kind of thing asked for: 1 surely, 0 no figure where one
     is asked for, MISSING no name or date, and UNSURE_NAME for a name that stands capitalised only
     where any word is ("Tolstoi explains", but also "Seat of ..." opening a sentence)."""
+    if asked.year and not YEAR.search(cand.text):
+        return 0.0  # "in what year": no "after the revolt", no "three years old"
     if type_fit(asked.kind, cand.text, asked.words) == 0.0:
         return 0.0 if asked.kind in FIGURES else MISSING
     if asked.kind not in ("person", "place"):

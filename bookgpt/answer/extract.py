@@ -99,7 +99,7 @@ _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king que
                     "general colonel".split())
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
-_YEAR = re.compile(r"\b\d{3,4}\b")
+YEAR = re.compile(r"\b\d{3,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
         + r"))*)")
@@ -254,7 +254,7 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
             return 0.0
         return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
-        return float(bool(_YEAR.search(text) or _TIME_WORD.search(text)))
+        return float(bool(YEAR.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
         return float(any(m.group().lower() not in qwords and m.group().lower() not in _TITLES
                          for m in _CAPITAL.finditer(" " + text)))
