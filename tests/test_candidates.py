@@ -123,6 +123,11 @@ def test_a_who_question_is_answered_by_the_name_alone():
     assert best == "Josiah Penberthy of Falmouth"
     where = first_answer("In which town did the harbour master live?", *sents)
     assert "Falmouth" in where and len(where.split()) <= 4
+    # a name with its initials, which neither end a sentence nor are trimmed as function words
+    sents = [("[See also a recent paper by F. R. Moulton on the lighthouses of the Cornish "
+              "coast, printed in the Transactions of the Society.]", 1.0)]
+    assert first_answer("Whose paper on the Cornish lighthouses does the editor recommend?",
+                        *sents) == "F. R. Moulton"
 
 
 def test_a_count_keeps_what_it_counts():

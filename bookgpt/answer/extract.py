@@ -80,7 +80,9 @@ _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE
 _LATIN = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
 _CAP_WORD = ("[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "][a-z"
              + "".join(c for c in _LATIN if c.islower()) + "]+")
-_NAME = re.compile(r"\b" + _CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+" + _CAP_WORD + r")*")
+# ... with its initials: "F. R. Moulton", "J.J. Thomson"
+_NAME = re.compile(r"\b(?:[A-Z]\.\s?){0,3}" + _CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+"
+                   + _CAP_WORD + r")*")
 # names joined: "from Dunkerque to Barcelona", "Lebombo and Ishango", "Trafalgar Square ... to
 # Euston Station" when a question asks for two
 _NAMES = re.compile(r"(?:\bfrom\s+)?" + _NAME.pattern + r"(?:,?\s+(?:and|or|to)\s+(?:the\s+)?"
@@ -91,8 +93,10 @@ _WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "sci
 _APPOSED = re.compile(r"(?:" + _CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + _NAME.pattern + "|"
                       + _NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
                       + r"\b")
+_INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
-_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b" + _CAP_WORD)
+# (not opening a sentence: a stop after a word, not after an initial, "F. R. Moulton")
+_CAPITAL = re.compile(r"(?<![^A-Z\s][.!?]\s)(?<!^)\b" + _CAP_WORD)
 # a title names no one alone ("Lord", "Sir", "Professor"): "Lord Kelvin" does
 _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king queen prince princess "
                     "captain saint st duke earl bishop father mother brother sister uncle aunt "
@@ -195,6 +199,8 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
 def _spare(token: str, qstems: Set[str]) -> bool:
     """A token the trim may cut: every word of it ("one-third" has two) is a function word or
     one of the question's."""
+    if _INITIAL.fullmatch(token):  # a name's initial ("F." of "F. R. Moulton") is no function word
+        return False
     return all(stem(w) in qstems or not is_content(w) for w in _parts(token))
 
 
