@@ -182,6 +182,12 @@ def test_a_reason_is_the_clause_after_its_because():
              ("The stone maze in the abbey floor was laid in the year of the great fire.", 1.0)]
     best = first_answer("Why did the monks walk the stone maze?", *sents)
     assert "penance" in best
+    # "for" after a stop is a conjunction that gives a reason; "waited for the boat" gives none
+    sents = [("The cottages on the island have no chimneys: for the winters there are as warm as "
+              "the summers.", 1.0),
+             ("The islanders waited for the boat that brought the island its coal.", 1.0)]
+    best = first_answer("Why do the island cottages have no chimneys?", *sents)
+    assert best.startswith("winters there are as warm")
 
 
 def test_a_condition_is_the_clause_after_its_when():
