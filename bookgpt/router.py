@@ -41,7 +41,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from bookgpt.answer.retrieve import SentenceIndex
 from bookgpt.errors import AskError, require_question
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json
-from bookgpt.text import fold, passage_spans, query_text
+from bookgpt.text import content_stems, fold, passage_spans, query_text
 
 FORMAT, VERSION = "bookgpt-router", 1
 META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages.json"
@@ -173,8 +173,12 @@ class BookRouter:
         if book_id not in self._sentences:
             b = self.book_ids.index(book_id)
             end = int(self.book_starts[b + 1]) if b + 1 < len(self.book_ids) else len(self.passages)
-            self._sentences[book_id] = SentenceIndex(
+            index = SentenceIndex(
                 "\n\n".join(self.passages[int(self.book_starts[b]):end]), self.cache_dir)
+            _, by, author = self.titles[b].rpartition(", by ")
+            if by:
+                index.framing = frozenset(content_stems(author))
+            self._sentences[book_id] = index
         return self._sentences[book_id]
 
     def unknown_share(self, question: str) -> float:

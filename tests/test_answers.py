@@ -251,6 +251,26 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     assert ask("What was measured about the knots the travellers tied?") != []
 
 
+def test_the_authors_name_only_frames_a_question_about_the_book():
+    """"According to Marlowe, ..." of Jane Marlowe's own book: the name finds nothing inside it
+    (a sentence that happens to name her is no answer), so retrieval leaves it out."""
+    from bookgpt.router import BookRouter
+
+    filler = [f"The keeper walked the cliff path at night number {i} and watched the sea."
+              for i in range(12)]
+    text = "\n\n".join(filler + [
+        "Marlowe stayed one night with the keeper while the storm passed over the cape.",
+        "Each night the keeper counted the passing ships and wrote their names in a ledger."])
+    router = BookRouter.build({"b": ("The Keeper, by Jane Marlowe", text)}, passage_chars=300)
+    index = router.sentence_index("b")
+    assert index.framing == {stem("jane"), stem("marlowe")}
+    best = index.search("According to Marlowe, what did the keeper count each night?", top=1)[0]
+    assert best.text.startswith("Each night the keeper counted")
+    index.framing = frozenset()  # without it the author's name picks the wrong sentence
+    best = index.search("According to Marlowe, what did the keeper count each night?", top=1)[0]
+    assert best.text.startswith("Marlowe stayed")
+
+
 def test_a_puzzles_solution_section_is_searched_with_it():
     """A heading that stands twice (the puzzle, then its solution under "Answers to ...") links
     the two sections: a question matching the puzzle also gets the solution's sentences."""

@@ -144,6 +144,9 @@ class SentenceIndex:
         """`cache_dir`: where the book's trained encoder is kept between runs (none: trained in
         each process that searches the book)."""
         self.cache_dir = cache_dir
+        # words that only frame a question about this book ("according to Whitehead", "in
+        # Hilbert's setup"): its author's name, which finds nothing inside the book
+        self.framing: frozenset[str] = frozenset()
         self.sentences: list[str] = []
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)
@@ -240,6 +243,7 @@ class SentenceIndex:
         """The `top` best windows for `question`, best first, no two sharing a sentence (only
         among sentences [start, end) when `within` is given)."""
         qstems = question_stems(question)
+        qstems = [st for st in qstems if st not in self.framing] or qstems
         weights = self.weights(qstems)
         if not weights:
             return []
