@@ -128,6 +128,10 @@ def test_a_who_question_is_answered_by_the_name_alone():
               "coast, printed in the Transactions of the Society.]", 1.0)]
     assert first_answer("Whose paper on the Cornish lighthouses does the editor recommend?",
                         *sents) == "F. R. Moulton"
+    # after a title's stop a name goes on; after a label's colon a sentence starts
+    from bookgpt.answer.extract import marks
+    assert "dweck" in marks("person", "Research by Dr. Dweck of the college shows it.")
+    assert "distinguish" not in marks("person", "See Objective 1: Distinguish the two kinds.")
 
 
 def test_a_count_keeps_what_it_counts():
@@ -151,6 +155,10 @@ def test_a_count_keeps_what_it_counts():
               1.0)]
     best = first_answer("In how many different ways can fourteen bishops be placed?", *sents)
     assert best == "256 different ways"
+    # a figure in scientific notation or the result of a plain sum counts: no variable stands by
+    got = [c.text for c in candidates("Roughly how many bits does the film hold?", [
+        ("So the film holds about 1.3 × 10^13 bits of data in all.", 1.0)])]
+    assert "10^13 bits" in got[:2]  # the figure with what it counts, not only its clause
     # a hyphenated number is a word of the answer, not a function word to trim: "one-third"
     got = [c.text for c in candidates("What fraction of the catch went to the harbour master?", [
         ("Of the catch, one-third went to the harbour master and the rest to the crew.", 1.0)])]

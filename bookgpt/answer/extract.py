@@ -101,7 +101,10 @@ _APPOSED = re.compile(r"(?:" + _CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + _NAME
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
 # (not opening a sentence: a stop after a word, not after an initial, "F. R. Moulton")
-_CAPITAL = re.compile(r"(?<![^A-Z\s][.!?]\s)(?<!^)\b" + _CAP_WORD)
+# (after a title's stop it is a name: "Dr. Dweck"; after a label's colon it opens: "Objective 1:
+# Distinguish")
+_CAPITAL = re.compile(r"(?:(?<=\bDr\. )|(?<=\bMr\. )|(?<=\bMrs\. )|(?<=\bSt\. )|(?<=\bProf\. )|"
+                      r"(?<![^A-Z\s][.!?:]\s))(?<!^)\b" + _CAP_WORD)
 # a title names no one alone ("Lord", "Sir", "Professor"): "Lord Kelvin" does
 _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king queen prince princess "
                     "captain saint st duke earl bishop father mother brother sister uncle aunt "
@@ -350,15 +353,17 @@ def _at(clauses: list[tuple[int, int]], pos: int) -> int:
     return max([k for k, (a, _) in enumerate(clauses) if a <= pos] or [0])
 
 
-_OPERATOR_BEFORE = re.compile(r"(?:\s[-+=×*/<>]|[\^(])\s*$")
-_OPERATOR_AFTER = re.compile(r"^\s*(?:[-+=×*/<>]\s|[\^)])|^[a-zA-Z]\b")
+# a letter standing alone (a variable) beside a figure, with or without an operator between
+_VARIABLE_BEFORE = re.compile(r"(?<![A-Za-z])[A-Za-z]\s*[-+=×*/^<>]?\s*$")
+_VARIABLE_AFTER = re.compile(r"^\s*[-+=×*/^<>]?\s*[A-Za-z](?![A-Za-z])")
 
 
 def _in_formula(sentence: str, start: int, end: int) -> bool:
-    """Whether the figure at [start, end) is a term of a formula: an operator or a letter
-    beside it ("2n - 2", "x^2 + 1"), not a count ("5-1/2 lbs", "256 ways")."""
-    return bool(_OPERATOR_BEFORE.search(sentence[max(0, start - 3):start])
-                or _OPERATOR_AFTER.search(sentence[end:end + 3]))
+    """Whether the figure at [start, end) is a term of a formula, a variable beside it ("2n - 2",
+    "x^2 + 1", "n = 8"), not a count ("5-1/2 lbs", "256 ways") nor a plain sum or a figure in
+    scientific notation ("70 + 75 = 310", "1.3 × 10^13")."""
+    return bool(_VARIABLE_BEFORE.search(sentence[max(0, start - 4):start])
+                or _VARIABLE_AFTER.search(sentence[end:end + 4]))
 
 
 def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> float | None:
