@@ -17,6 +17,9 @@ def first_answer(question: str, *sentences: tuple[str, float]) -> str:
 
 @pytest.mark.parametrize("question, kind", [
     ("How many sides has a hexagon?", "number"),
+    ("What is the minimum count of biscuits there could have been?", "number"),
+    ("At least what percentage lost all four?", "number"),
+    ("What is the quantity of motion called?", "meaning"),
     ("Who discovered the law of gravitation?", "person"),
     ("In what year was the treaty signed?", "time"),
     ("Why does the stone fall?", "reason"),

@@ -83,7 +83,8 @@ _ASKS = [
         r"\bhow (?:many|much|often)\b|\bat what angle\b|\bwhat (?:number|value|angle)\b|"
         r"\b(?:what|which) (?:fraction|fractional part|proportion|percentage|ratio|multiple)\b|"
         r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:value|number|sum|total|smallest|largest|"
-        r"least|greatest|fewest)\b")),
+        r"least|greatest|fewest|minimum|maximum|percentage|proportion)\b|"
+        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}count of\b")),
     # "who" asks at the head of its clause ("Who...", "To whom..."); after a noun it is a relative
     # ("competitors who sent...")
     # ... and so does a name asked for: "what is the name of", "name the author"
