@@ -158,6 +158,17 @@ def test_a_count_keeps_what_it_counts():
               1.0)]
     best = first_answer("In how many different ways can fourteen bishops be placed?", *sents)
     assert best == "256 different ways"
+    # the figure a sentence says its subject is, when the subject is what the question asks
+    # about: "the least percentage is 10" over the sum before it, but "n would be 8" states no
+    # count of ways
+    sents = [("Adding the wounds together, we get 70 + 75 + 80 + 85 = 310, among 100 men.", 1.0),
+             ("Therefore the least percentage is 10.", 0.9)]
+    assert first_answer("If 70% lost an eye and 85% a leg, at least what percentage lost all "
+                        "four?", *sents) == "10"
+    sents = [("On a board of this kind n would be 8; so the bishops may be placed in 256 "
+              "different ways.", 1.0)]
+    assert first_answer("In how many different ways can the bishops be placed on the board?",
+                        *sents) == "256 different ways"
     # a figure in scientific notation or the result of a plain sum counts: no variable stands by
     got = [c.text for c in candidates("Roughly how many bits does the film hold?", [
         ("So the film holds about 1.3 × 10^13 bits of data in all.", 1.0)])]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.stated import declared_answers, given_names
+from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import is_content, squash, stem, words
 
@@ -406,6 +406,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     # The echo's share enters to the MATCH_POWER, as a match does; its sentence's match once
     sentences = [(squash(s), match) for s, match in sentences]
     named_in = {s: given_names(s, asked) for s, _ in sentences} if asked.naming else {}
+    # ... and so does the figure a sentence says its subject is, for a question asking for one
+    # ("Therefore the least percentage is 10.")
+    if asked.kind == "number" or asked.kind in MEASURES:
+        named_in = {s: named_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
     best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
         named = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))

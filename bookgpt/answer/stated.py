@@ -1,6 +1,7 @@
 """What a sentence itself says the answer is: what follows an answer's label ("_Answer._--"),
-its "the answer is X", the focus of its cleft ("It was Pantocyclus who ..."), and, for a question
-asking what something is called, the name it gives ("... is called the eccentricity")."""
+its "the answer is X", the focus of its cleft ("It was Pantocyclus who ..."), for a question
+asking what something is called, the name it gives ("... is called the eccentricity"), and for
+one asking for a figure, the figure its subject is said to be ("the least percentage is 10")."""
 
 from __future__ import annotations
 
@@ -71,6 +72,39 @@ def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
     echo = len(before & asked.stems) / (len(asked.stems) or 1)
     return [(name, echo)] if name else []
+
+
+# a figure after a copula: "is 10", "must have been 1021", "is therefore 14,833"
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
+                 "sixty|seventy|eighty|ninety|hundred|thousand|half")
+_IS_FIGURE = re.compile(r"\b(?:is|are|was|were|be|been)\s+(?:(?:therefore|thus|then|just|exactly|"
+                        r"only|precisely|about|nearly|approximately|at least|at most)\s+)?"
+                        r"(?=[\d£$]|(?:" + _NUMBER_WORDS + r")\b)", re.IGNORECASE)
+
+
+_AUXILIARIES = frozenset("would will shall should must may might can could have has had therefore "
+                         "then thus also".split())
+
+
+def stated_figures(sentence: str, asked: Asked) -> list[tuple[str, float]]:
+    """(figure, echo) a sentence states its subject to be, for a question asking for a number
+    or a quantity: "Therefore the least percentage is | 10." Echo is the share of the question's
+    stems in the subject (its clause up to the copula): how surely the figure is the one asked
+    for. A subject with none of them states nothing asked."""
+    out = []
+    for m in _IS_FIGURE.finditer(sentence):
+        head = sentence[:m.start()].rstrip(" ,")  # "... the wrong hat, is 14,833"
+        subject = [w for w in words(head[max(head.rfind(c) for c in ",;:(") + 1:])
+                   if w not in _AUXILIARIES]
+        echo = len({stem(w) for w in subject if is_content(w)} & asked.stems) / (
+            len(asked.stems) or 1)
+        figure = first_clause(sentence[m.end():]).rstrip(" .")
+        # the subject's last word is the question's: "the least percentage", "the wrong hat",
+        # not a variable's value ("on an ordinary chessboard n would be 8")
+        if subject and stem(subject[-1]) in asked.stems and figure:
+            out.append((figure, echo))
+    return out
 
 
 def labels_answer(sentence: str) -> bool:
