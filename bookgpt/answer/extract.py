@@ -354,14 +354,15 @@ def _at(clauses: list[tuple[int, int]], pos: int) -> int:
 
 
 # a letter standing alone (a variable) beside a figure, with or without an operator between
-_VARIABLE_BEFORE = re.compile(r"(?<![A-Za-z])[A-Za-z]\s*[-+=×*/^<>]?\s*$")
-_VARIABLE_AFTER = re.compile(r"^\s*[-+=×*/^<>]?\s*[A-Za-z](?![A-Za-z])")
+# (not "=": "c = 300,000 km./sec" gives the variable's value)
+_VARIABLE_BEFORE = re.compile(r"(?<![A-Za-z])[A-Za-z]\s*[-+×*/^]?\s*$")
+_VARIABLE_AFTER = re.compile(r"^\s*[-+×*/^]?\s*[A-Za-z](?![A-Za-z])")
 
 
 def _in_formula(sentence: str, start: int, end: int) -> bool:
     """Whether the figure at [start, end) is a term of a formula, a variable beside it ("2n - 2",
-    "x^2 + 1", "n = 8"), not a count ("5-1/2 lbs", "256 ways") nor a plain sum or a figure in
-    scientific notation ("70 + 75 = 310", "1.3 × 10^13")."""
+    "x^2 + 1"), not a variable's value ("c= 300,000 km./sec"), a count ("5-1/2 lbs", "256 ways"),
+    a plain sum or a figure in scientific notation ("70 + 75 = 310", "1.3 × 10^13")."""
     return bool(_VARIABLE_BEFORE.search(sentence[max(0, start - 4):start])
                 or _VARIABLE_AFTER.search(sentence[end:end + 4]))
 
