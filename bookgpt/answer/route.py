@@ -10,7 +10,7 @@ from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
 from bookgpt.messages import AskRequest, RoutedBook
-from bookgpt.router import BookRouter
+from bookgpt.router import BookRouter, RouteHit
 from bookgpt.text import content_stems
 
 WINDOWS = 3  # best windows of sentences sent to each book model
@@ -92,7 +92,7 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
                        evidence=found[i][1]) for i in order]
 
 
-def _mentions(router: BookRouter, hit, name: frozenset[str]) -> bool:
+def _mentions(router: BookRouter, hit: RouteHit, name: frozenset[str]) -> bool:
     """Whether a routed book's text or title uses a word of a name."""
     return (router.sentence_index(hit.book_id).mentions(name)
             or bool(name & set(content_stems(hit.title))))
