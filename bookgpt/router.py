@@ -3,7 +3,7 @@
 Every book is cut into passages of about `passage_chars` characters (at paragraph, else sentence,
 else word boundaries; each keeps its character offset). Passages are indexed with two TF-IDF
 vectorizers (sublinear tf, smooth idf, rows L2-normalised), both on lower-cased, accent-stripped
-text without English stop words:
+text without English stop words (how it reads text: `bookgpt.router_text`):
 
 - words: unigrams and bigrams;
 - characters: 3-5-grams inside each word (char_wb style), which match inflections and related
@@ -28,7 +28,6 @@ import hashlib
 import io
 import itertools
 import json
-import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -36,18 +35,19 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from bookgpt.answer.retrieve import SentenceIndex
 from bookgpt.errors import AskError, require_question
 from bookgpt.fsio import atomic_write_bytes, atomic_write_json
-from bookgpt.text import content_stems, fold, passage_spans, query_text
+from bookgpt.router_text import (CHAR_NGRAMS, KEY_CHARS, STOP, char_features, key_features,
+                                 tfidf_query, tokens, word_features)
+from bookgpt.text import content_stems, passage_spans, query_text
 
 FORMAT, VERSION = "bookgpt-router", 1
 META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages.json"
 WORD_SHARE = 0.5  # weight of the word cosine; the character n-gram cosine gets the rest
 CENTROID_SHARE = 0.5  # weight of the whole-book (centroid) term in a book's score
-CHAR_NGRAMS = (3, 5)
 # a question at least this share of whose words no book uses is for no book: on the readers'
 # questions of ../shared/questions/dev.jsonl, in-scope questions reach 0.19 (a paraphrase's
 # "pidgin", "scalps"), out-of-scope ones 0.25-0.67 ("teaspoons", "Ahab", "GPS")
@@ -62,11 +62,8 @@ UNKNOWN_MIN_VOCABULARY = 20_000
 # 0.2, 0.884 at 0.3); on 30 questions written blind on the three LaTeX books dev.jsonl does not
 # cover, 0.667 -> 0.733 (0.700 at 0.05, 0.667 at 0.1, 0.733 at 0.2)
 SIZE_PRIOR = 0.15
-KEY_CHARS = 5  # a word's key: its first letters
 MIN_DF = 2  # passages a bigram or character n-gram must occur in; every single word is kept
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
 
 
 class RouterError(RuntimeError):
@@ -87,61 +84,6 @@ class RouteHit:
 class RouteResult:
     abstained: bool
     books: list[RouteHit]  # best first; empty when abstained
-
-
-# ---- text analysis (the same functions at build time and after load) ----
-
-def _tokens(text: str) -> list[str]:
-    """Lower-cased, accent-stripped words of two or more characters, English stop words removed."""
-    out = []
-    for tok in _TOKEN.findall(text.lower()):
-        tok = fold(tok)  # per word, so that folding never splits one
-        if tok not in _STOP:
-            out.append(tok)
-    return out
-
-
-def _word_features(toks: list[str]) -> list[str]:
-    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
-
-
-def _ngrams(tok: str) -> list[str]:
-    w, (lo, hi) = f" {tok} ", CHAR_NGRAMS
-    return [w[i:i + n] for n in range(lo, min(hi, len(w)) + 1) for i in range(len(w) - n + 1)]
-
-
-def _char_features(toks: list[str], cache: dict[str, list[str]] | None = None) -> list[str]:
-    """Character 3-5-grams of each word padded with spaces (as sklearn's char_wb)."""
-    cache = {} if cache is None else cache
-    out: list[str] = []
-    for tok in toks:
-        if tok not in cache:
-            cache[tok] = _ngrams(tok)
-        out.extend(cache[tok])
-    return out
-
-
-def _key(tok: str) -> str:
-    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
-        tok = tok[:-1]
-    return tok[:KEY_CHARS]
-
-
-def _key_features(toks: list[str]) -> list[str]:
-    return [_key(t) for t in toks]
-
-
-# ---- the router ----
-
-def _tfidf_query(feats: list[str], vocab: dict[str, int],
-                 idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns and L2-normalised sublinear tf-idf weights of one text (as TfidfVectorizer does)."""
-    counts = Counter(f for f in feats if f in vocab)
-    if not counts:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    cols = np.fromiter((vocab[f] for f in counts), np.int64, len(counts))
-    vals = (1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))) * idf[cols]
-    return cols, vals / np.linalg.norm(vals)
 
 
 class BookRouter:
@@ -186,7 +128,7 @@ class BookRouter:
         derived form):
         a question mostly about things the books never mention is for no book. 0 for a shelf of
         fewer than UNKNOWN_MIN_VOCABULARY distinct words, where it says little."""
-        toks = list(dict.fromkeys(_tokens(query_text(question))))
+        toks = list(dict.fromkeys(tokens(query_text(question))))
         vocab = self._index["word"]
         if not toks or len(vocab) < UNKNOWN_MIN_VOCABULARY:
             return 0.0
@@ -198,7 +140,7 @@ class BookRouter:
                 if t.endswith(suffix) and len(t) - len(suffix) > 2:
                     forms += [t[:-len(suffix)], t[:-len(suffix)] + "e"]
             # a stop word is in no vocabulary, but every book has it ("between" of "betweenness")
-            return any(f in vocab or f in _STOP for f in forms) or not t.isalpha()
+            return any(f in vocab or f in STOP for f in forms) or not t.isalpha()
 
         return sum(1 for t in toks if not known(t)) / len(toks)
 
@@ -228,16 +170,16 @@ class BookRouter:
             texts.extend(text[s:e] for s, e in spans)
             starts.extend(s for s, _ in spans)
         min_df = MIN_DF if len(texts) >= 50 else 1
-        toks = [_tokens(t) for t in texts]
+        toks = [tokens(t) for t in texts]
         # every word is kept (a name said once still routes), but only the bigrams and character
         # n-grams found in min_df passages: the rest is noise that would fill max_features
-        pair_df = Counter(g for t in toks for g in set(_word_features(t)[len(t):]))
+        pair_df = Counter(g for t in toks for g in set(word_features(t)[len(t):]))
         pairs = {g for g, c in pair_df.items() if c >= min_df}
         cache: dict[str, list[str]] = {}
         mats, vocabs, idf = [], {}, {}
         for name, analyzer, mdf in (
-                ("word", lambda t: t + [g for g in _word_features(t)[len(t):] if g in pairs], 1),
-                ("char", lambda t: _char_features(t, cache), min_df)):
+                ("word", lambda t: t + [g for g in word_features(t)[len(t):] if g in pairs], 1),
+                ("char", lambda t: char_features(t, cache), min_df)):
             vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=mdf,
                                   max_features=max_features, dtype=np.float32)
             try:
@@ -247,7 +189,7 @@ class BookRouter:
                                   "or symbols?); check their text.txt") from None
             vocabs[name] = vec.get_feature_names_out().tolist()
             idf[name] = vec.idf_.astype(np.float64)
-        keyvec = CountVectorizer(analyzer=_key_features, binary=True, dtype=np.float32)
+        keyvec = CountVectorizer(analyzer=key_features, binary=True, dtype=np.float32)
         keys = keyvec.fit_transform(toks)
         vocabs["key"] = keyvec.get_feature_names_out().tolist()
         df = np.bincount(keys.indices, minlength=keys.shape[1])
@@ -268,8 +210,8 @@ class BookRouter:
 
     # -- query --
     def _query_vector(self, toks: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        wc, wv = _tfidf_query(_word_features(toks), self._index["word"], self.idf["word"])
-        cc, cv = _tfidf_query(_char_features(toks), self._index["char"], self.idf["char"])
+        wc, wv = tfidf_query(word_features(toks), self._index["word"], self.idf["word"])
+        cc, cv = tfidf_query(char_features(toks), self._index["char"], self.idf["char"])
         a = self.params["word_share"]
         return (np.concatenate([wc, cc + len(self.vocabs["word"])]),
                 np.concatenate([wv * np.sqrt(a), cv * np.sqrt(1 - a)]))
@@ -278,7 +220,7 @@ class BookRouter:
         """Passages x questions: idf-weighted share of each question's word keys a passage has."""
         index, idf = self._index["key"], self.idf["key"]
         unknown = np.log(1.0 + len(self.passages)) + 1.0  # a key no passage has: rarest of all
-        kinds_each = [set(_key_features(toks)) for toks in toks_each]
+        kinds_each = [set(key_features(toks)) for toks in toks_each]
         cols, inv = np.unique(np.fromiter((index[k] for kinds in kinds_each for k in kinds
                                            if k in index), np.int64), return_inverse=True)
         weights = np.zeros((len(cols), len(toks_each)))
@@ -304,7 +246,7 @@ class BookRouter:
         the time of one by one (scipy's per-call cost dominates such small queries)."""
         if not questions:
             return np.zeros((0, len(self.book_ids))), np.zeros((0, len(self.book_ids)), np.int64)
-        toks_each = [_tokens(query_text(q)) for q in questions]
+        toks_each = [tokens(query_text(q)) for q in questions]
         vecs = [self._query_vector(toks) for toks in toks_each]
         cols, inv = np.unique(np.concatenate([c for c, _ in vecs] + [np.zeros(0, np.int64)]),
                               return_inverse=True)
