@@ -8,7 +8,7 @@ from bookgpt.crawl.crawler import crawled_books
 from bookgpt.fsio import read_json
 from bookgpt.paths import BookPaths, artifacts_root, router_dir
 from bookgpt.qa.pairs import generate_pairs, split_pairs, write_jsonl
-from bookgpt.router import BookRouter, RouterError
+from bookgpt.router import BY, BookRouter, RouterError
 
 
 def make_qa(cfg: Config, paths: BookPaths) -> tuple[int, int]:
@@ -29,7 +29,7 @@ def _title(meta: dict, book_id: str) -> str:
     """A book's title as answers show it, with its author ("..., by Edwin A. Abbott"): a question
     may name the author, whom the text itself may never name."""
     title, author = meta.get("title") or book_id, meta.get("author") or ""
-    return f"{title}, by {author}" if author and author not in title else title
+    return f"{title}{BY}{author}" if author and author not in title else title
 
 
 def build_router(cfg: Config) -> int:

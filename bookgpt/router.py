@@ -45,6 +45,7 @@ from bookgpt.router_text import (CHAR_NGRAMS, KEY_CHARS, STOP, char_features, ke
 from bookgpt.text import content_stems, passage_spans, query_text
 
 FORMAT, VERSION = "bookgpt-router", 1
+BY = ", by "  # a title's author follows it ("A Tangled Tale, by Lewis Carroll": `pipeline`)
 META, VOCAB, INDEX, PASSAGES = "meta.json", "vocab.json", "index.npz", "passages.json"
 WORD_SHARE = 0.5  # weight of the word cosine; the character n-gram cosine gets the rest
 CENTROID_SHARE = 0.5  # weight of the whole-book (centroid) term in a book's score
@@ -115,12 +116,10 @@ class BookRouter:
         if book_id not in self._sentences:
             b = self.book_ids.index(book_id)
             end = int(self.book_starts[b + 1]) if b + 1 < len(self.book_ids) else len(self.passages)
-            index = SentenceIndex(
-                "\n\n".join(self.passages[int(self.book_starts[b]):end]), self.cache_dir)
-            _, by, author = self.titles[b].rpartition(", by ")
-            if by:
-                index.framing = frozenset(content_stems(author))
-            self._sentences[book_id] = index
+            _, by, author = self.titles[b].rpartition(BY)
+            self._sentences[book_id] = SentenceIndex(
+                "\n\n".join(self.passages[int(self.book_starts[b]):end]), self.cache_dir,
+                framing=frozenset(content_stems(author)) if by else frozenset())
         return self._sentences[book_id]
 
     def unknown_share(self, question: str) -> float:

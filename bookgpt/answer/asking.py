@@ -158,9 +158,9 @@ class Asked:
     @classmethod
     @functools.lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
-        m = _COUNTED.search(question.lower())
+        low = question.lower()
+        m = _COUNTED.search(low)
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
-                   answer_type(question), counted, bool(_MANY.search(question.lower())),
-                   bool(_NAMING.search(question.lower())),
-                   bool(_YEAR_ASKED.search(question.lower())))
+                   answer_type(question), counted, bool(_MANY.search(low)),
+                   bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
-from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
+from bookgpt.qa.words import NUMBER_WORDS, PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import is_content, squash, stem, words
 
 # words that link a sentence to the one before ("Accordingly", "Finally"): they start no answer,
@@ -42,10 +42,6 @@ _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarke
 _TAG_AFTER = re.compile(r"[,!?.]?[\"”’]\s+(?:[\w'’]+\s+){0,4}?" + _SPEECH + r"\b.*$", re.IGNORECASE)
 _TAG_ALONE = re.compile(r"(?:[\w'’]+\s+){0,3}" + _SPEECH + r"(?:\s+[\w'’]+){0,3}", re.IGNORECASE)
 _CONNECTIVE = re.compile(r"(?:" + _CONNECTIVES + r")\W*", re.IGNORECASE)
-_NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred thousand million half third quarter fourth fifth dozen score".split())
 _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
                         "april may june july august september october november december monday "
                         "tuesday wednesday thursday friday saturday sunday noon midnight morning "
@@ -76,7 +72,7 @@ _CONDITION_LEAD = re.compile(r"^(?:when|whenever|if|unless|until|as soon as|only
 # thought that it came every three years", "learn this lesson, that to be self-contented is vile")
 _THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)
 _THAT_LEAD = re.compile(r"^that\s+", re.IGNORECASE)
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
 # Mendip", "Trafalgar Square", "Duke of York")
@@ -112,8 +108,8 @@ _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king que
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
 YEAR = re.compile(r"\b\d{3,4}\b")
-_NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-        + r")(?:[ -](?:and )?(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+_NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+        + r")(?:[ -](?:and )?(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
         + r"))*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
 _QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
@@ -406,15 +402,15 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     # sentences (`stated.given_names`): "... are called its "free" periods" over "... is called resonance".
     # The echo's share enters to the MATCH_POWER, as a match does; its sentence's match once
     sentences = [(squash(s), match) for s, match in sentences]
-    named_in = {s: given_names(s, asked) for s, _ in sentences} if asked.naming else {}
+    stated_in = {s: given_names(s, asked) for s, _ in sentences} if asked.naming else {}
     # ... and so does the figure a sentence says its subject is, for a question asking for one
     # ("Therefore the least percentage is 10.")
     if asked.kind == "number" or asked.kind in MEASURES:
-        named_in = {s: named_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
-    best_echo = max((e for found in named_in.values() for _, e in found), default=0.0)
+        stated_in = {s: stated_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
+    best_echo = max((e for found in stated_in.values() for _, e in found), default=0.0)
     for sentence, match in sentences:
-        named = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
-                 for p, e in named_in.get(sentence, [])]
+        given = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
+                 for p, e in stated_in.get(sentence, [])]
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
         labelled, declared = declared_answers(sentence)  # the book says this is the answer
@@ -422,7 +418,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
-                  + [(p, 1.0, True, asked.stems, m) for p, m in named]
+                  + [(p, 1.0, True, asked.stems, m) for p, m in given]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in _pieces(sentence, asked)])
         for raw, near, stated, keep, piece_match in pieces:

@@ -140,13 +140,14 @@ def _twins(heads: list[tuple[int, str]], n: int) -> dict[int, tuple[int, int]]:
 class SentenceIndex:
     """One book's sentences with an inverted index of their stems."""
 
-    def __init__(self, text: str, cache_dir: Path | None = None):
+    def __init__(self, text: str, cache_dir: Path | None = None,
+                 framing: frozenset[str] = frozenset()):
         """`cache_dir`: where the book's trained encoder is kept between runs (none: trained in
-        each process that searches the book)."""
+        each process that searches the book). `framing`: stems that only frame a question about
+        this book ("according to Whitehead", "in Hilbert's setup"), its author's name, which finds
+        nothing inside it; searches leave them out."""
         self.cache_dir = cache_dir
-        # words that only frame a question about this book ("according to Whitehead", "in
-        # Hilbert's setup"): its author's name, which finds nothing inside the book
-        self.framing: frozenset[str] = frozenset()
+        self.framing = framing
         self.sentences: list[str] = []
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)

@@ -72,7 +72,7 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
     hits = [h for h in result.books if h.book_id in eligible][:max(top_k, RERANKED)]
     if not req.book_ids:  # a book that never uses a name the question does cannot answer it
         names = question_names(req.question)  # ("the capital city of Australia", "Ramanujan's")
-        hits = [h for h in hits if all(_mentions(router, h, n) for n in names)]
+        hits = [h for h in hits if _mentions(router, h, names)]
         if not hits:
             return []
     # the best few books are ranked again with their best window of sentences: a book that
@@ -92,10 +92,12 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
                        evidence=found[i][1]) for i in order]
 
 
-def _mentions(router: BookRouter, hit: RouteHit, name: frozenset[str]) -> bool:
-    """Whether a routed book's text or title uses a word of a name."""
-    return (router.sentence_index(hit.book_id).mentions(name)
-            or bool(name & set(content_stems(hit.title))))
+def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) -> bool:
+    """Whether a routed book's text or title uses a word of each name."""
+    if not names:
+        return True
+    index, title = router.sentence_index(hit.book_id), set(content_stems(hit.title))
+    return all(index.mentions(name) or name & title for name in names)
 
 
 def with_defaults(req: AskRequest, cfg: Config) -> AskRequest:

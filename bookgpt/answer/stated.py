@@ -9,6 +9,7 @@ import re
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import first_clause, unquoted
+from bookgpt.qa.words import NUMBER_WORDS
 from bookgpt.text import is_content, stem, words
 
 # a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
@@ -75,12 +76,10 @@ def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
 
 
 # a figure after a copula: "is 10", "must have been 1021", "is therefore 14,833"
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
-                 "sixty|seventy|eighty|ninety|hundred|thousand|half")
 _IS_FIGURE = re.compile(r"\b(?:is|are|was|were|be|been)\s+(?:(?:therefore|thus|then|just|exactly|"
                         r"only|precisely|about|nearly|approximately|at least|at most)\s+)?"
-                        r"(?=[\d£$]|(?:" + _NUMBER_WORDS + r")\b)", re.IGNORECASE)
+                        r"(?=[\d£$]|(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b)",
+                        re.IGNORECASE)
 
 
 _AUXILIARIES = frozenset("would will shall should must may might can could have has had therefore "

@@ -75,6 +75,11 @@ DET_ALL = (DETERMINERS | _W("every both many most few several such all two three
 DEF_DETS = _W("a an the one some any that what nothing only simply merely just")
 PREPS = _W("of in on at with for from between among within along across")
 TAIL_PREPS = PREPS - {"of"} | _W("by as into upon through over under about")
+# numbers written as words ("sixty-four", "a dozen", "one-third")
+NUMBER_WORDS = _W("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                  "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
+                  "seventy eighty ninety hundred thousand million half third quarter fourth fifth "
+                  "dozen score")
 TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant "
                 "morning evening night week weeks month months")
 CONJ = _W("and but that while when if because since so for then where whereas although though as "
