@@ -56,6 +56,13 @@ def test_headings_are_not_sentences(shared_books):
     assert not any(s.startswith("7.  Concerning Irregular") or s == "PART I" for s in
                    index.sentences)
     assert all(len(s) <= 700 for s in index.sentences)
+    # a sentence inside a paragraph that ends in a figure is no contents line, and a row of
+    # stars between sections is no sentence
+    index = SentenceIndex("The Riddle of the Sacks 12.\nOf the Keeper's Lamp 19.\n\n"
+                          "Adding the wounds together, we get 310 among 100 men. Therefore the "
+                          "least percentage is\n10.\n\n* * * * *\n\nNineteen answers came in.")
+    assert index.sentences == ["Adding the wounds together, we get 310 among 100 men.",
+                               "Therefore the least percentage is 10.", "Nineteen answers came in."]
 
 
 def test_retrieval_finds_the_fact_for_a_handwritten_question(shared_books):
@@ -296,6 +303,10 @@ def test_a_puzzles_solution_section_is_searched_with_it():
     solution = [e for e in found if "plainly TWO" in e.text]
     assert solution and solution[0].window == 1  # a window of its own, after the puzzle's
     assert solution[0].match == 1.0  # it answers as well as the puzzle matched
+    # the solution's opening comes too, though the question's words found another window of it,
+    # and a window the question's own words found in the solution matches as the puzzle does
+    _, found = evidence(index, "Which word of three letters opened the lock? Other dials?", windows=3)
+    assert all(e.match == 1.0 for e in found if "plainly TWO" in e.text or "no word" in e.text)
     # "[Illustration]" stands twice too, but names no section: it links nothing
     assert all("goat goes over" not in t for t in texts)
 

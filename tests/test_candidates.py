@@ -263,8 +263,14 @@ def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
                   "The lighthouse keeper died in 1871, in the cottage below the lamp."
                   ).confidence > 0.0
     for sentence in ("The lighthouse keeper died after the great storm, in the cottage below.",
-                     "The lighthouse keeper died when he was three years old, it is said."):
+                     "The lighthouse keeper died when he was three years old, it is said.",
+                     "The lighthouse keeper climbed the stair to his lamp 118 times that night."):
         assert chosen("In what year did the lighthouse keeper die?", sentence).confidence == 0.0
+    # ... a year with its era is one, and a "when" takes three figures as a date
+    assert "287 B.C." in chosen("In what year did the lighthouse keeper die?",
+                                "The lighthouse keeper died in 287 B.C., in the cottage below.").answer
+    assert "735" in chosen("When did the lighthouse keeper live?",
+                           "The lighthouse keeper was born in Yorkshire 735, and died at sea.").answer
     # a question that asks for no such thing keeps its confidence
     assert chosen("What did the lighthouse keeper keep burning?",
                   "The lighthouse keeper kept his lamp burning through every winter storm."

@@ -107,7 +107,12 @@ _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king que
                     "general colonel".split())
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
-YEAR = re.compile(r"\b\d{3,4}\b")
+# a figure that may be a date ("born in Yorkshire 735"), and one that surely is, as an "in what
+# year" question asks: four figures from 1000 to 2099, or a figure with its era ("287 B.C.",
+# "A.D. 800"), not any three figures ("solved in 118 moves")
+_DATE = re.compile(r"\b\d{3,4}\b")
+YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\.?C\.?E\b|BC\b|AD\b)|"
+                  r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
 _NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
         + r"))*)")
@@ -264,7 +269,8 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
             return 0.0
         return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
     if kind == "time":
-        return float(bool(YEAR.search(text) or _TIME_WORD.search(text)))
+        date = YEAR if "year" in qwords else _DATE  # "in what year": a year, surely
+        return float(bool(date.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
         return float(any(m.group().lower() not in qwords and m.group().lower() not in _TITLES
                          for m in _CAPITAL.finditer(" " + text)))

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import msgspec
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
@@ -41,6 +42,7 @@ from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
 MAX_WINDOW = 3  # sentences per window
+_SAYS = re.compile(r"[^\W_]")  # a letter or a digit
 BIGRAM_BONUS = 0.15  # per adjacent question stem pair found adjacent, as a share of the coverage
 # charge per sentence beyond the first: a tie goes to the shorter window (0.03-0.1 lost 1-5 of
 # the 86 readers' questions' supporting sentences at the top)
@@ -69,8 +71,11 @@ _ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
 # or section line, or one ending in a number. A line in capitals ("ANSWERS TO KNOT VI.", "THE
 # CHIEF CIRCLE") stays a sentence: it frames its window's topic (dropping such lines lost three of
 # dev.jsonl's supporting windows), and extraction takes no answer from it
-_HEADING = re.compile(r"^(?:[A-Z0-9][^A-Z]*|(?:chapter|section|book|part|§)\b.*|.*\s\d+\.?)$",
-                      re.IGNORECASE)
+_HEADING = re.compile(r"^(?:[A-Z0-9][^A-Z]*|(?:chapter|section|book|part|§)\b.*)$", re.IGNORECASE)
+_PAGE = re.compile(r"\s\d+\.?$")
+# ... after a capitalised word or a comma, as in a contents or index line: "Of the Nature of
+# Flatland 2.", "moons of Jupiter, 233"
+_TITLE_PAGE = re.compile(r"(?:\b[A-Z]\w*|,)\s+\d+\.?$")
 
 
 @dataclass(frozen=True)
@@ -91,13 +96,16 @@ class Window:
         return self.score - self.meaning
 
 
-def _is_heading(sentence: str) -> bool:
-    """A heading or table-of-contents line: short, no verb-like lower-case run, or ends in a
-    page or section number ("Concerning the Women 5.")."""
+def _is_heading(sentence: str, alone: bool = True) -> bool:
+    """A heading or table-of-contents line: short, no verb-like lower-case run, or a line of its
+    own (`alone`) or a title that ends in a page or section number ("Concerning the Women 5.",
+    "point, 89, 244"). A sentence inside a paragraph may end in a number: "Therefore the least
+    percentage is 10." is an answer."""
     words = sentence.split()
     if len(words) > 12:  # a long contents line: capitalised words and a page number at the end
         return _is_title(sentence, most=24) and words[-1].rstrip(".").isdigit()
-    return bool(_HEADING.match(sentence.strip().rstrip(".")) or len(words) <= 2)
+    return bool(_HEADING.match(sentence.strip().rstrip(".")) or len(words) <= 2
+                or _TITLE_PAGE.search(sentence.strip()) or (alone and _PAGE.search(sentence.strip())))
 
 
 def _is_title(line: str, most: int = 10) -> bool:
@@ -156,12 +164,13 @@ class SentenceIndex:
             after = text[b:spans[n + 1][0]] if n + 1 < len(spans) else "\n\n"
             if _BLANK.search(before) and _BLANK.search(after) and _is_title(text[a:b]):
                 self._heads.append((len(self.sentences), _heading_key(text[a:b])))
+            alone = "\n" in before and "\n" in after  # a line (or lines) of its own
             while b - a > MAX_SENTENCE_CHARS:
                 cut = text.rfind(" ", a + MAX_SENTENCE_CHARS // 2, a + MAX_SENTENCE_CHARS)
                 cut = cut if cut > a else a + MAX_SENTENCE_CHARS
-                self._add(text[a:cut])
+                self._add(text[a:cut], alone=False)
                 a = cut
-            self._add(text[a:b])
+            self._add(text[a:b], alone)
         self._marks: dict[str, dict[int, bool | frozenset[str]]] = defaultdict(dict)
         self._head_starts = [start for start, _ in self._heads]
         self._twins = _twins(self._heads, len(self.sentences))
@@ -197,9 +206,11 @@ class SentenceIndex:
                               if len(self.sentences) >= semantic.MIN_SENTENCES else None)
         return self._semantic
 
-    def _add(self, sentence: str) -> None:
+    def _add(self, sentence: str, alone: bool) -> None:
         sentence = squash(sentence)
-        if sentence and not _is_heading(sentence):
+        # a rule or a row of stars between sections ("* * * * *") says nothing and would
+        # stand where a window's follower, the sentence after it, should
+        if _SAYS.search(sentence) and not _is_heading(sentence, alone):
             self.sentences.append(sentence)
 
     def weights(self, stems: list[str]) -> dict[str, float]:
@@ -348,14 +359,17 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
         return None, []
     best = found[0].score or 1.0
     out: list[Evidence] = []
-    seen: set[int] = set()
+    seen: dict[int, int] = {}  # sentence -> its place in `out`
 
-    def add(w: Window, rank: int, match: float, follow: int = follow) -> None:
-        for k in range(w.first, min(len(index.sentences), w.last + 1 + follow)):
+    def add(w: Window, rank: int, match: float, follow: int = follow,
+            end: int | None = None) -> None:
+        for k in range(w.first, min(end or len(index.sentences), w.last + 1 + follow)):
             if k not in seen:
-                seen.add(k)
+                seen[k] = len(out)
                 out.append(Evidence(text=index.sentences[k], match=match, window=rank,
                                     follows=k > w.last))
+            elif out[seen[k]].match < match:  # a puzzle's solution that its own words found
+                out[seen[k]] = msgspec.structs.replace(out[seen[k]], match=match)  # less well
 
     for rank, w in enumerate(found):
         # a puzzle's labelled answer a sentence or two after its window comes with it
@@ -363,12 +377,14 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
         labelled = index.labelled_after(w.last, ANSWER_WITHIN)
         add(w, rank, max(0.0, w.score / best),
             follow=follow if labelled is None else max(follow, labelled - w.last))
-    # a window in a puzzle whose solution is a later section: that section's best window (or
-    # its opening) answers it, and matches as well as the puzzle did
+    # a window in a puzzle whose solution is a later section: that section's best window and
+    # its opening (where a solution says its answer: "As many as twenty-two pieces may be
+    # obtained") answer it, and match as well as the puzzle did, even if the question's words
+    # found them already, less well
     for rank, w in enumerate(found[:SOLVED]):
         section = index.solution_of(w.first)
         if section is not None:
-            inside = index.search(question, top=1, within=section) or [
-                Window(0.0, 0.0, section[0], min(section[1], section[0] + MAX_WINDOW) - 1, "")]
-            add(inside[0], len(found) + rank, max(0.0, w.score / best))
+            opening = Window(0.0, 0.0, section[0], min(section[1], section[0] + MAX_WINDOW) - 1, "")
+            for inside in index.search(question, top=1, within=section) + [opening]:
+                add(inside, len(found) + rank, max(0.0, w.score / best), end=section[1])
     return found[0], out
