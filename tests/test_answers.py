@@ -254,6 +254,10 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     assert ask("What did Hubble measure about the knots the travellers tied?") == []
     assert ask("How did Ramanujan count the sides of the Square?") == []
     assert ask("How many sides does the Sphere say a Square has?")[0] == "flatland"
+    # a name of several words stands whole in one sentence or heading of a book that knows it:
+    # Flatland speaks of a sphere and of a Square, but never of "Rubik's Sphere"
+    assert ask("How many turns solve Rubik's Sphere?") == []
+    assert ask("What did the Chelsea Pensioners lose?")[0] == "tangled_tale"  # a heading's name
     # the same question without the unknown name is answered
     assert ask("What was measured about the knots the travellers tied?") != []
 
@@ -332,6 +336,10 @@ def test_a_labelled_answer_after_its_puzzle_comes_with_it(monkeypatch):
     assert evidence(SentenceIndex(alone), q, windows=1)[1][-1].text.startswith("_Answer._")
     other = text.replace(" The puzzle came", "\n\n7.--THE MILLER'S PUZZLE.\n\nThe puzzle came")
     assert all("Answer" not in e.text for e in evidence(SentenceIndex(other), q, windows=1)[1])
+    # a solution's label opens its working: its first sentences come, where the answer ends it
+    solved = text.replace("_Answer._--Ten ducks and twenty hens.", "_Solution._--I take the "
+                          "neatest of those sent in. Each bird has one head. So the hens are twenty.")
+    assert evidence(SentenceIndex(solved), q, windows=1)[1][-1].text == "So the hens are twenty."
     # without it, only the next sentence follows the window
     monkeypatch.setattr(retrieve, "ANSWER_WITHIN", 0)
     assert all("Answer" not in e.text for e in evidence(index, q, windows=1)[1])

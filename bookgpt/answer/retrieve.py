@@ -37,7 +37,7 @@ import msgspec
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.extract import MEASURES, marks
-from bookgpt.answer.stated import labels_answer
+from bookgpt.answer.stated import labels_answer, labels_solution
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash
 
@@ -56,6 +56,7 @@ TYPED_SEEDS = 20  # seeds among the best-matching sentences that hold what is as
 TYPED_SEEDS_FROM = 200  # ... looked for among this many best-matching sentences
 SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
 ANSWER_WITHIN = 3  # sentences after a window searched for a labelled answer ("_Answer._--")
+SOLUTION_FOLLOW = 2  # sentences after a solution's label ("_Solution._--") that come with it
 SEEDS = 30  # best-matching sentences whose windows are scored
 RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 # share of the question-window cosine of the book's own encoder added to a window's score, and
@@ -157,6 +158,7 @@ class SentenceIndex:
         self.cache_dir = cache_dir
         self.framing = framing
         self.sentences: list[str] = []
+        self._heading_stems: list[frozenset[str]] = []  # of the headings and contents lines
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
         spans = sentence_spans(text)
         for n, (a, b) in enumerate(spans):
@@ -210,7 +212,11 @@ class SentenceIndex:
         sentence = squash(sentence)
         # a rule or a row of stars between sections ("* * * * *") says nothing and would
         # stand where a window's follower, the sentence after it, should
-        if _SAYS.search(sentence) and not _is_heading(sentence, alone):
+        if not _SAYS.search(sentence):
+            return
+        if _is_heading(sentence, alone):  # no answer, but it names what the book speaks of
+            self._heading_stems.append(frozenset(content_stems(sentence)))
+        else:
             self.sentences.append(sentence)
 
     def weights(self, stems: list[str]) -> dict[str, float]:
@@ -228,18 +234,28 @@ class SentenceIndex:
         return bool(found - asked.words) if isinstance(found, frozenset) else found
 
     def mentions(self, name: frozenset[str]) -> bool:
-        """Whether the book uses any word of a name (as stems: `asking.question_names`)."""
-        return any(s in self.postings for s in name)
+        """Whether the book uses a name (as stems: `asking.question_names`): all its words
+        together in one sentence or heading at least. A book that speaks of Fermat, and elsewhere of a
+        last theorem, never names "Fermat's Last Theorem"; one about Rubik's cube says
+        "Rubik"."""
+        sentences = [set(self.postings.get(s, ())) for s in name]
+        return (not name or bool(set.intersection(*sentences))
+                or any(name <= heading for heading in self._heading_stems))
 
     def labelled_after(self, k: int, within: int) -> int | None:
         """The first sentence labelled as an answer ("_Answer._--") among the `within` after
-        sentence k, if no other heading comes first (a labelled answer standing alone is a
+        sentence k (or the SOLUTION_FOLLOW-th after one labelled as a solution), if no other
+        heading comes first (a labelled answer standing alone is a
         heading itself)."""
         at = bisect.bisect_right(self._head_starts, k)
         heading = self._head_starts[at] if at < len(self._head_starts) else len(self.sentences)
         for j in range(k + 1, min(len(self.sentences), k + 1 + within)):
             if labels_answer(self.sentences[j]):
                 return j
+            if labels_solution(self.sentences[j]):  # the working's first sentences come too
+                after = bisect.bisect_right(self._head_starts, j)  # within its own section
+                end = self._head_starts[after] if after < len(self._head_starts) else len(self.sentences)
+                return min(j + SOLUTION_FOLLOW, end - 1)
             if j == heading:
                 return None
         return None

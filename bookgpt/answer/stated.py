@@ -16,6 +16,9 @@ from bookgpt.text import is_content, stem, words
 # states what was asked outright (a "Solution" label starts the working, not the answer)
 _LABEL = re.compile(r"^[\W_]*(?:answers?|ans)[_*]*\s*[.:\u2014\u2013-][\W_]*(?=[^\W_]|$)",
                     re.IGNORECASE)
+# ... and one labelled as its solution ("_Solution._--(I adopt that of POLAR STAR)"), whose
+# working the answer ends ("Therefore the least percentage is 10.")
+_SOLUTION_LABEL = re.compile(r"^[\W_]*(?:solutions?|sol)[_*]*\s*[.:\u2014\u2013-]", re.IGNORECASE)
 # ... or says so within a sentence: "the correct answer is 1,992 different ways"
 _ANSWER_IS = re.compile(r"\b(?:the|my|our)\s+(?:(?:correct|right|true|only|real)\s+)?(?:answer|"
                         r"solution)\s+(?:is|was|will be)\b(?:\s+that\b)?[\s:,\"'“”‘’_]*",
@@ -104,6 +107,11 @@ def stated_figures(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         if subject and stem(subject[-1]) in asked.stems and figure:
             out.append((figure, echo))
     return out
+
+
+def labels_solution(sentence: str) -> bool:
+    """Whether a sentence opens with a solution's label ("_Solution._--", "Solution:")."""
+    return _SOLUTION_LABEL.match(sentence) is not None
 
 
 def labels_answer(sentence: str) -> bool:
