@@ -54,6 +54,10 @@ def first_answer(question: str, *sentences: tuple[str, float]) -> str:
     ("When is a triangle called right-angled?", "condition"),  # "when" in the present
     ("In the second chapter, when can a quantity be neglected?", "condition"),
     ("When did the old mill stop turning?", "time"),  # ... in the past, a time
+    # a question that names a reason as what it asks for
+    ("What argument did the miller use to claim the wheel was sound?", "reason"),
+    ("For what purpose was the wall built?", "reason"),
+    ("What causes the tides?", "reason"),
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind

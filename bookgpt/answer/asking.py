@@ -103,6 +103,10 @@ _ASKS = [
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) " + _FILLER + r"(?:" + _PLACE_NOUNS
                          + r")s?\b|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:" + _PLACE_NOUNS
                          + r")\b(?=\s+(?:of|in|on|at|where|that|which|called|named)\b|\s*\?|\s*$)")),
+    # a question that names what it asks for as a reason: "what argument did he use", "what
+    # two reasons", "for what purpose", "what causes magnetism"
+    ("reason", re.compile(r"\b(?:what|which) (?:\w+ )?(?:reasons?|arguments?|grounds|purpose|"
+                          r"motives?|explanations?)\b|\bwhat (?:causes|caused)\b")),
     # what someone says, admits, concludes or learns: the content of a claim
     ("claim", re.compile(r"\bwhat (?:\S+ ){0,3}(?:do|does|did|would|will|can|could) "
                          r"(?:(?!mean\b)\S+ ){1,6}?"
