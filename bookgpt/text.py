@@ -39,6 +39,18 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+# a footnote's mark after a word or a stop ("published about 1638.[241]", "reasonings[2]"),
+# or opening its note ("[241] See ..."), and a page number in braces ("keep the {109} wound"):
+# not "sqrt[3](x)", a subscript "K[0]" or an exponent "n^{4}"
+_MARKS = re.compile(r"(?:(?<=[^\W\d_]{2})|(?<=[.,;:!?\"'’”)])|^)\[\d{1,4}\](?!\()|"
+                    r"(?<=\s)\{\d{1,4}\}", re.MULTILINE)
+
+
+def unmarked(text: str) -> str:
+    """Text without its footnote marks and page numbers (its lines and spaces otherwise kept)."""
+    return _MARKS.sub("", text)
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentences of text[start:end] as absolute (start, end) spans without surrounding space."""
     end = len(text) if end is None else end

@@ -63,6 +63,12 @@ def test_headings_are_not_sentences(shared_books):
                           "least percentage is\n10.\n\n* * * * *\n\nNineteen answers came in.")
     assert index.sentences == ["Adding the wounds together, we get 310 among 100 men.",
                                "Therefore the least percentage is 10.", "Nineteen answers came in."]
+    # footnote marks and page numbers in braces are no words of a sentence (nor its end);
+    # a root's index, a subscript and an exponent are
+    index = SentenceIndex("His tract appeared about 1638.[241] He makes bodies lighter, keeping "
+                          "the {109} wound clean.\n\n[241] See the note on sqrt[3](x), K[0] and n^{4}.")
+    assert index.sentences == ["His tract appeared about 1638.", "He makes bodies lighter, keeping "
+                               "the wound clean.", "See the note on sqrt[3](x), K[0] and n^{4}."]
 
 
 def test_retrieval_finds_the_fact_for_a_handwritten_question(shared_books):

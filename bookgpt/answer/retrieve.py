@@ -39,7 +39,7 @@ from bookgpt.answer.asking import Asked
 from bookgpt.answer.extract import MEASURES, marks
 from bookgpt.answer.stated import labels_answer, labels_solution
 from bookgpt.messages import Evidence
-from bookgpt.text import content_stems, question_stems, sentence_spans, squash
+from bookgpt.text import content_stems, question_stems, sentence_spans, squash, unmarked
 
 MAX_WINDOW = 3  # sentences per window
 _SAYS = re.compile(r"[^\W_]")  # a letter or a digit
@@ -160,6 +160,7 @@ class SentenceIndex:
         self.sentences: list[str] = []
         self._heading_stems: list[frozenset[str]] = []  # of the headings and contents lines
         self._heads: list[tuple[int, str]] = []  # (first sentence under it, heading key)
+        text = unmarked(text)  # "about 1638.[241] He makes": two sentences, no "241]"
         spans = sentence_spans(text)
         for n, (a, b) in enumerate(spans):
             before = text[spans[n - 1][1]:a] if n else "\n\n"
