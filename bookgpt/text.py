@@ -40,14 +40,18 @@ def squash(text: str) -> str:
 
 
 # a footnote's mark after a word or a stop ("published about 1638.[241]", "reasonings[2]"),
-# or opening its note ("[241] See ..."), and a page number in braces ("keep the {109} wound"):
-# not "sqrt[3](x)", a subscript "K[0]" or an exponent "n^{4}"
+# or opening its note ("[241] See ..."), and a page number in braces ("keep the {109} wound"),
+# not "sqrt[3](x)", a subscript "K[0]" or an exponent "n^{4}"; and an image's placeholder
 _MARKS = re.compile(r"(?:(?<=[^\W\d_]{2})|(?<=[.,;:!?\"'’”)])|^)\[\d{1,4}\](?!\()|"
-                    r"(?<=\s)\{\d{1,4}\}", re.MULTILINE)
+                    r"(?<=\s)\{\d{1,4}\}|"
+                    # an image's placeholder in a plain-text edition: "eq. 27: file eq27.gif"
+                    r"(?:\b(?:eq|fig)\.?\s*\d+\s*:\s*)?\bfile \S+\.(?:gif|png|jpe?g|svg)\b",
+                    re.MULTILINE | re.IGNORECASE)
 
 
 def unmarked(text: str) -> str:
-    """Text without its footnote marks and page numbers (its lines and spaces otherwise kept)."""
+    """Text without its footnote marks, page numbers and image placeholders (its lines and
+    spaces otherwise kept)."""
     return _MARKS.sub("", text)
 
 

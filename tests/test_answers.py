@@ -66,7 +66,8 @@ def test_headings_are_not_sentences(shared_books):
     # footnote marks and page numbers in braces are no words of a sentence (nor its end);
     # a root's index, a subscript and an exponent are
     index = SentenceIndex("His tract appeared about 1638.[241] He makes bodies lighter, keeping "
-                          "the {109} wound clean.\n\n[241] See the note on sqrt[3](x), K[0] and n^{4}.")
+                          "the {109} wound clean.\n\n[241] See the note on sqrt[3](x), K[0] and n^{4}.\n\n"
+                          "      eq. 27: file eq27.gif\n")
     assert index.sentences == ["His tract appeared about 1638.", "He makes bodies lighter, keeping "
                                "the wound clean.", "See the note on sqrt[3](x), K[0] and n^{4}."]
 
