@@ -291,6 +291,20 @@ def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
     first = BookAnswer(book_id="a", answer=unsure.answer, confidence=unsure.confidence, weight=0.55)
     second = BookAnswer(book_id="b", answer=sure.answer, confidence=sure.confidence, weight=0.45)
     assert merge_answers([first, second])[0].book_id == "b"
+    # a name after a title or an initial stands inside its sentence, surely
+    for sentence in ("The comet over the bay was first seen by Mr. Penberthy, low in the west.",
+                     "The comet over the bay was first seen by Prof. J. R. Penberthy at dusk."):
+        found = chosen("Which astronomer first saw the comet over the bay?", sentence)
+        assert "Penberthy" in found.answer and found.confidence > 2 * unsure.confidence
+
+
+def test_a_word_that_only_opens_its_sentence_is_no_name_beside_one_inside():
+    """"Let", "Perhaps" stand capitalised where any word does; a name inside a sentence
+    ("Prof. H. S. Carslaw") answers a "who" before them."""
+    got = candidates("From whose textbook did the author take the piston example?", [
+        ("Let a gas be compressed under a piston.", 1.0),
+        ("I borrow this piston example from the textbook of Prof. H. S. Carslaw.", 0.9)])
+    assert got[0].text.endswith("H. S. Carslaw")
 
 
 def test_a_claim_is_the_clause_after_its_that():

@@ -170,6 +170,7 @@ NEAR_FLOOR = 0.4
 # this much more than others
 LABELLED = 1.5
 MAX_WORDS = 20  # a longer piece is a passage, not an answer
+OPENING_NAME = 0.5
 
 
 def _floor(x: float, floor: float) -> float:
@@ -245,6 +246,11 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
 
 # where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
 _OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
+# ... but a title's stop opens nothing ("Mr. Dehn"), nor an initial's after a title, another
+# initial or a lower-case word ("Prof. H. S. Carslaw", "by M. Pasch"); after a capitalised word
+# it may ("Appendix C. Admit")
+_INITIAL_BEFORE = re.compile(r"(?:(?:^|\s)(?:[a-z]\w*|[A-Z]\.|Mr|Mrs|Dr|St|Prof)\.?\s+[A-Z]\.|"
+                             r"\b(?:Mr|Mrs|Dr|St|Prof)\.)\s*$")
 _NAME_WORD = re.compile(r"\b" + _CAP_WORD)
 
 
@@ -252,7 +258,8 @@ def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
     """Whether a name of `text` (not one of the question's words) stands capitalised somewhere
     inside `sentence`, not only where any word is ("Tolstoi explains", "Seat of ..." opening it)."""
     inside = {m.group() for m in _NAME_WORD.finditer(sentence)
-              if not _OPENING.search(sentence[:m.start()])}
+              if not _OPENING.search(sentence[:m.start()])
+              or _INITIAL_BEFORE.search(sentence[:m.start()])}
     return any(w in inside and w.lower() not in qwords for w in _NAME_WORD.findall(text))
 
 
@@ -440,6 +447,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             score = _score(raw, text, piece_match, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
+                if asked.kind in ("person", "place") and not stated and not named_inside(
+                        text, sentence, asked.words):
+                    score *= OPENING_NAME
                 out.append(Candidate(text=text, sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]
