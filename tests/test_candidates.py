@@ -214,6 +214,12 @@ def test_a_reason_is_the_clause_after_its_because():
              ("The islanders waited for the boat that brought the island its coal.", 1.0)]
     best = first_answer("Why do the island cottages have no chimneys?", *sents)
     assert best.startswith("winters there are as warm")
+    # a means answers a "how": "by" before a verb's "-ing" form, not "by the stile"
+    sents = [("The ferryman brought the goat across the river first, by rowing it over alone "
+              "in his smallest boat.", 1.0),
+             ("The ferryman lived by the river with his goat in a cottage of grey stone.", 1.0)]
+    best = first_answer("How did the ferryman bring the goat across the river?", *sents)
+    assert "rowing it over alone" in best
 
 
 def test_a_condition_is_the_clause_after_its_when():

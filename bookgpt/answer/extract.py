@@ -51,6 +51,8 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
                      r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
                      r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
                      r"in order that|lest|for reasons? of)\b|"
+                     # a means, as "how" asks for one: "by constructing a geometry"
+                     r"\bby (?=\w+ing\b)|"
                      # "for" as a conjunction, after a stop within the sentence: "Windows there
                      # are none in our houses: for the light comes to us alike ..."
                      r"(?:(?<=[;:,] )|^)for\b(?= (?:the|it|he|she|they|we|you|this|that|these|those|"
