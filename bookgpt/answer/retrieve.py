@@ -31,8 +31,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import msgspec
+import numpy as np
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
@@ -236,9 +236,9 @@ class SentenceIndex:
 
     def mentions(self, name: frozenset[str]) -> bool:
         """Whether the book uses a name (as stems: `asking.question_names`): all its words
-        together in one sentence or heading at least. A book that speaks of Fermat, and elsewhere of a
-        last theorem, never names "Fermat's Last Theorem"; one about Rubik's cube says
-        "Rubik"."""
+        together in one sentence or heading at least. A book that speaks of Fermat, and
+        elsewhere of a last theorem, never names "Fermat's Last Theorem"; one about Rubik's
+        cube says "Rubik"."""
         sentences = [set(self.postings.get(s, ())) for s in name]
         return (not name or bool(set.intersection(*sentences))
                 or any(name <= heading for heading in self._heading_stems))
@@ -246,8 +246,7 @@ class SentenceIndex:
     def labelled_after(self, k: int, within: int) -> int | None:
         """The first sentence labelled as an answer ("_Answer._--") among the `within` after
         sentence k (or the SOLUTION_FOLLOW-th after one labelled as a solution), if no other
-        heading comes first (a labelled answer standing alone is a
-        heading itself)."""
+        heading comes first (a labelled answer standing alone is a heading itself)."""
         at = bisect.bisect_right(self._head_starts, k)
         heading = self._head_starts[at] if at < len(self._head_starts) else len(self.sentences)
         for j in range(k + 1, min(len(self.sentences), k + 1 + within)):
