@@ -307,6 +307,15 @@ def test_a_book_without_the_kind_of_thing_asked_for_has_no_answer():
         assert "Penberthy" in found.answer and found.confidence > 2 * unsure.confidence
 
 
+def test_a_which_question_takes_the_name_beside_the_kind_it_asks_for():
+    """"Which planet ...?": the name the sentence gives beside "planet" is the answer, not the
+    clause around it."""
+    sents = [("The sole exception among the orbits is Mercury, the planet which lies nearest the "
+              "sun, whose ellipse turns slowly.", 1.0)]
+    assert candidates("Which planet has an orbit whose ellipse turns slowly?", sents)[0].text == "Mercury"
+    assert candidates("What turns slowly in the orbit?", sents)[0].text != "Mercury"
+
+
 def test_a_word_that_only_opens_its_sentence_is_no_name_beside_one_inside():
     """"Let", "Perhaps" stand capitalised where any word does; a name inside a sentence
     ("Prof. H. S. Carslaw") answers a "who" before them."""

@@ -30,6 +30,14 @@ _NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?" 
 _MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
                    r"\b(who|where|when|which)\b.*\band \1\b")
 _YEAR_ASKED = re.compile(r"\b(?:what|which) year\b")
+# the kind a question opening with "which" asks for, in its next words: "Which classical theorem
+# about ...", "In which magazine ..."
+_WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
+
+
+def _which(question: str) -> frozenset[str]:
+    m = _WHICH.match(question)
+    return frozenset(stem(w) for w in m.groups() if w and is_content(w)) if m else frozenset()
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 
@@ -158,6 +166,7 @@ class Asked:
     many: bool = False  # it asks for two things or more
     naming: bool = False  # it asks what something is called
     year: bool = False  # it asks for a year ("in what year"), which only a figure gives
+    which: frozenset[str] = frozenset()  # stems of the kind a "which" asks for ("which planet")
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -167,4 +176,5 @@ class Asked:
         counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
                    answer_type(question), counted, bool(_MANY.search(low)),
-                   bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)))
+                   bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
+                   _which(low))

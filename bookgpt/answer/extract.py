@@ -406,6 +406,21 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
             * _floor(near, NEAR_FLOOR))
 
 
+def _kind_named(sentence: str, asked: Asked) -> list[str]:
+    """For a "which planet" question, the names a sentence gives beside the kind asked for
+    ("Mercury, the planet which lies nearest the sun", "the planet Mercury")."""
+    if asked.kind != "thing" or not asked.which:
+        return []
+    out = []
+    for m in _NAME.finditer(sentence):
+        if _OPENING.search(sentence[:m.start()]) or m.group().lower() in asked.words:
+            continue
+        near = words(sentence[max(0, m.start() - 30):m.end() + 30])
+        if any(stem(w) in asked.which for w in near):
+            out.append(m.group())
+    return out
+
+
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
     """Scored candidate answers from `sentences` ((sentence, match score 0..1) pairs, the
     retrieved windows' sentences and their followers), best first, at most `limit`."""
@@ -433,6 +448,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
+                  + [(p, 1.0, True, asked.stems, match) for p in _kind_named(sentence, asked)]
                   + [(p, 1.0, True, asked.stems, m) for p, m in given]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in _pieces(sentence, asked)])
