@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bookgpt.answer.asking import Asked, answer_type
-from bookgpt.answer.extract import candidates, type_fit
+from bookgpt.answer.extract import candidates
+from bookgpt.answer.kinds import type_fit
 
 
 def first_answer(question: str, *sentences: tuple[str, float]) -> str:
@@ -136,7 +137,7 @@ def test_a_who_question_is_answered_by_the_name_alone():
     assert first_answer("Whose paper on the Cornish lighthouses does the editor recommend?",
                         *sents) == "F. R. Moulton"
     # after a title's stop a name goes on; after a label's colon a sentence starts
-    from bookgpt.answer.extract import marks
+    from bookgpt.answer.kinds import marks
     assert "dweck" in marks("person", "Research by Dr. Dweck of the college shows it.")
     assert "distinguish" not in marks("person", "See Objective 1: Distinguish the two kinds.")
 

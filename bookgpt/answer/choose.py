@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, YEAR, Candidate, candidates, named_inside, type_fit
+from bookgpt.answer.extract import Candidate, candidates
+from bookgpt.answer.kinds import MEASURES, YEAR, named_inside, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question

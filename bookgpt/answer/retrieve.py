@@ -36,7 +36,7 @@ import numpy as np
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.extract import MEASURES, marks
+from bookgpt.answer.kinds import MEASURES, marks
 from bookgpt.answer.stated import labels_answer, labels_solution
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash, unmarked

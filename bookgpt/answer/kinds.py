@@ -1,0 +1,178 @@
+"""What kind of thing a piece of text holds, as a question asks for one (`bookgpt.answer.asking`):
+a name (capitalised words, not only where any word is), a number or a measure of some dimension
+(a number with its unit), a date or a year, a reason, a condition or a claim (the word that gives
+it: "because", "when", "that"). Candidates are shaped and scored by it (`bookgpt.answer.extract`),
+windows holding it rank higher (`bookgpt.answer.retrieve`), and a chosen answer without it is
+less sure (`bookgpt.answer.choose`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set
+
+from bookgpt.qa.words import NUMBER_WORDS
+
+_TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
+                        "april may june july august september october november december monday "
+                        "tuesday wednesday thursday friday saturday sunday noon midnight morning "
+                        "evening night dawn dusk o'clock half-past quarter-past".split())
+# words that give a reason or a means: a reason's answer starts at one of them
+_REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
+                     r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
+                     r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
+                     r"in order that|lest|for reasons? of)\b|"
+                     # a means, as "how" asks for one: "by constructing a geometry"
+                     r"\bby (?=\w+ing\b)|"
+                     # "for" as a conjunction, after a stop within the sentence: "Windows there
+                     # are none in our houses: for the light comes to us alike ..."
+                     r"(?:(?<=[;:,] )|^)for\b(?= (?:the|it|he|she|they|we|you|this|that|these|those|"
+                     r"there|its|his|her|their|our|a|an|if|when|as|no|all|every|each)\b)",
+                     re.IGNORECASE)
+# a reason's own words, not part of the reason a reader would give: "owing to the fact that"
+_REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
+                          r"as a result|by means of|for fear|as a means|for the (?:purpose|sake)|"
+                          r"with the (?:object|aim|view)|so as|lest|for reasons?|for)(?: of| to)?"
+                          r"(?: the fact)?(?: that)?\s+",
+                          re.IGNORECASE)
+# words that set a condition: a condition's answer starts at one of them ("when it has been
+# derived from the axioms")
+_CONDITION = re.compile(r"\b(?:when|whenever|if|unless|until|as soon as|only if|provided|"
+                        r"so long as|as long as)\b", re.IGNORECASE)
+_CONDITION_LEAD = re.compile(r"^(?:when|whenever|if|unless|until|as soon as|only if|provided|"
+                             r"so long as|as long as)(?: that)?\s+", re.IGNORECASE)
+# a claim's content: what someone says, finds or holds stands in the clause after "that" ("he had
+# thought that it came every three years", "learn this lesson, that to be self-contented is vile")
+_THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)
+_THAT_LEAD = re.compile(r"^that\s+", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
+# a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
+# Mendip", "Trafalgar Square", "Duke of York")
+# a capitalised word, accented letters too ("Göttingen", "Poincaré", "Erdős", "Łukasiewicz",
+# "Čech"): the Latin letters of Unicode's first blocks, by their case
+_LATIN = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
+CAP_WORD = ("[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "][a-z"
+             + "".join(c for c in _LATIN if c.islower()) + "]+")
+# ... with its initials: "F. R. Moulton", "J.J. Thomson"
+NAME = re.compile(r"\b(?:[A-Z]\.\s?){0,3}" + CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+"
+                   + CAP_WORD + r")*")
+# (not opening a sentence: a stop after a word, not after an initial, "F. R. Moulton")
+# (after a title's stop it is a name: "Dr. Dweck"; after a label's colon it opens: "Objective 1:
+# Distinguish")
+_CAPITAL = re.compile(r"(?:(?<=\bDr\. )|(?<=\bMr\. )|(?<=\bMrs\. )|(?<=\bSt\. )|(?<=\bProf\. )|"
+                      r"(?<![^A-Z\s][.!?:]\s))(?<!^)\b" + CAP_WORD)
+# a title names no one alone ("Lord", "Sir", "Professor"): "Lord Kelvin" does
+_TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king queen prince princess "
+                    "captain saint st duke earl bishop father mother brother sister uncle aunt "
+                    "general colonel".split())
+_DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
+_FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
+# a figure that may be a date ("born in Yorkshire 735"), and one that surely is, as an "in what
+# year" question asks: four figures from 1000 to 2099, or a figure with its era ("287 B.C.",
+# "A.D. 800"), not any three figures ("solved in 118 moves")
+_DATE = re.compile(r"\b\d{3,4}\b")
+YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\.?C\.?E\b|BC\b|AD\b)|"
+                  r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
+_NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+        + r")(?:[ -](?:and )?(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+        + r"))*)")
+# a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
+QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
+                       + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
+                       re.IGNORECASE)
+
+
+# units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
+# minutes", "three feet high") or a currency before it ("£500")
+_LENGTH_UNITS = ("mile|yard|foot|feet|inch|inches|fathom|league|furlong|metre|meter|kilometre|"
+                 "kilometer|centimetre|centimeter|millimetre|millimeter|km|cm|mm|ft|yd")
+_TIME_UNITS = "second|sec|minute|min|hour|hr|day|week|month|year|century|centuries"
+_MASS_UNITS = "lb|lbs|oz|ton|pound|ounce|gram|gramme|kilogram|kg|grain|stone|hundredweight|cwt"
+_MONEY_UNITS = "shilling|pence|penny|guinea|dollar|cent|franc|crown|sovereign|pound"
+_OTHER_UNITS = ("degree|deg|acre|gallon|pint|quart|bushel|litre|liter|knot|per ?cent|percent|"
+                "volt|ampere|watt|calorie")
+
+
+def _measure(units: str, currency: bool = False) -> re.Pattern[str]:
+    unit = "(?:" + units + r")s?\.?(?![a-z])"
+    number = r"(?:(?<![A-Za-z])\d[\d,./^-]*|\b" + _NUM + r"(?: and a (?:half|quarter))?)"
+    return re.compile((r"[£$]\s?\d|" if currency else "") + number + r"\s*" + unit,
+                      re.IGNORECASE)
+
+
+_ALL_UNITS = "|".join((_LENGTH_UNITS, _TIME_UNITS, _MASS_UNITS, _MONEY_UNITS, _OTHER_UNITS))
+# each kind of measure a question can ask for, and what answers it
+MEASURES = {
+    # a distance alone answers "how fast" too, as "300,000 km." cut from "300,000 km./sec"
+    "speed": _measure(_LENGTH_UNITS + "|knot"),
+    "length": _measure(_LENGTH_UNITS),
+    "duration": _measure(_TIME_UNITS),
+    "mass": _measure(_MASS_UNITS),
+    "money": _measure(_MONEY_UNITS, currency=True),
+    "temperature": re.compile(r"\d\s*\u00b0|" + _measure("degree|deg").pattern, re.IGNORECASE),
+    "measure": re.compile(r"\d\s*[\u00b0%]|" + _measure(_ALL_UNITS, currency=True).pattern,
+                          re.IGNORECASE),
+}
+
+
+# what starts the answer to a "why", a "when is" and a "what did X say": the word that gives the
+# reason, sets the condition or opens the claim, and its lead words, which a reader's answer
+# leaves out
+GROUNDS = {"reason": (_REASON, _REASON_LEAD), "condition": (_CONDITION, _CONDITION_LEAD),
+            "claim": (_THAT, _THAT_LEAD)}
+
+
+def marks(kind: str, text: str) -> bool | frozenset[str]:
+    """What of the kind asked for a text holds, in a form that does not depend on the question
+    (so that it can be kept per sentence): for a person or a place its capitalised words
+    (lower-cased), a question's own to be set aside; for the other kinds whether it has one."""
+    if kind in ("person", "place"):
+        return frozenset(m.group().lower() for m in _CAPITAL.finditer(" " + text))
+    return type_fit(kind, text, set()) == 1.0
+
+
+# where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
+OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
+# ... but a title's stop opens nothing ("Mr. Dehn"), nor an initial's after a title, another
+# initial or a lower-case word ("Prof. H. S. Carslaw", "by M. Pasch"); after a capitalised word
+# it may ("Appendix C. Admit")
+_INITIAL_BEFORE = re.compile(r"(?:(?:^|\s)(?:[a-z]\w*|[A-Z]\.|Mr|Mrs|Dr|St|Prof)\.?\s+[A-Z]\.|"
+                             r"\b(?:Mr|Mrs|Dr|St|Prof)\.)\s*$")
+_NAME_WORD = re.compile(r"\b" + CAP_WORD)
+
+
+def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
+    """Whether a name of `text` (not one of the question's words) stands capitalised somewhere
+    inside `sentence`, not only where any word is ("Tolstoi explains", "Seat of ..." opening it)."""
+    inside = {m.group() for m in _NAME_WORD.finditer(sentence)
+              if not OPENING.search(sentence[:m.start()])
+              or _INITIAL_BEFORE.search(sentence[:m.start()])}
+    return any(w in inside and w.lower() not in qwords for w in _NAME_WORD.findall(text))
+
+
+def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
+    """How much a candidate looks like what the question asks for, 0..1."""
+    if kind == "number":  # a formula ("2^n", "2n - 2") counts in letters, and half fits
+        found = bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))
+        return 0.5 if found and _FORMULA.search(text) else float(found)
+    if kind in MEASURES:  # a number with its unit; a bare number ("two", "three") half fits,
+        if MEASURES[kind].search(text):  # and one with another kind of unit not at all ("10 feet"
+            return 1.0  # for a temperature, "3 hours" for a length)
+        if kind != "measure" and any(p.search(text) for k, p in MEASURES.items()
+                                     if k not in (kind, "measure")):
+            return 0.0
+        return 0.5 if _DIGIT.search(text) or _NUMBER_WORD.search(text) else 0.0
+    if kind == "time":
+        date = YEAR if "year" in qwords else _DATE  # "in what year": a year, surely
+        return float(bool(date.search(text) or _TIME_WORD.search(text)))
+    if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
+        return float(any(m.group().lower() not in qwords and m.group().lower() not in _TITLES
+                         for m in _CAPITAL.finditer(" " + text)))
+    if kind == "reason":
+        return float(bool(_REASON.search(text)))
+    if kind == "condition":
+        return float(bool(_CONDITION.search(text)))
+    if kind == "claim":
+        return float(bool(_THAT.search(text)))
+    return 0.5  # a meaning or a thing: no mark tells one apart
