@@ -33,13 +33,13 @@ _YEAR_ASKED = re.compile(r"\b(?:what|which) year\b")
 # the kind a question opening with "which" asks for, in its next words: "Which classical theorem
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
-
-
-def _which(question: str) -> frozenset[str]:
-    m = _WHICH.match(question)
-    return frozenset(stem(w) for w in m.groups() if w and is_content(w)) if m else frozenset()
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
+
+
+def _group_stems(m: re.Match[str] | None) -> frozenset[str]:
+    """The stems of the content words a match's groups caught (none: no match)."""
+    return frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
 
 
 _ASKING_HEAD = re.compile(r"^\W*(?:(?:and|but|so|then|to|in|at|on|for|from|by|with|of|into|under|"
@@ -172,9 +172,7 @@ class Asked:
     @functools.lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
         low = question.lower()
-        m = _COUNTED.search(low)
-        counted = frozenset(stem(w) for w in (m.groups() if m else ()) if w and is_content(w))
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
-                   answer_type(question), counted, bool(_MANY.search(low)),
+                   answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
-                   _which(low))
+                   _group_stems(_WHICH.match(low)))

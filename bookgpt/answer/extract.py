@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, GROUNDS, MEASURES, NAME, OPENING, QUANTITY, named_inside,
-                                  type_fit)
+from bookgpt.answer.kinds import (CAP_WORD, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
+                                  named_inside, type_fit)
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import is_content, squash, stem, words
@@ -257,7 +257,7 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
         return []
     out = []
     for m in NAME.finditer(sentence):
-        if OPENING.search(sentence[:m.start()]) or m.group().lower() in asked.words:
+        if at_opening(sentence, m.start()) or m.group().lower() in asked.words:
             continue
         near = words(sentence[max(0, m.start() - 30):m.end() + 30])
         if any(stem(w) in asked.which for w in near):

@@ -133,7 +133,7 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
 
 
 # where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
-OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
+_OPENING = re.compile(r"(?:^|[.!?:;]\s|[\"“‘(\[_-])\W*$")
 # ... but a title's stop opens nothing ("Mr. Dehn"), nor an initial's after a title, another
 # initial or a lower-case word ("Prof. H. S. Carslaw", "by M. Pasch"); after a capitalised word
 # it may ("Appendix C. Admit")
@@ -142,12 +142,17 @@ _INITIAL_BEFORE = re.compile(r"(?:(?:^|\s)(?:[a-z]\w*|[A-Z]\.|Mr|Mrs|Dr|St|Prof)
 _NAME_WORD = re.compile(r"\b" + CAP_WORD)
 
 
+def at_opening(sentence: str, at: int) -> bool:
+    """Whether a word at `at` stands where any word is capitalised (a sentence's, a quotation's
+    or a bracket's opening), not after a title or an initial."""
+    before = sentence[:at]
+    return bool(_OPENING.search(before)) and not _INITIAL_BEFORE.search(before)
+
+
 def named_inside(text: str, sentence: str, qwords: Set[str]) -> bool:
     """Whether a name of `text` (not one of the question's words) stands capitalised somewhere
     inside `sentence`, not only where any word is ("Tolstoi explains", "Seat of ..." opening it)."""
-    inside = {m.group() for m in _NAME_WORD.finditer(sentence)
-              if not OPENING.search(sentence[:m.start()])
-              or _INITIAL_BEFORE.search(sentence[:m.start()])}
+    inside = {m.group() for m in _NAME_WORD.finditer(sentence) if not at_opening(sentence, m.start())}
     return any(w in inside and w.lower() not in qwords for w in _NAME_WORD.findall(text))
 
 

@@ -243,19 +243,21 @@ class SentenceIndex:
         return (not name or bool(set.intersection(*sentences))
                 or any(name <= heading for heading in self._heading_stems))
 
+    def _next_heading(self, k: int) -> int:
+        """The first sentence under the next heading after sentence k (the end: none)."""
+        at = bisect.bisect_right(self._head_starts, k)
+        return self._head_starts[at] if at < len(self._head_starts) else len(self.sentences)
+
     def labelled_after(self, k: int, within: int) -> int | None:
         """The first sentence labelled as an answer ("_Answer._--") among the `within` after
         sentence k (or the SOLUTION_FOLLOW-th after one labelled as a solution), if no other
         heading comes first (a labelled answer standing alone is a heading itself)."""
-        at = bisect.bisect_right(self._head_starts, k)
-        heading = self._head_starts[at] if at < len(self._head_starts) else len(self.sentences)
+        heading = self._next_heading(k)
         for j in range(k + 1, min(len(self.sentences), k + 1 + within)):
             if labels_answer(self.sentences[j]):
                 return j
-            if labels_solution(self.sentences[j]):  # the working's first sentences come too
-                after = bisect.bisect_right(self._head_starts, j)  # within its own section
-                end = self._head_starts[after] if after < len(self._head_starts) else len(self.sentences)
-                return min(j + SOLUTION_FOLLOW, end - 1)
+            if labels_solution(self.sentences[j]):  # the working's first sentences come too,
+                return min(j + SOLUTION_FOLLOW, self._next_heading(j) - 1)  # in its section
             if j == heading:
                 return None
         return None

@@ -93,7 +93,8 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
 
 
 def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) -> bool:
-    """Whether a routed book's text or title uses a word of each name."""
+    """Whether a routed book uses each name (`SentenceIndex.mentions`), or its title a word of
+    it (an author's name)."""
     if not names:
         return True
     index, title = router.sentence_index(hit.book_id), set(content_stems(hit.title))
