@@ -440,3 +440,31 @@ def test_names_with_accented_letters_are_whole_names():
                                           "note.", 1.0)) == "Paul Erdős"
     assert first_answer("Who introduced it?", ("The cohomology was introduced by Eduard Čech "
                                               "later.", 1.0)) == "Eduard Čech"
+
+
+def test_confidence_is_calibrated_and_falls_when_another_window_matches_as_well():
+    """A book's confidence is the chance that its answer's window holds the answer: it falls
+    when the next window matches the question nearly as well as the best (a close runner-up is
+    the commonest sign of a wrong window), it maps 0 to 0 and rises with the raw confidence, and
+    a chance below MIN_CONFIDENCE is no answer (confidence 0, so the merge passes over it)."""
+    from bookgpt.answer.choose import MIN_CONFIDENCE, calibrated, choose, shortlist
+    from bookgpt.messages import AnswerJob, Evidence
+
+    best = Evidence(text="The lighthouse keeper kept a brass lamp burning through every storm.",
+                    match=1.0, window=0)
+
+    def chosen(runner_up: float, coverage: float = 0.6):
+        other = Evidence(text="The keeper of the harbour wall painted the boats every spring.",
+                         match=runner_up, window=1)
+        job = AnswerJob(book_id="b", question="What did the lighthouse keeper keep burning?",
+                        coverage=coverage, evidence=[best, other])
+        return choose(job, shortlist(job), None, 0.0)
+
+    clear, close = chosen(0.2), chosen(0.95)
+    assert clear.answer == close.answer and "lamp" in clear.answer
+    assert clear.confidence > 1.5 * close.confidence > 0.0
+    assert calibrated(0.0) == 0.0 and calibrated(0.01) == 0.0  # below MIN_CONFIDENCE
+    ps = [calibrated(r / 10) for r in range(1, 11)]
+    assert ps == sorted(ps) and MIN_CONFIDENCE <= ps[2] and ps[-1] < 1.0
+    # a question barely covered by its best window, with a close runner-up: no answer
+    assert chosen(0.95, coverage=0.05).confidence == 0.0
