@@ -2,13 +2,13 @@
 much of the question they cover.
 
 Each book's text is cut into sentences (`bookgpt.text.sentence_spans`), headings and
-table-of-contents lines dropped. A window of consecutive sentences scores the idf-weighted share
-of the question's stems it contains (a stem the book never uses counts as missing), plus a bonus
-for each pair of the question's adjacent stems that also stand side by side in the window
-("middle class", "chief circle"), and a bonus when the window holds what the question asks
-for (a number for "how many", a name for "who", a reason for "why": `extract.type_fit`).
-The answer is often in the sentence after the one that echoes the
-question, which the two- and three-sentence windows reach.
+table-of-contents lines dropped (`bookgpt.answer.headings`). A window of consecutive sentences
+scores the idf-weighted share of the question's stems it contains (a stem the book never uses
+counts as missing), plus a bonus for each pair of the question's adjacent stems that also stand
+side by side in the window ("middle class", "chief circle"), and a bonus when the window holds
+what the question asks for (a number for "how many", a name for "who", a reason for "why":
+`kinds.type_fit`). The answer is often in the sentence after the one that echoes the question,
+which the two- and three-sentence windows reach.
 
 Readers paraphrase: a window also scores `SEMANTIC_WEIGHT` x its cosine with the question in a
 small encoder trained on the book's own sentences (`bookgpt.answer.semantic`), and the windows the
@@ -27,7 +27,7 @@ import heapq
 import itertools
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ import numpy as np
 
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked
+from bookgpt.answer.headings import heading_key, is_heading, is_title, twins
 from bookgpt.answer.kinds import MEASURES, marks
 from bookgpt.answer.stated import labels_answer, labels_solution
 from bookgpt.messages import Evidence
@@ -62,21 +63,11 @@ RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 # share of the question-window cosine of the book's own encoder added to a window's score, and
 # the windows of 3 sentences that encoder ranks best, scored too (0: the lexical ranking alone).
 # On the 86 readers' questions, right book given: supporting quote in the best window 0.395 ->
-# 0.465, in the best five 0.605 -> 0.709, cited by the chosen answer 0.419 -> 0.465 (README)
+# 0.465, in the best five 0.605 -> 0.709, cited by the chosen answer 0.419 -> 0.465 (docs/answers.md)
 SEMANTIC_WEIGHT = 0.2
 SEMANTIC_SEEDS = 10
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _BLANK = re.compile(r"\n[ \t]*\n")
-_ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
-# a heading or contents line: one letter or figure and no other letter ("A.", "51.--"), a chapter
-# or section line, or one ending in a number. A line in capitals ("ANSWERS TO KNOT VI.", "THE
-# CHIEF CIRCLE") stays a sentence: it frames its window's topic (dropping such lines lost three of
-# dev.jsonl's supporting windows), and extraction takes no answer from it
-_HEADING = re.compile(r"^(?:[A-Z0-9][^A-Z]*|(?:chapter|section|book|part|§)\b.*)$", re.IGNORECASE)
-_PAGE = re.compile(r"\s\d+\.?$")
-# ... after a capitalised word or a comma, as in a contents or index line: "Of the Nature of
-# Flatland 2.", "moons of Jupiter, 233"
-_TITLE_PAGE = re.compile(r"(?:\b[A-Z]\w*|,)\s+\d+\.?$")
 
 
 @dataclass(frozen=True)
@@ -95,55 +86,6 @@ class Window:
         """The score from the question's words alone: comparable across books, whose encoders'
         cosines are not."""
         return self.score - self.meaning
-
-
-def _is_heading(sentence: str, alone: bool = True) -> bool:
-    """A heading or table-of-contents line: short, no verb-like lower-case run, or a line of its
-    own (`alone`) or a title that ends in a page or section number ("Concerning the Women 5.",
-    "point, 89, 244"). A sentence inside a paragraph may end in a number: "Therefore the least
-    percentage is 10." is an answer."""
-    words = sentence.split()
-    if len(words) > 12:  # a long contents line: capitalised words and a page number at the end
-        return _is_title(sentence, most=24) and words[-1].rstrip(".").isdigit()
-    return bool(_HEADING.match(sentence.strip().rstrip(".")) or len(words) <= 2
-                or _TITLE_PAGE.search(sentence.strip()) or (alone and _PAGE.search(sentence.strip())))
-
-
-def _is_title(line: str, most: int = 10) -> bool:
-    """A heading: at most `most` words, and mostly capitalised ("51.--The Secret Lock.",
-    "ANSWERS TO KNOT IV.")."""
-    if line.lstrip().startswith("["):  # "[Illustration: ...]"
-        return False
-    words = [w for w in (re.sub(r"[^A-Za-z]", "", w) for w in line.split()) if w]
-    return 0 < len(words) <= most and sum(w[0].isupper() for w in words) * 2 > len(words)
-
-
-def _heading_key(line: str) -> str:
-    """A heading as a key: its words without numbers and articles, an "Answers to" or "Solution
-    of" dropped, so that a puzzle's heading and its solution's meet ("51.--The Secret Lock." and
-    "51.--_The Secret Lock._", "Knot IV." and "Answers to Knot IV.")."""
-    key = " ".join(w for w in re.findall(r"[a-z0-9]+", line.lower())
-                   if not w.isdigit() and w not in ("the", "a", "an"))
-    return _ANSWER_TO.sub("", key)
-
-
-def _twins(heads: list[tuple[int, str]], n: int) -> dict[int, tuple[int, int]]:
-    """Section start -> (start, end) of the next section under the same heading: in a book of
-    puzzles the second is the first's solution."""
-    bounds = [(start, heads[k + 1][0] if k + 1 < len(heads) else n, key)
-              for k, (start, key) in enumerate(heads)]
-    # a puzzle's title stands two or three times (contents, puzzle, solution); a heading seen
-    # more often ("Illustration", "Solution") names no one section
-    seen = Counter(key for _, _, key in bounds)
-    bounds = [b for b in bounds if seen[b[2]] <= 3]
-    later: dict[str, tuple[int, int]] = {}
-    out: dict[int, tuple[int, int]] = {}
-    for start, end, key in reversed(bounds):
-        if key in later and end > start:
-            out[start] = later[key]
-        if end > start:
-            later[key] = (start, end)
-    return out
 
 
 class SentenceIndex:
@@ -165,8 +107,8 @@ class SentenceIndex:
         for n, (a, b) in enumerate(spans):
             before = text[spans[n - 1][1]:a] if n else "\n\n"
             after = text[b:spans[n + 1][0]] if n + 1 < len(spans) else "\n\n"
-            if _BLANK.search(before) and _BLANK.search(after) and _is_title(text[a:b]):
-                self._heads.append((len(self.sentences), _heading_key(text[a:b])))
+            if _BLANK.search(before) and _BLANK.search(after) and is_title(text[a:b]):
+                self._heads.append((len(self.sentences), heading_key(text[a:b])))
             alone = "\n" in before and "\n" in after  # a line (or lines) of its own
             while b - a > MAX_SENTENCE_CHARS:
                 cut = text.rfind(" ", a + MAX_SENTENCE_CHARS // 2, a + MAX_SENTENCE_CHARS)
@@ -176,7 +118,7 @@ class SentenceIndex:
             self._add(text[a:b], alone)
         self._marks: dict[str, dict[int, bool | frozenset[str]]] = defaultdict(dict)
         self._head_starts = [start for start, _ in self._heads]
-        self._twins = _twins(self._heads, len(self.sentences))
+        self._twins = twins(self._heads, len(self.sentences))
         self.stems = [content_stems(s) for s in self.sentences]
         self.postings: dict[str, list[int]] = defaultdict(list)
         for i, stems in enumerate(self.stems):
@@ -215,7 +157,7 @@ class SentenceIndex:
         # stand where a window's follower, the sentence after it, should
         if not _SAYS.search(sentence):
             return
-        if _is_heading(sentence, alone):  # no answer, but it names what the book speaks of
+        if is_heading(sentence, alone):  # no answer, but it names what the book speaks of
             self._heading_stems.append(frozenset(content_stems(sentence)))
         else:
             self.sentences.append(sentence)

@@ -17,8 +17,8 @@ sentences (F1 +0.002 per question), for twice the training (still seconds a book
 `SentenceIndex.search` adds `SEMANTIC_WEIGHT` x the cosine between the question (query tower)
 and each window (context tower) to the window's score, and also scores the windows around the
 sentences the encoder alone ranks best (`SEMANTIC_SEEDS`), which may share no word with the
-question. Measured on the 86 hand-written readers' questions, right book given: see README
-("Questions and answers").
+question. Measured on the 86 hand-written readers' questions, right book given: see
+docs/answers.md ("Extract decoding").
 
 Training takes about 1.2 s per 1,000 sentences on one core (the six models of the largest
 quickstart book, 8,000 sentences: ~10 s on an AMD EPYC); it runs once per book, when its sentence
