@@ -174,10 +174,16 @@ def test_a_count_keeps_what_it_counts():
               "different ways.", 1.0)]
     assert first_answer("In how many different ways can the bishops be placed on the board?",
                         *sents) == "256 different ways"
-    # a figure in scientific notation or the result of a plain sum counts: no variable stands by
+    # a figure in scientific notation is one figure, with what it counts: "1.3 × 10^13 bits", not
+    # the power of ten alone; what a figure of several words counts is looked for after all of it
     got = [c.text for c in candidates("Roughly how many bits does the film hold?", [
         ("So the film holds about 1.3 × 10^13 bits of data in all.", 1.0)])]
-    assert "10^13 bits" in got[:2]  # the figure with what it counts, not only its clause
+    assert got[0] == "1.3 × 10^13 bits" and "10^13 bits" not in got
+    assert first_answer("How many drops does a litre of water hold?", (
+        "A litre of water holds about 6.02 x 10^4 average drops.", 1.0)) == "6.02 x 10^4 average drops"
+    assert first_answer("How many sheep grazed on the common?", (
+        "On the common grazed two hundred and fifty old sheep, the vicar said.", 1.0)
+    ) == "two hundred and fifty old sheep"
     # a hyphenated number is a word of the answer, not a function word to trim: "one-third"
     got = [c.text for c in candidates("What fraction of the catch went to the harbour master?", [
         ("Of the catch, one-third went to the harbour master and the rest to the crew.", 1.0)])]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
+from bookgpt.answer.kinds import (CAP_WORD, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
                                   named_inside, type_fit)
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
@@ -90,9 +90,11 @@ class Candidate:
 
 def _counted(text: str, counted: frozenset[str]) -> str:
     """The start of `text` (a number on) up to the thing a question counts, if it comes within
-    three words of the number: "575 squares", "255 different ways"."""
+    three words of the number: "575 squares", "255 different ways", "1.3 × 10^13 bits"."""
     toks = text.split()
-    ends = [k for k in range(1, min(len(toks), 4)) if stem(_bare(toks[k])) in counted]
+    figure = FIGURE.match(text)
+    lead = len(figure.group().split()) if figure else 1  # the figure's words: "about 1.3 × 10^13"
+    ends = [k for k in range(lead, min(len(toks), lead + 3)) if stem(_bare(toks[k])) in counted]
     return " ".join(toks[:ends[-1] + 1]) if counted and ends else ""
 
 

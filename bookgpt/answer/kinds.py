@@ -74,13 +74,17 @@ _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\
 _DATE = re.compile(r"\b\d{3,4}\b")
 YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\.?C\.?E\b|BC\b|AD\b)|"
                   r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
-_NUM = (r"(?:\d[\d,./^-]*\d|\d|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+# a figure: in scientific notation ("1.3 × 10^13", "6.02 x 10^23"), in digits ("300,000",
+# "6-1/4"), or in words ("twenty-one", "two hundred and fifty")
+_NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|(?:"
+        + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
         + r")(?:[ -](?:and )?(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
         + r"))*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
-QUANTITY = re.compile(r"\b(?:about |nearly |some |over |under |exactly |only )?" + _NUM
-                       + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
-                       re.IGNORECASE)
+_ABOUT = r"\b(?:about |nearly |some |over |under |exactly |only )?"
+FIGURE = re.compile(_ABOUT + _NUM, re.IGNORECASE)  # the figure alone, "about" and all
+QUANTITY = re.compile(_ABOUT + _NUM + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
+                      re.IGNORECASE)
 
 
 # units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
