@@ -258,6 +258,10 @@ def test_a_which_question_takes_the_name_beside_the_kind_it_asks_for():
               "sun, whose ellipse turns slowly.", 1.0)]
     assert candidates("Which planet has an orbit whose ellipse turns slowly?", sents)[0].text == "Mercury"
     assert candidates("What turns slowly in the orbit?", sents)[0].text != "Mercury"
+    # the kind a name owns is part of the answer: "Pascal's theorem", not "Pascal"
+    sents = [("The whole theory of areas rests, as we shall see, upon Pascal's theorem alone.", 1.0)]
+    assert candidates("Which theorem does the theory of areas rest upon?", sents)[0].text == (
+        "Pascal's theorem")
 
 
 def test_a_word_that_only_opens_its_sentence_is_no_name_beside_one_inside():

@@ -57,6 +57,7 @@ _APPOSED = re.compile(r"(?:" + CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + NAME.p
                       + r"\b")
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
+_OWNED = re.compile(r"['’]s? (\w+)")  # what a name owns: "'s theorem", "’s axiom"
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
@@ -263,7 +264,10 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
             continue
         near = words(sentence[max(0, m.start() - 30):m.end() + 30])
         if any(stem(w) in asked.which for w in near):
-            out.append(m.group())
+            # the kind a name owns is part of it: "Pascal's theorem", "Euclid's axiom"
+            owned = _OWNED.match(sentence, m.end())
+            own = owned and stem(owned.group(1).lower()) in asked.which
+            out.append(m.group() + owned.group() if own else m.group())
     return out
 
 
