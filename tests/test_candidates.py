@@ -116,6 +116,16 @@ def test_a_sentence_labelled_as_the_answer_answers():
     # a sentence that only starts with the word is no label
     plain = candidates(q, [("Answer me this: must the walker wait 9 minutes?", 0.7)])
     assert all(c.score < got[0].score for c in plain)
+    # a labelled answer that goes on to its reasons past a colon: what it says before the colon
+    # is the answer, though the whole is too long to be one, and it beats the puzzle restated
+    q = "How should the farmer share twenty-four sheep among four pens so that each pen is odd?"
+    sents = [("_Problem._--Share twenty-four sheep among four pens so that each pen holds an odd "
+              "number.", 1.0),
+             ("_Answer._--Put 7 sheep in the first pen, 5 in the second, 9 in the third, and 3 in "
+              "the fourth: for 7, 5, 9 and 3 are odd; and together they make up the whole flock of "
+              "twenty-four.", 1.0)]
+    assert first_answer(q, *sents) == ("Put 7 sheep in the first pen, 5 in the second, 9 in the "
+                                       "third, and 3 in the fourth")
     # a sentence that says what the answer is: that, to its closing quote or its clause's end
     sents = [('Few saw that the correct answer is "one-third," though the master explained it '
               "twice over to the four boys.", 0.9),

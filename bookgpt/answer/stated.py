@@ -35,6 +35,10 @@ def declared_answers(sentence: str) -> tuple[bool, list[str]]:
     clause's end), and the focus of its cleft ("It was Pantocyclus-- ... --who")."""
     label = _LABEL.match(sentence)
     out = [unquoted(sentence[label.end():])] if label else []
+    if label:  # ... and, when more follows, what it says before its first colon or semicolon
+        head = re.split(r"\s*[:;]\s", sentence[label.end():], maxsplit=1)
+        if len(head) > 1:
+            out.append(unquoted(head[0]))
     for m in _ANSWER_IS.finditer(sentence):
         rest = sentence[m.end():]
         if any(q in m.group() for q in "\"“'‘"):
