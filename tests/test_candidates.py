@@ -397,3 +397,14 @@ def test_names_with_accented_letters_are_whole_names():
                                           "note.", 1.0)) == "Paul Erdős"
     assert first_answer("Who introduced it?", ("The cohomology was introduced by Eduard Čech "
                                               "later.", 1.0)) == "Eduard Čech"
+
+
+def test_a_clause_that_announces_what_follows_is_no_answer():
+    """"... may be stated as follows:": the answer comes next, in the sentence after, not in the
+    clause that announces it."""
+    q = "What does the theorem of proportion say about two parallel lines that cut an angle?"
+    sents = [("This theorem of proportion may be stated as follows:", 1.0),
+             ("If two parallel lines cut off the segments a, b and c, d from the arms of an angle, "
+              "then a is to b as c is to d.", 1.0)]
+    best = candidates(q, sents)[0]
+    assert best.sentence.startswith("If two parallel lines"), best

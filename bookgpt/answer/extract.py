@@ -76,6 +76,12 @@ NEAR_FLOOR = 0.4
 LABELLED = 1.5
 MAX_WORDS = 20  # a longer piece is a passage, not an answer
 OPENING_NAME = 0.5
+# a clause that points to what comes next ("This theorem may be stated as follows:", "let us
+# consider again the system ...") announces the answer, in the next sentence; it counts this much
+ANNOUNCING = 0.5
+_ANNOUNCES = re.compile(r"(?:\b(?:as follows|(?:in )?the following(?: [\w-]+){0,3})\W*|\blet us (?:now )?"
+                        r"(?:consider|see|examine|take)\b.*|\bwe (?:shall|will) now (?:consider|show|"
+                        r"prove|see)\b.*)$", re.IGNORECASE)
 
 
 def _floor(x: float, floor: float) -> float:
@@ -271,6 +277,13 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
     return out
 
 
+def _announcing(piece: str, sentence: str) -> bool:
+    """Whether a piece reaches into the end of its sentence that announces what follows."""
+    cue = _ANNOUNCES.search(sentence)
+    at = sentence.find(piece)
+    return cue is not None and at >= 0 and at + len(piece) > cue.start()
+
+
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
     """Scored candidate answers from `sentences` ((sentence, match score 0..1) pairs, the
     retrieved windows' sentences and their followers), best first, at most `limit`."""
@@ -315,6 +328,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             score = _score(raw, text, piece_match, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
+                if not stated and _announcing(text, sentence):
+                    score *= ANNOUNCING
                 if asked.kind in ("person", "place") and not stated and not named_inside(
                         text, sentence, asked.words):
                     score *= OPENING_NAME
