@@ -277,11 +277,11 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
     return out
 
 
-def _announcing(piece: str, sentence: str) -> bool:
-    """Whether a piece reaches into the end of its sentence that announces what follows."""
-    cue = _ANNOUNCES.search(sentence)
-    at = sentence.find(piece)
-    return cue is not None and at >= 0 and at + len(piece) > cue.start()
+def _announcing(piece: str, sentence: str, cue: int) -> bool:
+    """Whether a piece reaches into the end of its sentence that announces what follows, from
+    character `cue` on (-1: the sentence announces nothing)."""
+    at = sentence.find(piece) if cue >= 0 else -1
+    return at >= 0 and at + len(piece) > cue
 
 
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
@@ -307,6 +307,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
         labelled, declared = declared_answers(sentence)  # the book says this is the answer
+        announces = _ANNOUNCES.search(sentence)
+        cue = announces.start() if announces else -1
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
@@ -328,7 +330,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             score = _score(raw, text, piece_match, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
-                if not stated and _announcing(text, sentence):
+                if not stated and _announcing(text, sentence, cue):
                     score *= ANNOUNCING
                 if asked.kind in ("person", "place") and not stated and not named_inside(
                         text, sentence, asked.words):
