@@ -267,6 +267,12 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     assert ask("What did the Chelsea Pensioners lose?")[0] == "tangled_tale"  # a heading's name
     # the same question without the unknown name is answered
     assert ask("What was measured about the knots the travellers tied?") != []
+    # a people's adjective before a noun describes, it names nothing a book must mention
+    # (neither book speaks of Egypt)
+    assert question_names("How thick is the thinnest American coin?") == []
+    assert question_names("What did the tutor of a Macedonian king answer?") == []
+    assert ask("How many sides does the Sphere say a Square has, by Egyptian reckoning?")[0] == (
+        "flatland")
 
 
 def test_the_authors_name_only_frames_a_question_about_the_book():

@@ -140,6 +140,21 @@ _NAME_RUN = re.compile(r"(?<![.!?:;\"“‘(]\s)(?<![\"“‘(])\b[A-Z][^\W\d_]*
                        r"(?:[ -][A-Z][^\W\d_]*[a-z][^\W\d_]*(?:['’]s)?)*")
 
 
+# a people's or a place's adjective describes, it names nothing a book must mention: "a famous
+# Macedonian king", "the thinnest American coin", "a figure of Greek myth"
+_PEOPLES = frozenset("american english french german greek roman dutch swiss spanish italian "
+                     "european african asian chinese japanese indian arab arabic egyptian "
+                     "russian scottish irish welsh british hindu persian".split())
+_PEOPLE_SUFFIX = re.compile(r"(?:ian|ese|ish)$")
+
+
+def _describes(name: str, after: str) -> bool:
+    """Whether a one-word name stands as an adjective of its people or place, before a noun."""
+    word = name.lower()
+    return (" " not in name and after[:1].islower()
+            and (word in _PEOPLES or bool(_PEOPLE_SUFFIX.search(word))))
+
+
 def question_names(question: str) -> list[frozenset[str]]:
     """The names a question uses, each as the stems of its words ("Hardy and Ramanujan": two
     names), none for a question in title case, where every word is capitalised."""
@@ -147,7 +162,10 @@ def question_names(question: str) -> list[frozenset[str]]:
     if sum(1 for w in ws if w[:1].isupper()) > len(ws) / 2:
         return []
     out = []
-    for m in _NAME_RUN.finditer(question.strip(), 1):
+    text = question.strip()
+    for m in _NAME_RUN.finditer(text, 1):
+        if _describes(m.group(), text[m.end():].lstrip()):
+            continue
         st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
         if st:
             out.append(st)
