@@ -347,6 +347,10 @@ def test_a_labelled_answer_after_its_puzzle_comes_with_it(monkeypatch):
     # next puzzle's heading does not
     alone = text.replace(" _Answer._", "\n\n_Answer._").replace(" The mill", "\n\nThe mill")
     assert evidence(SentenceIndex(alone), q, windows=1)[1][-1].text.startswith("_Answer._")
+    # ... however short: a one-word answer on a line of its own is no heading
+    short = alone.replace("_Answer._--Ten ducks and twenty hens.", '_Answer._--"Ten."')
+    assert '_Answer._--"Ten."' in SentenceIndex(short).sentences
+    assert evidence(SentenceIndex(short), q, windows=1)[1][-1].text == '_Answer._--"Ten."'
     other = text.replace(" The puzzle came", "\n\n7.--THE MILLER'S PUZZLE.\n\nThe puzzle came")
     assert all("Answer" not in e.text for e in evidence(SentenceIndex(other), q, windows=1)[1])
     # a solution's label opens its working: its first sentences come, where the answer ends it

@@ -157,7 +157,9 @@ class SentenceIndex:
         # stand where a window's follower, the sentence after it, should
         if not _SAYS.search(sentence):
             return
-        if is_heading(sentence, alone):  # no answer, but it names what the book speaks of
+        # a heading names what the book speaks of, but answers nothing; a short labelled answer
+        # ('_Answer._--"One."', "_Answer._--Ten.") is no heading, however short
+        if is_heading(sentence, alone) and not labels_answer(sentence):
             self._heading_stems.append(frozenset(content_stems(sentence)))
         else:
             self.sentences.append(sentence)
