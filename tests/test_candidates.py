@@ -408,3 +408,21 @@ def test_a_clause_that_announces_what_follows_is_no_answer():
               "then a is to b as c is to d.", 1.0)]
     best = candidates(q, sents)[0]
     assert best.sentence.startswith("If two parallel lines"), best
+
+
+def test_what_is_asked_for_is_cut_before_the_clauses_around_it():
+    """A name (or a quantity) cut out on its own comes before the clauses around it, so a text
+    both give counts as the name: "Fermat", not the clause "Since the time of Fermat" trimmed
+    down, whose other words (the question's own) make it say less."""
+    q = "Since whose time has it been known that every positive integer is a sum of four squares?"
+    s = ("Since the time of Fermat, it has been known that every positive integral rational "
+         "number can be represented as the sum of four squares.")
+    assert first_answer(q, (s, 1.0)) == "Fermat"
+
+
+def test_a_measure_keeps_what_it_measures_and_its_rate():
+    """"43 seconds of arc per century": the unit's "of arc", and the rate's "per century" though
+    the question says "century" too."""
+    assert first_answer("How much should the orbit of the planet rotate each century?", (
+        "Theory requires that this rotation should amount to 43 seconds of arc per century for "
+        "the planet.", 1.0)) == "43 seconds of arc per century"

@@ -114,7 +114,8 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
     while toks and _spare(toks[0], qstems) and len(toks) > 1:
         toks.pop(0)
     tail = qstems - keep
-    while toks and _spare(toks[-1], tail) and len(toks) > 1:
+    # ... but not the unit of a rate: "43 seconds of arc per century"
+    while toks and _spare(toks[-1], tail) and len(toks) > 1 and toks[-2].lower() != "per":
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
@@ -161,7 +162,10 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
             for a, b in clauses]
     total = sum(echo) or 1
     spans = [(i, i) for i in range(len(clauses))] + [(i, i + 1) for i in range(len(clauses) - 1)]
-    pieces = [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
+    # what the question asks for, cut out (a quantity, a name), comes before the clauses around
+    # it: a text cut from both counts as the piece it is ("Fermat", the name, not what is left of
+    # "Since the time of Fermat" once the question's words are trimmed)
+    pieces: list[tuple[int, int, str]] = []
     if asked.kind in ("number", "time") or asked.kind in MEASURES:  # the quantity alone, with what it counts
         # the number with the thing counted, a word or two on: "255 different ways"; where the
         # question's counted thing follows, the quantity's own guess at it (the word after the
@@ -172,10 +176,11 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                 if _in_formula(sentence, m.start(), m.end()):
                     continue  # a term of "2n - 2" counts nothing
                 q = _counted(sentence[m.start():b], asked.counted)
+                cut = [q] if q else []
                 if not q or len(q) <= len(m.group()) or not is_content(_bare(m.group().split()[-1])):
-                    pieces.append((i, i, m.group()))
-                if q:
-                    pieces.append((i, i, q))
+                    cut.append(m.group())
+                # the shorter first: a text both give counts as the one that says no more
+                pieces += [(i, i, c) for c in sorted(cut, key=len)]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in NAME.finditer(sentence, a, b)
@@ -186,6 +191,7 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         if asked.many:  # the names together, as one answer
             pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
                        for m in _NAMES.finditer(sentence)]
+    pieces += [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
     if asked.many:  # two things asked for: "X and Y", as many words after "and" as before
         pieces += [(i, i, c) for i, (a, b) in enumerate(clauses)
                    for c in _coordinated(sentence[a:b])]

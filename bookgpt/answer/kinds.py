@@ -83,8 +83,8 @@ _NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|(?
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
 _ABOUT = r"\b(?:about |nearly |some |over |under |exactly |only )?"
 FIGURE = re.compile(_ABOUT + _NUM, re.IGNORECASE)  # the figure alone, "about" and all
-QUANTITY = re.compile(_ABOUT + _NUM + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: per [A-Za-z]+)?)?",
-                      re.IGNORECASE)
+QUANTITY = re.compile(_ABOUT + _NUM + r"(?: an?(?= ))?(?: (?:of )?[A-Za-z]+\.?(?: of [a-z]+)?"
+                      r"(?: per [A-Za-z]+)?)?", re.IGNORECASE)
 
 
 # units of measure by dimension; a measure is a number with its unit ("300,000 km./sec", "6-1/4
