@@ -142,10 +142,9 @@ _NAME_RUN = re.compile(r"(?<![.!?:;\"“‘(]\s)(?<![\"“‘(])\b[A-Z][^\W\d_]*
 
 # a people's or a place's adjective describes, it names nothing a book must mention: "a famous
 # Macedonian king", "the thinnest American coin", "a figure of Greek myth"
-_PEOPLES = frozenset("american english french german greek roman dutch swiss spanish italian "
-                     "european african asian chinese japanese indian arab arabic egyptian "
-                     "russian scottish irish welsh british hindu persian".split())
-_PEOPLE_SUFFIX = re.compile(r"(?:ian|ese|ish)$")
+_PEOPLE_SUFFIX = re.compile(r"(?:ian|ese|ish)$")  # "Italian", "Chinese", "English"
+_PEOPLES = frozenset("american european african french german greek roman dutch swiss welsh arab "
+                     "arabic hindu".split())  # ... and those the suffix does not tell
 
 
 def _describes(name: str, after: str) -> bool:

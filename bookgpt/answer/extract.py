@@ -149,8 +149,6 @@ def _aside(piece: str) -> bool:
     return len(ws) <= 3 and ws[0].lower() in TAIL_PREPS | {"of", "in", "on", "at", "for"}
 
 
-
-
 def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(piece, nearness) of a sentence: its clauses (asides dropped unless they hold what is
     asked), pairs of neighbouring clauses, a number's quantity, a reason's "because" clause.
@@ -202,8 +200,6 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                    for m in GROUNDS[asked.kind][0].finditer(sentence, a, b)]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
-
-
 
 
 def _coordinated(clause: str) -> list[str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from bookgpt.answer.stated import labels_answer
+
 _ANSWER_TO = re.compile(r"^(?:answers?|solutions?) (?:to|of) ")
 # a heading or contents line: one letter or figure and no other letter ("A.", "51.--"), a chapter
 # or section line, or one ending in a number. A line in capitals ("ANSWERS TO KNOT VI.", "THE
@@ -23,7 +25,10 @@ def is_heading(sentence: str, alone: bool = True) -> bool:
     """A heading or table-of-contents line: short, no verb-like lower-case run, or a line of its
     own (`alone`) or a title that ends in a page or section number ("Concerning the Women 5.",
     "point, 89, 244"). A sentence inside a paragraph may end in a number: "Therefore the least
-    percentage is 10." is an answer."""
+    percentage is 10." is an answer, and so is a labelled answer however short ('_Answer._--"One."',
+    "_Answer._--Ten.")."""
+    if labels_answer(sentence):
+        return False
     words = sentence.split()
     if len(words) > 12:  # a long contents line: capitalised words and a page number at the end
         return is_title(sentence, most=24) and words[-1].rstrip(".").isdigit()

@@ -37,10 +37,9 @@ _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|o
                           re.IGNORECASE)
 # words that set a condition: a condition's answer starts at one of them ("when it has been
 # derived from the axioms")
-_CONDITION = re.compile(r"\b(?:when|whenever|if|unless|until|as soon as|only if|provided|"
-                        r"so long as|as long as)\b", re.IGNORECASE)
-_CONDITION_LEAD = re.compile(r"^(?:when|whenever|if|unless|until|as soon as|only if|provided|"
-                             r"so long as|as long as)(?: that)?\s+", re.IGNORECASE)
+_CONDITION_WORDS = r"when|whenever|if|unless|until|as soon as|only if|provided|so long as|as long as"
+_CONDITION = re.compile(r"\b(?:" + _CONDITION_WORDS + r")\b", re.IGNORECASE)
+_CONDITION_LEAD = re.compile(r"^(?:" + _CONDITION_WORDS + r")(?: that)?\s+", re.IGNORECASE)
 # a claim's content: what someone says, finds or holds stands in the clause after "that" ("he had
 # thought that it came every three years", "learn this lesson, that to be self-contented is vile")
 _THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)

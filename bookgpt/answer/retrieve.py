@@ -157,9 +157,7 @@ class SentenceIndex:
         # stand where a window's follower, the sentence after it, should
         if not _SAYS.search(sentence):
             return
-        # a heading names what the book speaks of, but answers nothing; a short labelled answer
-        # ('_Answer._--"One."', "_Answer._--Ten.") is no heading, however short
-        if is_heading(sentence, alone) and not labels_answer(sentence):
+        if is_heading(sentence, alone):  # no answer, but it names what the book speaks of
             self._heading_stems.append(frozenset(content_stems(sentence)))
         else:
             self.sentences.append(sentence)
@@ -183,9 +181,11 @@ class SentenceIndex:
         together in one sentence or heading at least. A book that speaks of Fermat, and
         elsewhere of a last theorem, never names "Fermat's Last Theorem"; one about Rubik's
         cube says "Rubik"."""
-        sentences = [set(self.postings.get(s, ())) for s in name]
-        return (not name or bool(set.intersection(*sentences))
-                or any(name <= heading for heading in self._heading_stems))
+        if not name:
+            return True
+        postings = sorted((self.postings.get(s, ()) for s in name), key=len)
+        together = set(postings[0]).intersection(*postings[1:]) if postings[0] else set()
+        return bool(together) or any(name <= heading for heading in self._heading_stems)
 
     def _next_heading(self, k: int) -> int:
         """The first sentence under the next heading after sentence k (the end: none)."""
