@@ -14,9 +14,9 @@ class MergerActor:
         self.merges = 0
 
     def merge_many(self, items: list[tuple[str, list[RoutedBook], list[BookAnswer],
-                                           dict[str, float]]]) -> list[Answer]:
-        """Merges of (question, routing, candidates, timings), several in one call (the router
-        coalesces its calls under load)."""
+                                           dict[str, float], float]]) -> list[Answer]:
+        """Merges of (question, routing, candidates, timings, least confidence), several in one
+        call (the router coalesces its calls under load)."""
         self.merges += len(items)
         return [merged(*item) for item in items]
 

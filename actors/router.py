@@ -281,12 +281,13 @@ class RouterActor:
         spent = timings(t0, t_route)
         if self._merger_merges():
             try:
-                return await self._to_merger.submit((req.question, routing, cands, spent))
+                return await self._to_merger.submit((req.question, routing, cands, spent,
+                                                     req.min_confidence))
             except (ray.exceptions.RayActorError, MergerGone, asyncio.TimeoutError):
                 # the merger crashed, hangs or is gone: the same policy, applied here, loses no
                 # answer; a later question looks the merger up by name again
                 self._handles.pop(MERGER_NAME, None)
-        return merged(req.question, routing, cands, spent)
+        return merged(req.question, routing, cands, spent, req.min_confidence)
 
     async def ask_stream(self, req: AskRequest):
         """One named book's answer as it is written: pieces of text (str) as its tokens come, then
@@ -324,7 +325,8 @@ class RouterActor:
             ans = _degraded(r, exc, timeout)
         finally:
             view.users -= 1
-        yield noted([req], [routed], [merged(req.question, routing, [ans], timings(t0, t_route))])[0]
+        yield noted([req], [routed], [merged(req.question, routing, [ans], timings(t0, t_route),
+                                               req.min_confidence)])[0]
 
     async def complete_stream(self, job: ContinueJob):
         """A named book's model continuing a prompt, as it is written: pieces of text (str), then

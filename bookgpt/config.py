@@ -152,6 +152,11 @@ class ServeConfig(_Section):
     # weight of the book model's judgement (mean log-probability of each candidate answer) against
     # the model-free score in extract decoding; 0 chooses without the model (see README)
     model_weight: NonNegative = 0.0
+    # the least confidence (the calibrated chance that the cited sentences hold the answer) an
+    # answer needs; a question whose books are all less sure is "not in these books". A request
+    # may set its own (`min_confidence` of /v1/ask). Higher declines more out-of-scope questions
+    # and more answerable ones: `bookgpt eval --questions FILE` shows both at each threshold
+    min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.05
     # the dtype book models score candidate answers in (model_weight > 0, and extract answers
     # without the router's evidence): auto = bf16 where the device does it fast (AVX-512 BF16 or
     # AMX CPUs, CUDA, MPS; log-probabilities within ~0.05 of fp32's), fp32 = exact

@@ -33,7 +33,7 @@ def exact_match(prediction: str, reference: str) -> bool:
     return normalise(prediction) == normalise(reference)
 
 
-def score_candidates(cands: list[BookAnswer]) -> list[float]:
+def score_candidates(cands: list[BookAnswer], min_confidence: float = 0.0) -> list[float]:
     """score = weight^WEIGHT_POWER x sqrt(confidence) x (1 + agreement), where agreement is the
     weight-averaged token F1 with the other usable candidates: books that agree reinforce each
     other.
@@ -49,11 +49,14 @@ def score_candidates(cands: list[BookAnswer]) -> list[float]:
     ranked win on its confidence six times where it should not have, twice where it should:
     weight^20 (a book ranked a little lower wins only by a much surer answer, or when the first
     has none) gave dev F1 0.260 -> 0.274, support 0.477 -> 0.500, the blind sets the same or
-    one question better."""
-    usable = [c for c in cands if not c.error and c.answer.strip()]
+    one question better.
+
+    A candidate less sure than `min_confidence` (`serve.min_confidence`) scores 0: it has no
+    answer, and neither agrees nor disagrees with the others."""
+    usable = [c for c in cands if _usable(c, min_confidence)]
     scores = []
     for c in cands:
-        if c.error or not c.answer.strip():
+        if not _usable(c, min_confidence):
             scores.append(0.0)
             continue
         others = [o for o in usable if o is not c]
@@ -63,9 +66,15 @@ def score_candidates(cands: list[BookAnswer]) -> list[float]:
     return scores
 
 
-def merge_answers(cands: list[BookAnswer]) -> tuple[BookAnswer | None, float]:
-    """The chosen candidate and the merged confidence (0..1), or (None, 0) when nothing usable."""
-    scores = score_candidates(cands)
+def _usable(c: BookAnswer, min_confidence: float) -> bool:
+    return not c.error and bool(c.answer.strip()) and c.confidence >= min_confidence
+
+
+def merge_answers(cands: list[BookAnswer],
+                  min_confidence: float = 0.0) -> tuple[BookAnswer | None, float]:
+    """The chosen candidate and the merged confidence (0..1), or (None, 0) when no candidate is
+    usable (none, failed, empty, or all less sure than `min_confidence`)."""
+    scores = score_candidates(cands, min_confidence)
     if not cands or max(scores, default=0.0) <= 0.0:
         return None, 0.0
     best = max(range(len(cands)), key=lambda i: scores[i])
@@ -75,8 +84,10 @@ def merge_answers(cands: list[BookAnswer]) -> tuple[BookAnswer | None, float]:
 
 
 def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
-           timings: dict[str, float]) -> Answer:
-    chosen, confidence = merge_answers(cands)
+           timings: dict[str, float], min_confidence: float) -> Answer:
+    """The answer to a question from its books' candidates; "not in these books" (abstained)
+    when none is at least `min_confidence` sure (the request's, else `serve.min_confidence`)."""
+    chosen, confidence = merge_answers(cands, min_confidence)
     degraded = any(c.error for c in cands)
     if chosen is None:
         return Answer(question=question, answer="", book_id=None, title=None, confidence=0.0,

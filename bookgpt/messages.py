@@ -21,6 +21,8 @@ class AskRequest(_Msg):
     # the conversation's earlier questions, oldest first: a follow-up ("and who wrote it?") that
     # routes weakly on its own is routed together with them (bookgpt/serving/followup.py)
     history: Annotated[list[str], msgspec.Meta(max_length=64)] | None = None
+    # the least confidence an answer needs, else "not in these books" (None: serve.min_confidence)
+    min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
 
 
 class Evidence(_Msg):

@@ -66,7 +66,8 @@ class Orchestrator:
                 return failed(r, f"{type(exc).__name__}: {exc}")
 
         cands = list(await asyncio.gather(*(one(r) for r in routing)))
-        return noted([req], [routed], [merged(req.question, routing, cands, timings(t0, t_route))])[0]
+        return noted([req], [routed], [merged(req.question, routing, cands, timings(t0, t_route),
+                                                    req.min_confidence)])[0]
 
     def _continuing(self, job: ContinueJob) -> ContinueJob:
         if job.book_id not in self.book_ids:

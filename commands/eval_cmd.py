@@ -53,7 +53,7 @@ def _readers(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(result))
         return 0
     for key, value in result.items():
-        if key not in ("rows", "by_kind", "by_confidence"):
+        if key not in ("rows", "by_kind", "by_confidence", "by_min_confidence"):
             print(f"{key:>28}: {value}")
     print("by kind:")
     for kind, scores in result["by_kind"].items():
@@ -62,4 +62,9 @@ def _readers(args: argparse.Namespace, cfg: Config) -> int:
     for b in result["by_confidence"]:
         print(f"{b['confidence']:>28}: {b['questions']} questions, F1 {b['f1']}, "
               f"support hit {b['support_hit']}")
+    print("by least confidence (serve.min_confidence; the same answers merged again):")
+    for t in result["by_min_confidence"]:
+        print(f"{t['min_confidence']:>28}: F1 {t['f1']}, support hit {t['support_hit']}, "
+              f"false abstention {t['false_abstention']}, out of scope declined "
+              f"{t['out_of_scope_abstained']}")
     return 0

@@ -191,8 +191,26 @@ def test_eval_questions_on_a_tiny_trained_shelf(trained, capsys):
     assert set(out["by_kind"]) == {r["kind"] for r in inside}
     assert sum(b["questions"] for b in out["by_confidence"]) == sum(
         1 for r in out["rows"] if r["book_id"] and not r["abstained"])
+    # the same answers merged again at each least confidence: the configured one's row is the
+    # headline, and a higher one declines at least as many questions of either kind
+    at = {t["min_confidence"]: t for t in out["by_min_confidence"]}
+    mine = at[out["min_confidence"]]
+    assert (mine["f1"], mine["support_hit"], mine["false_abstention"],
+            mine["out_of_scope_abstained"]) == (out["f1"], out["support_hit"],
+                                                out["false_abstention"],
+                                                out["out_of_scope_abstained"])
+    for key in ("false_abstention", "out_of_scope_abstained"):
+        declined = [at[t][key] for t in sorted(at)]
+        assert declined == sorted(declined), (key, declined)
+    assert at[max(at)]["false_abstention"] > at[0.0]["false_abstention"]
     assert main(base + ["eval", "--questions", str(root / "nope.jsonl")]) == 2
     assert "no questions file" in capsys.readouterr().err
+    # serve.min_confidence is the least confidence an answer needs: 1 declines every question
+    q = "What is the velocity of light in vacuo?"
+    assert main(base + ["--set", "serve.min_confidence=1", "ask", q, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["abstained"] is True
+    assert main(base + ["--set", "serve.min_confidence=1.5", "ask", q]) == 2
+    assert "min_confidence" in capsys.readouterr().err
 
 
 def test_model_weight_gives_the_book_model_a_say(trained, capsys):

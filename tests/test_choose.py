@@ -72,9 +72,12 @@ def test_confidence_is_calibrated_and_falls_when_another_window_matches_as_well(
     """A book's confidence is the chance that its answer's window holds the answer: it falls
     when the next window matches the question nearly as well as the best (a close runner-up is
     the commonest sign of a wrong window), it maps 0 to 0 and rises with the raw confidence, and
-    a chance below MIN_CONFIDENCE is no answer (confidence 0, so the merge passes over it)."""
-    from bookgpt.answer.choose import MIN_CONFIDENCE, calibrated, choose, shortlist
-    from bookgpt.messages import AnswerJob, Evidence
+    a book less sure than the least confidence asked for (serve.min_confidence, or the
+    request's) has no answer: the merge passes over it to a surer book, or declines."""
+    from bookgpt.answer.choose import calibrated, choose, shortlist
+    from bookgpt.config import ServeConfig
+    from bookgpt.merge import merge_answers
+    from bookgpt.messages import AnswerJob, BookAnswer, Evidence
 
     best = Evidence(text="The lighthouse keeper kept a brass lamp burning through every storm.",
                     match=1.0, window=0)
@@ -89,8 +92,18 @@ def test_confidence_is_calibrated_and_falls_when_another_window_matches_as_well(
     clear, close = chosen(0.2), chosen(0.95)
     assert clear.answer == close.answer and "lamp" in clear.answer
     assert clear.confidence > 1.5 * close.confidence > 0.0
-    assert calibrated(0.0) == 0.0 and calibrated(0.01) == 0.0  # below MIN_CONFIDENCE
+    least = ServeConfig().min_confidence
+    assert calibrated(0.0) == 0.0 and 0.0 < calibrated(0.01) < least
     ps = [calibrated(r / 10) for r in range(1, 11)]
-    assert ps == sorted(ps) and MIN_CONFIDENCE <= ps[2] and ps[-1] < 1.0
-    # a question barely covered by its best window, with a close runner-up: no answer
-    assert chosen(0.95, coverage=0.05).confidence == 0.0
+    assert ps == sorted(ps) and least <= ps[2] and ps[-1] < 1.0
+    # a question barely covered by its best window, with a close runner-up: no answer at the
+    # default least confidence, an answer when the caller takes any
+    unsure = chosen(0.95, coverage=0.05)
+    assert 0.0 < unsure.confidence < least
+    mine = BookAnswer(book_id="a", answer=unsure.answer, confidence=unsure.confidence, weight=0.6)
+    assert merge_answers([mine], least) == (None, 0.0)
+    assert merge_answers([mine], 0.0)[0] is mine
+    # ... and a surer book ranked lower answers in its place
+    other = BookAnswer(book_id="b", answer=clear.answer, confidence=clear.confidence, weight=0.4)
+    assert merge_answers([mine, other], least)[0] is other
+    assert merge_answers([mine, other], 0.0)[0] is mine

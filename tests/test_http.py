@@ -57,6 +57,13 @@ def test_ask_returns_answer_with_provenance(server):
     status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
                                                     "decoding": "generate", "max_new_tokens": 6})
     assert status == 200 and json.loads(text)["support"] == "", text
+    # a request may ask for surer answers than serve.min_confidence: none is that sure, and the
+    # books' candidates still come back with their confidences
+    status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
+                                                    "min_confidence": 1.0})
+    sure = json.loads(text)
+    assert status == 200 and sure["abstained"] and not sure["answer"], text
+    assert sure["candidates"] and all(c["confidence"] < 1.0 for c in sure["candidates"])
 
 
 @pytest.mark.parametrize("body,status,message", [
@@ -66,6 +73,7 @@ def test_ask_returns_answer_with_provenance(server):
     ({"question": "hi", "top_k": 0}, 400, "`$.top_k`"),
     ({"question": "hi", "temperature": 9}, 400, "`$.temperature`"),
     ({"question": "hi", "decoding": "beam"}, 400, "`$.decoding`"),
+    ({"question": "hi", "min_confidence": 2}, 400, "`$.min_confidence`"),
     ({"question": ""}, 400, "`$.question`"),
     ({"question": "   "}, 400, "empty"),
     ({"question": "x" * 3000}, 400, "limit is 2000"),

@@ -42,11 +42,8 @@ GAP_BASE = 1.5
 # r^a / (r^a + c): a logistic fit on log r (Platt scaling) over the answered questions of the
 # seven blind sets (`bookgpt eval --questions ... --json`, support_hit against confidence)
 CALIBRATION = (1.45, 0.081)  # (a, c)
-# a book whose answer has less than this chance (calibrated) has none, and says so with confidence
-# 0: over dev.jsonl and the eight blind sets the five in-scope answers below 0.05 were all wrong
-# (no support, F1 0) and one more out-of-scope question is declined; at 0.1, 14 in-scope
-# answers go, two of them right
-MIN_CONFIDENCE = 0.05
+# (a book whose chance is below `serve.min_confidence` has no answer: the merge passes over it,
+# `bookgpt.merge`)
 
 
 @dataclass(frozen=True)
@@ -85,10 +82,9 @@ def _holds(asked: Asked, cand: Candidate) -> float:
 
 def calibrated(raw: float) -> float:
     """A raw confidence (0..1) as the chance that the answer's window is the right one
-    (`CALIBRATION`); 0, "no answer here", below MIN_CONFIDENCE."""
+    (`CALIBRATION`)."""
     a, c = CALIBRATION
-    p = raw ** a / (raw ** a + c) if raw > 0.0 else 0.0
-    return p if p >= MIN_CONFIDENCE else 0.0
+    return raw ** a / (raw ** a + c) if raw > 0.0 else 0.0
 
 
 def shortlist(job: AnswerJob) -> list[Candidate]:

@@ -7,7 +7,9 @@ as `bookgpt ask` (`Orchestrator.ask`). Scores: book top-1 and top-K, answer toke
 match, support hit (the cited text overlaps the supporting quote), abstention on out-of-scope
 questions and false abstention on the others, by kind, and by confidence bin; beside the
 model-free control (the same candidates chosen without the book model) and the extractive
-baseline (the best window's text, whole).
+baseline (the best window's text, whole). `by_min_confidence` gives the same answers merged again
+at other least confidences (`serve.min_confidence`): what each would decline, of both kinds, and
+the F1 and support it would keep, to choose one by.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bookgpt.text import squash
 REQUIRED = ("id", "book_id", "question", "answer", "supporting_quote", "kind")
 OVERLAP_WORDS = 6  # a shared run of this many words counts as overlap (or one contains the other)
 BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)  # least confidences `by_min_confidence` shows
 TOP_N = 3  # also reported: the right book among the best TOP_N, whatever top_k asks
 
 
@@ -74,7 +77,21 @@ def overlaps(cited: str, quote: str) -> bool:
     return any(tuple(wa[i:i + n]) in runs for i in range(len(wa) - n + 1))
 
 
-def _control(answer: Answer, question: str) -> tuple[str, str]:
+def _at_thresholds(answer: Answer, q: dict) -> list[tuple[bool, float, float]]:
+    """(declined, F1, support hit) of a question's answer merged again from its books' candidates
+    at each of THRESHOLDS."""
+    out = []
+    for t in THRESHOLDS:
+        chosen, _ = merge_answers(answer.candidates, t)
+        if chosen is None or q["book_id"] is None:
+            out.append((chosen is None, 0.0, 0.0))
+        else:
+            out.append((False, token_f1(chosen.answer, q["answer"]),
+                        float(overlaps(chosen.support, q["supporting_quote"]))))
+    return out
+
+
+def _control(answer: Answer, question: str, min_confidence: float) -> tuple[str, str]:
     """(answer, support) of the model-free control: each routed book's candidates chosen without
     the model, merged by the same policy."""
     cands = []
@@ -86,7 +103,7 @@ def _control(answer: Answer, question: str) -> tuple[str, str]:
         c = choose(job, short, None, 0.0)
         cands.append(BookAnswer(book_id=r.book_id, answer=c.answer, support=c.support,
                                 confidence=c.confidence, weight=r.weight))
-    chosen, _ = merge_answers(cands)
+    chosen, _ = merge_answers(cands, min_confidence)
     return (chosen.answer, chosen.support) if chosen else ("", "")
 
 
@@ -114,9 +131,11 @@ def evaluate_questions(orch: Orchestrator, path: Path) -> dict:
                "question": q["question"], "reference": q["answer"], "answer": ans.answer,
                "answered_by": ans.book_id, "support": ans.support, "routed": routed,
                "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
-               "top1_all_books": every[0].book_id if every else None, f"top{TOP_N}": three}
+               "top1_all_books": every[0].book_id if every else None, f"top{TOP_N}": three,
+               "at_thresholds": _at_thresholds(ans, q)}
         if q["book_id"] is not None:
-            control, control_support = _control(ans, q["question"])
+            control, control_support = _control(ans, q["question"],
+                                                orch.cfg.serve.min_confidence)
             baseline = next((e.text for e in (ans.routing[0].evidence if ans.routing else [])
                              if e.window == 0 and not e.follows), "")
             row |= {"f1": token_f1(ans.answer, q["answer"]),
@@ -156,6 +175,14 @@ def summarise(rows: list[dict], questions: list[dict], orch: Orchestrator,
         bins.append({"confidence": f"{lo:.1f}-{min(hi, 1.0):.1f}", "questions": len(rs),
                      "f1": _mean([r["f1"] for r in rs]),
                      "support_hit": _mean([r["support_hit"] for r in rs])})
+    thresholds = []
+    for k, t in enumerate(THRESHOLDS):
+        thresholds.append({
+            "min_confidence": t,
+            "f1": _mean([r["at_thresholds"][k][1] for r in inside]),
+            "support_hit": _mean([r["at_thresholds"][k][2] for r in inside]),
+            "false_abstention": _mean([float(r["at_thresholds"][k][0]) for r in inside]),
+            "out_of_scope_abstained": _mean([float(r["at_thresholds"][k][0]) for r in outside])})
     return {
         "questions_file": len(questions), "asked": len(rows),
         "skipped_untrained": len(questions) - len(rows), "books_trained": len(orch.book_ids),
@@ -166,6 +193,8 @@ def summarise(rows: list[dict], questions: list[dict], orch: Orchestrator,
         "out_of_scope_abstained": _mean([float(r["abstained"]) for r in outside]),
         "by_kind": {k: scores([r for r in inside if r["kind"] == k]) for k in kinds},
         "by_confidence": bins,
+        "min_confidence": orch.cfg.serve.min_confidence,
+        "by_min_confidence": thresholds,
         "seconds": round(seconds, 1),
         "rows": rows,
     }

@@ -104,6 +104,9 @@ def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) ->
 def with_defaults(req: AskRequest, cfg: Config) -> AskRequest:
     """The request with what it leaves unset taken from the config, filled once where a backend
     takes it in (the in-process one, the router actor)."""
-    return msgspec.structs.replace(req, top_k=req.top_k or cfg.router.top_k,
-                                   max_new_tokens=req.max_new_tokens or cfg.serve.max_new_tokens,
-                                   decoding=req.decoding or cfg.serve.decoding)
+    return msgspec.structs.replace(
+        req, top_k=req.top_k or cfg.router.top_k,
+        max_new_tokens=req.max_new_tokens or cfg.serve.max_new_tokens,
+        decoding=req.decoding or cfg.serve.decoding,
+        min_confidence=(cfg.serve.min_confidence if req.min_confidence is None
+                        else req.min_confidence))
