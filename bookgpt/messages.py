@@ -154,6 +154,8 @@ class _OpenAIRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ChatCompletionRequest(_OpenAIRequest, kw_only=True):
     messages: Annotated[list[ChatMessage], msgspec.Meta(min_length=1)]
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None  # = max_tokens
+    # BookGPT's own: the least confidence an answer needs (None: serve.min_confidence)
+    min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
 
 
 class CompletionRequest(_OpenAIRequest, kw_only=True):

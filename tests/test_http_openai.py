@@ -72,6 +72,9 @@ def test_neutral_values_and_null_are_accepted(server):
                                            {"role": "assistant", "content": "It is"}]},
      "the last message must be the user's question"),
     ("/v1/chat/completions", {"messages": []}, "`$.messages`"),
+    ("/v1/chat/completions", chat("What is light?", min_confidence=1.5), "`$.min_confidence`"),
+    ("/v1/completions", {"model": "bookgpt/relativity", "prompt": "Light is",
+                         "min_confidence": 0.5}, "unknown field `min_confidence`"),
     ("/v1/chat/completions", chat("What is light?", max_tokens=4, max_completion_tokens=5),
      "differ"),
     ("/v1/chat/completions", chat("What is light?", stream_options={"include_usage": True}),
@@ -178,6 +181,13 @@ def test_a_follow_up_is_routed_with_the_earlier_turns(server):
     ans = json.loads(post(server.url + "/v1/chat/completions",
                           {"model": "bookgpt", "messages": talk})[1])["bookgpt"]
     assert ans["abstained"] and ans["routed_on"] == "", ans
+    # a chat may ask for surer answers than serve.min_confidence, as /v1/ask may
+    talk[-1] = {"role": "user", "content": "What did the two knights ride up the hill?"}
+    for least, declined in ((0.0, False), (1.0, True)):
+        ans = json.loads(post(server.url + "/v1/chat/completions",
+                              {"model": "bookgpt", "messages": talk,
+                               "min_confidence": least})[1])["bookgpt"]
+        assert ans["abstained"] is declined and ans["candidates"], ans
     # /v1/ask takes the earlier questions as `history`
     ans = json.loads(post(server.url + "/v1/ask", {
         "question": "And who wrote it?", "history": ["What is the velocity of light?"]})[1])

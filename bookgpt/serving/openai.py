@@ -188,7 +188,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     req = AskRequest(question=last.text(), history=earlier or None, top_k=r.top_k,
                      book_ids=book_of_model(r.model, r.book_ids),
                      max_new_tokens=r.max_tokens or r.max_completion_tokens,
-                     temperature=r.temperature or 0.0, decoding=r.decoding)
+                     temperature=r.temperature or 0.0, decoding=r.decoding,
+                     min_confidence=r.min_confidence)
     include_usage = bool(r.stream_options and r.stream_options.include_usage)
     return await _answer(request, req, r.model, r.stream, True, include_usage)
 
