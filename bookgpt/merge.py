@@ -51,8 +51,8 @@ def score_candidates(cands: list[BookAnswer], min_confidence: float = 0.0) -> li
     has none) gave dev F1 0.260 -> 0.274, support 0.477 -> 0.500, the blind sets the same or
     one question better.
 
-    A candidate less sure than `min_confidence` (`serve.min_confidence`) scores 0: it has no
-    answer, and neither agrees nor disagrees with the others."""
+    A candidate whose calibrated confidence is below `min_confidence` (`serve.min_confidence`)
+    scores 0: it has no answer, and neither agrees nor disagrees with the others."""
     usable = [c for c in cands if _usable(c, min_confidence)]
     scores = []
     for c in cands:
@@ -67,7 +67,10 @@ def score_candidates(cands: list[BookAnswer], min_confidence: float = 0.0) -> li
 
 
 def _usable(c: BookAnswer, min_confidence: float) -> bool:
-    return not c.error and bool(c.answer.strip()) and c.confidence >= min_confidence
+    """A candidate with an answer, and sure enough if its confidence is a calibrated chance (a
+    generated answer's token probability is no chance of being right, and is not held to it)."""
+    return (not c.error and bool(c.answer.strip())
+            and (c.confidence >= min_confidence or not c.calibrated))
 
 
 def merge_answers(cands: list[BookAnswer],

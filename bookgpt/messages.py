@@ -50,7 +50,10 @@ class BookAnswer(_Msg):
     book_id: str
     title: str = ""
     answer: str = ""
-    confidence: float = 0.0  # exp(mean token log-probability) of the answer, 0..1
+    # an extracted answer's: the calibrated chance that its support holds it (`calibrated`); a
+    # generated one's: exp(mean token log-probability), 0..1
+    confidence: float = 0.0
+    calibrated: bool = False  # the confidence is a calibrated chance (serve.min_confidence applies)
     mean_logprob: float | None = None  # None when no token was generated
     weight: float = 0.0  # router weight
     passage: str = ""  # the passage shown to / supporting the model
@@ -122,6 +125,8 @@ class _OpenAIRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     top_k: Annotated[int, msgspec.Meta(ge=1, le=32)] | None = None  # BookGPT's own: books asked
     # BookGPT's own, with model "bookgpt": the books the question may be routed to
     book_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | None = None
+    # BookGPT's own: the least confidence an answer needs (None: serve.min_confidence)
+    min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
     # OpenAI's, not implemented: refused unless neutral (see the comment above)
     n: Any = None
     best_of: Any = None
@@ -154,8 +159,6 @@ class _OpenAIRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class ChatCompletionRequest(_OpenAIRequest, kw_only=True):
     messages: Annotated[list[ChatMessage], msgspec.Meta(min_length=1)]
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None  # = max_tokens
-    # BookGPT's own: the least confidence an answer needs (None: serve.min_confidence)
-    min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
 
 
 class CompletionRequest(_OpenAIRequest, kw_only=True):

@@ -100,10 +100,16 @@ def test_confidence_is_calibrated_and_falls_when_another_window_matches_as_well(
     # default least confidence, an answer when the caller takes any
     unsure = chosen(0.95, coverage=0.05)
     assert 0.0 < unsure.confidence < least
-    mine = BookAnswer(book_id="a", answer=unsure.answer, confidence=unsure.confidence, weight=0.6)
+    mine = BookAnswer(book_id="a", answer=unsure.answer, confidence=unsure.confidence,
+                      calibrated=True, weight=0.6)
     assert merge_answers([mine], least) == (None, 0.0)
     assert merge_answers([mine], 0.0)[0] is mine
     # ... and a surer book ranked lower answers in its place
-    other = BookAnswer(book_id="b", answer=clear.answer, confidence=clear.confidence, weight=0.4)
+    other = BookAnswer(book_id="b", answer=clear.answer, confidence=clear.confidence,
+                       calibrated=True, weight=0.4)
     assert merge_answers([mine, other], least)[0] is other
     assert merge_answers([mine, other], 0.0)[0] is mine
+    # a generated answer's confidence is its tokens' probability, no chance of being right: it is
+    # not held to the least confidence
+    written = BookAnswer(book_id="g", answer="a brass lamp", confidence=0.01, weight=1.0)
+    assert merge_answers([written], least)[0] is written

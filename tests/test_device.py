@@ -73,7 +73,7 @@ def test_the_quickstart_pretraining_is_compiled_where_compiling_pays():
     from pathlib import Path
 
     from bookgpt.config import CONFIG_DIR, load_config
-    from bookgpt.train.runtime import use_compile
+    from bookgpt.train.runtime import COMPILE_MIN_STEPS, use_compile
 
     quick, tiny = (load_config(CONFIG_DIR / f"{name}.yaml").pretrain for name in ("quickstart",
                                                                                  "tiny"))
@@ -84,3 +84,8 @@ def test_the_quickstart_pretraining_is_compiled_where_compiling_pays():
     assert use_compile("cpu", "off", quick.max_steps) is False
     assert use_compile("cpu", "on", tiny.max_steps) is True
     assert use_compile("mps", "auto", 10_000) is False
+    # the planned steps decide where compiling works at all (CUDA: wherever the headers are)
+    headers = (Path(sysconfig.get_path("include")) / "Python.h").is_file()
+    assert use_compile("cuda", "auto", COMPILE_MIN_STEPS - 1) is False
+    assert use_compile("cuda", "auto", COMPILE_MIN_STEPS) is headers
+    assert tiny.max_steps < COMPILE_MIN_STEPS <= quick.max_steps

@@ -125,7 +125,8 @@ def answer_batch(model: BookModel, jobs: list[AnswerJob],
         # a chosen answer says how sure the retrieval is; the others, how likely the model's tokens
         conf = (choice.confidence if choice else math.exp(mean) if mean is not None else 0.0)
         answers.append(BookAnswer(book_id=j.book_id, title=j.title, answer=text,
-                                  confidence=conf, mean_logprob=mean, weight=j.weight,
+                                  confidence=conf, calibrated=choice is not None,
+                                  mean_logprob=mean, weight=j.weight,
                                   passage=choice.passage if choice else j.passage,
                                   support=support, tokens=len(lps), latency_ms=ms))
     return answers

@@ -31,7 +31,8 @@ from bookgpt.text import squash
 REQUIRED = ("id", "book_id", "question", "answer", "supporting_quote", "kind")
 OVERLAP_WORDS = 6  # a shared run of this many words counts as overlap (or one contains the other)
 BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
-THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)  # least confidences `by_min_confidence` shows
+# least confidences `by_min_confidence` shows (and the configured one)
+THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 TOP_N = 3  # also reported: the right book among the best TOP_N, whatever top_k asks
 
 
@@ -77,11 +78,16 @@ def overlaps(cited: str, quote: str) -> bool:
     return any(tuple(wa[i:i + n]) in runs for i in range(len(wa) - n + 1))
 
 
-def _at_thresholds(answer: Answer, q: dict) -> list[tuple[bool, float, float]]:
+def _thresholds(configured: float) -> list[float]:
+    """THRESHOLDS with the configured least confidence among them."""
+    return sorted({*THRESHOLDS, configured})
+
+
+def _at_thresholds(answer: Answer, q: dict, configured: float) -> list[tuple[bool, float, float]]:
     """(declined, F1, support hit) of a question's answer merged again from its books' candidates
-    at each of THRESHOLDS."""
+    at each of `_thresholds(configured)`."""
     out = []
-    for t in THRESHOLDS:
+    for t in _thresholds(configured):
         chosen, _ = merge_answers(answer.candidates, t)
         if chosen is None or q["book_id"] is None:
             out.append((chosen is None, 0.0, 0.0))
@@ -102,7 +108,7 @@ def _control(answer: Answer, question: str, min_confidence: float) -> tuple[str,
             continue
         c = choose(job, short, None, 0.0)
         cands.append(BookAnswer(book_id=r.book_id, answer=c.answer, support=c.support,
-                                confidence=c.confidence, weight=r.weight))
+                                confidence=c.confidence, calibrated=True, weight=r.weight))
     chosen, _ = merge_answers(cands, min_confidence)
     return (chosen.answer, chosen.support) if chosen else ("", "")
 
@@ -132,7 +138,7 @@ def evaluate_questions(orch: Orchestrator, path: Path) -> dict:
                "answered_by": ans.book_id, "support": ans.support, "routed": routed,
                "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
                "top1_all_books": every[0].book_id if every else None, f"top{TOP_N}": three,
-               "at_thresholds": _at_thresholds(ans, q)}
+               "at_thresholds": _at_thresholds(ans, q, orch.cfg.serve.min_confidence)}
         if q["book_id"] is not None:
             control, control_support = _control(ans, q["question"],
                                                 orch.cfg.serve.min_confidence)
@@ -176,7 +182,7 @@ def summarise(rows: list[dict], questions: list[dict], orch: Orchestrator,
                      "f1": _mean([r["f1"] for r in rs]),
                      "support_hit": _mean([r["support_hit"] for r in rs])})
     thresholds = []
-    for k, t in enumerate(THRESHOLDS):
+    for k, t in enumerate(_thresholds(orch.cfg.serve.min_confidence)):
         thresholds.append({
             "min_confidence": t,
             "f1": _mean([r["at_thresholds"][k][1] for r in inside]),

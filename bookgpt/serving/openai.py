@@ -204,7 +204,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     if r.model == MODEL_PREFIX:  # routed: the prompt is a question to answer
         req = AskRequest(question=r.prompt, book_ids=books, top_k=r.top_k,
                          max_new_tokens=r.max_tokens, temperature=r.temperature or 0.0,
-                         decoding=r.decoding)
+                         decoding=r.decoding, min_confidence=r.min_confidence)
         return await _answer(request, req, r.model, r.stream, False, include_usage)
     if r.decoding == "extract":
         raise AskError(f"invalid request: `decoding: extract` chooses answers; '{r.model}' on "
@@ -213,6 +213,10 @@ async def completions(request: web.Request) -> web.StreamResponse:
     if r.top_k is not None:
         raise AskError(f"invalid request: `top_k` chooses books for the routed model "
                        f"'{MODEL_PREFIX}'; '{r.model}' names its book")
+    if r.min_confidence is not None:
+        raise AskError(f"invalid request: `min_confidence` chooses among answers of the routed "
+                       f"model '{MODEL_PREFIX}'; '{r.model}' on /v1/completions continues the "
+                       f"prompt as text")
     check_text(r.prompt, "$.prompt", request.app[LIMITS])
     job = ContinueJob(book_id=books[0], prompt=r.prompt, max_new_tokens=r.max_tokens,
                       temperature=r.temperature or 0.0)

@@ -78,14 +78,13 @@ def _python_headers() -> bool:
 
 def use_compile(device: str, requested: str, planned_steps: int) -> bool:
     """torch.compile where it works and its warm-up pays back: CUDA, or Linux CPU with a C
-    compiler and Python's headers (Inductor builds its kernels against Python.h), for runs of
-    COMPILE_MIN_STEPS steps or more. Off on MPS (partial support)."""
+    compiler, with Python's headers (Inductor's CPU kernels and Triton's launchers build against
+    Python.h), for runs of COMPILE_MIN_STEPS steps or more. Off on MPS (partial support)."""
     if requested == "on":
         return True
-    if requested == "off" or device == "mps":
+    if requested == "off" or device == "mps" or not _python_headers():
         return False
-    if device == "cpu" and (sys.platform != "linux" or shutil.which("cc") is None
-                            or not _python_headers()):
+    if device == "cpu" and (sys.platform != "linux" or shutil.which("cc") is None):
         return False
     return planned_steps >= COMPILE_MIN_STEPS
 
