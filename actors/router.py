@@ -325,10 +325,10 @@ class RouterActor:
             ans = _degraded(r, exc, timeout)
         finally:
             view.users -= 1
-        # the book's tokens are out already: its answer is not declined after them (a least
-        # confidence applies to answers chosen among books, before anything is sent)
+        # generated tokens, out already, are no calibrated answer and are not declined after them;
+        # an extracted answer is sent only after this merge, which may decline it
         yield noted([req], [routed], [merged(req.question, routing, [ans], timings(t0, t_route),
-                                               0.0)])[0]
+                                               req.min_confidence)])[0]
 
     async def complete_stream(self, job: ContinueJob):
         """A named book's model continuing a prompt, as it is written: pieces of text (str), then

@@ -158,8 +158,7 @@ class ServeConfig(_Section):
     # books", and the merged answer's own confidence may
     # be lower (other books outvote it). A request may set its own (`min_confidence` of /v1/ask).
     # Higher declines more out-of-scope questions and more answerable ones: `bookgpt eval
-    # --questions FILE` shows both at each threshold. A streamed answer (one named book, its
-    # tokens already sent) is not declined
+    # --questions FILE` shows both at each threshold
     min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.05
     # the dtype book models score candidate answers in (model_weight > 0, and extract answers
     # without the router's evidence): auto = bf16 where the device does it fast (AVX-512 BF16 or
