@@ -155,10 +155,10 @@ class ServeConfig(_Section):
     # the least confidence (the calibrated chance that the cited sentences hold the answer) a
     # book's extracted answer needs (generated answers, whose confidence is their tokens'
     # probability, are not held to it); a question whose books are all less sure is "not in these
-    # books", and the merged answer's own confidence may
-    # be lower (other books outvote it). A request may set its own (`min_confidence` of /v1/ask).
-    # Higher declines more out-of-scope questions and more answerable ones: `bookgpt eval
-    # --questions FILE` shows both at each threshold
+    # books", and the merged answer's own confidence may be lower (other books outvote it). A
+    # request may set its own (`min_confidence` of /v1/ask). Higher declines more out-of-scope
+    # questions and more answerable ones: `bookgpt eval --questions FILE` shows both at each
+    # threshold
     min_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.05
     # the dtype book models score candidate answers in (model_weight > 0, and extract answers
     # without the router's evidence): auto = bf16 where the device does it fast (AVX-512 BF16 or
