@@ -255,6 +255,33 @@ def test_books_are_ranked_again_by_the_sentences_that_answer():
     assert routed[0].evidence[0].text.startswith("The velocity of light is about 300,000")
 
 
+def test_an_answer_two_sentences_after_the_echo_reaches_the_evidence():
+    """The sentence that echoes a question is often followed by one that says nothing to it and
+    then by the answer: the two sentences after each window go with it (route.FOLLOW), and the
+    answer is among the candidates."""
+    from bookgpt.answer.choose import shortlist
+    from bookgpt.answer.book import job_for
+    from bookgpt.answer.route import route_request
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    book = ("Harbour Tales", "\n\n".join([
+        "The harbour town had a lighthouse on the northern rock, and a keeper who lived in it alone.",
+        "Visitors often asked the keeper of the lighthouse what he burned in the great lamp. He "
+        "would look out to sea for a long while before he spoke. Whale oil from the northern "
+        "fisheries was his fuel, every night of the winter.",
+        "The fishing boats came home at dusk, and the nets were mended on the quay.",
+        "In the spring the gulls nested on the rock below the lamp room."]))
+    router = BookRouter.build({"harbour": book}, passage_chars=200)
+    q = "What did the keeper of the lighthouse burn in the great lamp?"
+    routed = route_request(router, AskRequest(question=q), ["harbour"], 1, 0.0)[0]
+    assert routed.evidence[0].text.startswith("Visitors often asked")
+    after = [e.text for e in routed.evidence if e.window == 0 and e.follows]
+    assert after[0].startswith("He would look out") and after[1].startswith("Whale oil"), after
+    found = [c.text for c in shortlist(job_for(routed, q, 1, decoding="extract"))]
+    assert any(c.startswith("Whale oil from the northern fisheries") for c in found), found
+
+
 def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_books):
     """A question about a name none of its best books uses ("the Hubble constant" of books that
     never mention Hubble) is declined; one whose names the book uses ("the Sphere") is not, and

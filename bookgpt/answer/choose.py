@@ -50,7 +50,7 @@ CALIBRATION = (1.45, 0.081)  # (a, c)
 class Choice:
     answer: str
     support: str  # the window the answer was found in, up to the answer's sentence
-    passage: str  # the whole window with the sentence after it
+    passage: str  # the whole window with the sentences after it
     logprobs: list[float]  # the model's token log-probabilities of the answer (empty: no model)
     confidence: float  # 0..1
 

@@ -2,7 +2,7 @@
 
 A question asks for a kind of thing (`bookgpt.answer.asking`): a person, a number or quantity,
 a time, a place, a reason, a meaning, or a plain noun phrase. Each sentence of the retrieved windows (and
-the sentence after each, where answers often stand) is cut into clauses at punctuation; the
+the sentences after each, where answers often stand) is cut into clauses at punctuation; the
 clauses, pairs of neighbouring clauses, a number with what it counts and a reason from its
 "because" on are the candidates, trimmed of the question's own words. A candidate scores by
 what it adds to the question (content words the question does not have), by how well its
