@@ -16,7 +16,8 @@ from bookgpt.text import content_stems
 WINDOWS = 3  # best windows of sentences sent to each book model
 # sentences after each window sent with it (answers often stand a sentence or two after the one
 # that echoes the question). Over dev.jsonl and blind sets 1-9, 2 against 1: F1 +0.005 to +0.011
-# on four sets (2, 4, 5, 6), the same answers on the other six, support +2; 0 lost 0.004 F1
+# on sets 2, 4 and 5, support +1 on sets 5 and 6, the same answers on the other six; right book
+# given, 3 did worse than 2 and 0 worse than 1
 FOLLOW = 2
 RERANKED = 3  # books ranked again by their best window (top-1 on dev.jsonl's 86: 0.895 -> 0.93)
 WINDOW_SHARE = 1.0  # the best window's score against the router's (relative) book score
