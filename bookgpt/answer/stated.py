@@ -34,11 +34,11 @@ def declared_answers(sentence: str) -> tuple[bool, list[str]]:
     the closing quote when quoted: 'the correct answer is "one-third," although', else to its
     clause's end), and the focus of its cleft ("It was Pantocyclus-- ... --who")."""
     label = _LABEL.match(sentence)
-    out = [unquoted(sentence[label.end():])] if label else []
-    if label:  # ... and, when more follows, what it says before its first colon or semicolon
-        head = re.split(r"\s*[:;]\s", sentence[label.end():], maxsplit=1)
-        if len(head) > 1:
-            out.append(unquoted(head[0]))
+    out = []
+    if label:  # all it says, and, when more follows, what it says before its first colon or semicolon
+        said = sentence[label.end():]
+        head = re.split(r"\s*[:;]\s", said, maxsplit=1)
+        out += [unquoted(said)] + ([unquoted(head[0])] if len(head) > 1 else [])
     for m in _ANSWER_IS.finditer(sentence):
         rest = sentence[m.end():]
         if any(q in m.group() for q in "\"“'‘"):
