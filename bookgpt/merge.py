@@ -9,12 +9,12 @@ from collections import Counter
 
 from bookgpt.messages import Answer, BookAnswer, RoutedBook
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")  # an underscore is punctuation too (a plain text's italics)
 WEIGHT_POWER = 20  # how much more the router's ranking counts than a book's confidence
 
 
 def normalise(text: str) -> list[str]:
-    """Lower-case word tokens without articles, for exact match and token F1."""
+    """Lower-case word tokens without articles or punctuation, for exact match and token F1."""
     return [w for w in _WORD.findall(text.lower()) if w not in {"a", "an", "the"}]
 
 

@@ -150,6 +150,7 @@ def test_merge_policy_rules():
     second = BookAnswer(book_id="g", answer="a cone", confidence=0.45, weight=0.45)
     assert merge_answers([second, first])[0].book_id == "f"
     assert token_f1("the square", "a square") == 1.0
+    assert token_f1("235 _lunations_", "235 lunations") == 1.0  # an underscore is punctuation
 
 
 def test_chat_commands_and_history(trained, capsys, monkeypatch):

@@ -426,3 +426,16 @@ def test_a_measure_keeps_what_it_measures_and_its_rate():
     assert first_answer("How much should the orbit of the planet rotate each century?", (
         "Theory requires that this rotation should amount to 43 seconds of arc per century for "
         "the planet.", 1.0)) == "43 seconds of arc per century"
+
+
+def test_an_answer_reads_without_its_italics_marks_but_its_citation_keeps_them():
+    # a plain-text edition marks italics with underscores; the answer drops them, a subscript
+    # ("r_2") keeps its underscore, and the cited sentence stays as the book has it
+    sentence = ("In 1663 he published his _Optica promota_, a work of his youth.", 1.0)
+    found = candidates("What did he publish in 1663?", [sentence])
+    assert found[0].text == "Optica promota, a work of his youth"
+    assert "Optica promota" in [c.text for c in found]
+    assert not any("_" in c.text for c in found)
+    assert found[0].sentence == sentence[0]
+    assert first_answer("What is the outer radius called?",
+                        ("The outer radius is called r_2 in the figure.", 1.0)).startswith("r_2")

@@ -58,6 +58,9 @@ _APPOSED = re.compile(r"(?:" + CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + NAME.p
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
 _OWNED = re.compile(r"['’]s? (\w+)")  # what a name owns: "'s theorem", "’s axiom"
+# a plain-text edition's italics: an underscore opening or closing a word ("_Optica promota_",
+# "8_d._"), not one inside it (a subscript, "r_2")
+_ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
@@ -337,6 +340,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 if asked.kind in ("person", "place") and not stated and not named_inside(
                         text, sentence, asked.words):
                     score *= OPENING_NAME
-                out.append(Candidate(text=text, sentence=sentence, score=score))
+                # the answer reads without its italics' marks; its sentence, the citation, keeps
+                # them as the book has them
+                out.append(Candidate(text=_ITALIC.sub("", text), sentence=sentence, score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]
