@@ -53,11 +53,14 @@ def _readers(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(result))
         return 0
     for key, value in result.items():
-        if key not in ("rows", "by_kind", "by_confidence", "by_min_confidence"):
+        if key not in ("rows", "by_kind", "by_names", "by_confidence", "by_min_confidence"):
             print(f"{key:>28}: {value}")
-    print("by kind:")
-    for kind, scores in result["by_kind"].items():
-        print(f"{kind:>28}: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
+    for title, key in (("by kind:", "by_kind"),
+                       ("by the book's names (avoids_proper_nouns):", "by_names")):
+        if result[key]:
+            print(title)
+        for kind, scores in result[key].items():
+            print(f"{kind:>28}: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
     print("by confidence (answered questions):")
     for b in result["by_confidence"]:
         print(f"{b['confidence']:>28}: {b['questions']} questions, F1 {b['f1']}, "

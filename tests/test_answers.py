@@ -189,6 +189,15 @@ def test_eval_questions_on_a_tiny_trained_shelf(trained, capsys):
     f1 = sum(r["f1"] for r in out["rows"] if r["book_id"]) / len(inside)
     assert out["f1"] == pytest.approx(f1, abs=1e-4)
     assert set(out["by_kind"]) == {r["kind"] for r in inside}
+    # questions that avoid the book's names and those that use them, apart
+    names = out["by_names"]
+    assert set(names) == {"uses names", "avoids names"}
+    for label, avoid in (("uses names", False), ("avoids names", True)):
+        rows = [r for r in out["rows"] if r["book_id"] and r["avoids_names"] is avoid]
+        assert names[label]["questions"] == len(rows) == sum(
+            1 for q in inside if q["avoids_proper_nouns"] is avoid) > 0
+        assert names[label]["f1"] == pytest.approx(sum(r["f1"] for r in rows) / len(rows),
+                                                   abs=1e-4)
     assert sum(b["questions"] for b in out["by_confidence"]) == sum(
         1 for r in out["rows"] if r["book_id"] and not r["abstained"])
     # the same answers merged again at each least confidence: the configured one's row is the

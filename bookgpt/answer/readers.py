@@ -5,7 +5,9 @@ Each line of FILE is a JSON object: `id`, `book_id` (null when no book covers th
 Every question whose book is trained, and every out-of-scope one, is asked through the same path
 as `bookgpt ask` (`Orchestrator.ask`). Scores: book top-1 and top-K, answer token F1 and exact
 match, support hit (the cited text overlaps the supporting quote), abstention on out-of-scope
-questions and false abstention on the others, by kind, and by confidence bin; beside the
+questions and false abstention on the others, by kind, by whether the question uses the book's
+names (the optional field `avoids_proper_nouns`: a reader who paraphrases "Flatland" as "the
+two-dimensional country" is harder to route and to answer), and by confidence bin; beside the
 model-free control (the same candidates chosen without the book model) and the extractive
 baseline (the best window's text, whole). `by_min_confidence` gives the same answers merged again
 at other least confidences (`serve.min_confidence`): what each would decline, of both kinds, and
@@ -134,6 +136,7 @@ def evaluate_questions(orch: Orchestrator, path: Path) -> dict:
         three = [r.book_id for r in route_request(
             orch.router, AskRequest(question=q["question"]), orch.book_ids, TOP_N, 0.0)]
         row = {"id": q["id"], "book_id": q["book_id"], "kind": q["kind"],
+               "avoids_names": q.get("avoids_proper_nouns"),
                "question": q["question"], "reference": q["answer"], "answer": ans.answer,
                "answered_by": ans.book_id, "support": ans.support, "routed": routed,
                "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
@@ -198,6 +201,10 @@ def summarise(rows: list[dict], questions: list[dict], orch: Orchestrator,
         "out_of_scope": len(outside),
         "out_of_scope_abstained": _mean([float(r["abstained"]) for r in outside]),
         "by_kind": {k: scores([r for r in inside if r["kind"] == k]) for k in kinds},
+        # questions that say whether they avoid the book's names and coined terms
+        "by_names": {label: scores(rs) for label, avoid in (("uses names", False),
+                                                            ("avoids names", True))
+                     if (rs := [r for r in inside if r["avoids_names"] is avoid])},
         "by_confidence": bins,
         "min_confidence": orch.cfg.serve.min_confidence,
         "by_min_confidence": thresholds,
