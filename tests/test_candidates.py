@@ -237,6 +237,14 @@ def test_a_reason_is_the_clause_after_its_because():
              ("The ferryman lived by the river with his goat in a cottage of grey stone.", 1.0)]
     best = first_answer("How did the ferryman bring the goat across the river?", *sents)
     assert "rowing it over alone" in best
+    # a sentence that names its reason ("The reason was that ...") gives it, lead dropped
+    sents = [("The young astronomer published his first treatise in Padua, far from his "
+              "college in Aberdeen.", 1.0),
+             ("The reason was that he had been studying medicine in Italy for three years.", 1.0)]
+    got = [c.text for c in candidates("Why did the young astronomer publish his treatise in "
+                                      "Padua?", sents)]
+    assert "studying medicine in Italy" in got[0]
+    assert not any(t.lower().startswith("reason") for t in got)
 
 
 def test_a_condition_is_the_clause_after_its_when():

@@ -21,7 +21,7 @@ _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad janu
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
                      r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
                      r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
-                     r"in order that|lest|for reasons? of)\b|"
+                     r"in order that|lest|for reasons? of|the reasons? (?:is|was|being)(?: that)?)\b|"
                      # a means, as "how" asks for one: "by constructing a geometry"
                      r"\bby (?=\w+ing\b)|"
                      # "for" as a conjunction, after a stop within the sentence: "Windows there
@@ -32,7 +32,8 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
 # a reason's own words, not part of the reason a reader would give: "owing to the fact that"
 _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
                           r"as a result|by means of|for fear|as a means|for the (?:purpose|sake)|"
-                          r"with the (?:object|aim|view)|so as|lest|for reasons?|for)(?: of| to)?"
+                          r"with the (?:object|aim|view)|so as|lest|for reasons?|for|"
+                          r"(?:the )?reasons? (?:is|was|being))(?: of| to)?"
                           r"(?: the fact)?(?: that)?\s+",
                           re.IGNORECASE)
 # words that set a condition: a condition's answer starts at one of them ("when it has been
