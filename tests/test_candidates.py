@@ -161,6 +161,10 @@ def test_a_count_keeps_what_it_counts():
     sents = [("The path climbs half a mile above the village before it turns west.", 1.0)]
     got = [c.text for c in candidates("How far above the village does the path climb?", sents)]
     assert got[0] == "half a mile"
+    # a fraction in words is a figure whole: "two millionths", not the "two million" inside it
+    sents = [("The shift of the lines amounts to about two millionths of the wave-length.", 1.0)]
+    got = [c.text for c in candidates("How large is the shift of the lines?", sents)]
+    assert got[0].endswith("two millionths") and not any(t.endswith("million") for t in got)
     # a word between the number and what is counted belongs to the count: "47 separate roads",
     # not the quantity cut short at "47 separate"; a function word there is trimmed off instead
     sents = [("The surveyors mapped 47 separate roads leading out of the old market town.", 1.0)]

@@ -76,10 +76,10 @@ YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\
                   r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
 # a figure: in scientific notation ("1.3 × 10^13", "6.02 x 10^23"), in digits ("300,000",
 # "6-1/4"), or in words ("twenty-one", "two hundred and fifty")
-_NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|(?:"
-        + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-        + r")(?:[ -](?:and )?(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-        + r"))*)")
+# (a number word whole: "million" is no figure inside "millionths", nor "seven" in "seventy")
+_WORD_NUM = r"(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?![a-z])"
+_NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|"
+        + _WORD_NUM + r"(?:[ -](?:and )?" + _WORD_NUM + r")*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
 _ABOUT = r"\b(?:about |nearly |some |over |under |exactly |only )?"
 FIGURE = re.compile(_ABOUT + _NUM, re.IGNORECASE)  # the figure alone, "about" and all

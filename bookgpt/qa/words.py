@@ -79,7 +79,11 @@ TAIL_PREPS = PREPS - {"of"} | _W("by as into upon through over under about")
 NUMBER_WORDS = _W("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                   "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
                   "seventy eighty ninety hundred thousand million half third quarter fourth fifth "
-                  "dozen score")
+                  "dozen score "
+                  # fractions: "two millionths of the wave-length", "three-sevenths"
+                  "halves thirds quarters fourths fifths sixth sixths seventh sevenths eighth "
+                  "eighths ninth ninths tenth tenths twelfth twelfths hundredth hundredths "
+                  "thousandth thousandths millionth millionths")
 TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant "
                 "morning evening night week weeks month months")
 CONJ = _W("and but that while when if because since so for then where whereas although though as "
