@@ -21,6 +21,11 @@ ABBREV = frozenset(
     "loc".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
+# an old unit's abbreviation after its figure, with a figure after it, goes on: "216 ft. 8 in.",
+# "2s. 6d.", "1_s._ 7_d._", "4 min. 30 sec."
+_UNIT_STOP = re.compile(r"\d\s*_?(?:ft|in|yds?|lbs?|oz|cwt|hrs?|mins?|secs?|gal|qt|pt|s|d)$",
+                        re.IGNORECASE)
+_FIGURE_NEXT = re.compile(r"[_\s]*\d")
 _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
@@ -65,6 +70,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             tok = tail.group(1) if tail else ""
             # an abbreviation ("Ex.", "i.e.") or initials ("A.", "J.J.", "A.D.", "U.S.") go on
             if tok.replace(".", "").lower() in ABBREV or _INITIALS.fullmatch(tok):
+                continue
+            if (_UNIT_STOP.search(text, max(start, m.start() - 8), m.start())
+                    and _FIGURE_NEXT.match(text, m.end())):
                 continue
         cuts.append((pos, m.end()))
         pos = m.end()

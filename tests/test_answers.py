@@ -35,6 +35,13 @@ def test_sentences_skip_abbreviations_and_initials():
     assert got == ["The new direction (i.e. OQ) is found as in Ex. 25 and Misc. Exs. 22.",
                    "It was found by J.J. Thomson in A.D. 1897 and sent to the U.S. Navy.",
                    "Then more."]
+    # an old unit's abbreviation between two figures ends no sentence: "216 ft. 8 in.", "2s.
+    # 6d.", italics and all; a stop before a figure after a plain word still does
+    text = ("The garland is 216 ft. 8 in. A curious feature follows. He paid 1_s._ 7_d._ and "
+            "2s. 6d. more. I have 5 of them. 6 more came.")
+    got = [text[a:b] for a, b in sentence_spans(text)]
+    assert got == ["The garland is 216 ft. 8 in.", "A curious feature follows.",
+                   "He paid 1_s._ 7_d._ and 2s. 6d. more.", "I have 5 of them.", "6 more came."]
 
 
 def test_stems_meet_across_inflections():

@@ -432,6 +432,18 @@ def test_what_is_asked_for_is_cut_before_the_clauses_around_it():
     assert first_answer(q, (s, 1.0)) == "Fermat"
 
 
+def test_a_measure_in_several_units_is_whole():
+    # "216 ft. 8 in.", not "216 ft" cut short of it, nor "8 in"
+    sents = [("The length of the garland is therefore five times as long--216 ft. 8 in.", 1.0),
+             ("The column stands 200 ft. high.", 0.8)]
+    got = [c.text for c in candidates("How long is the garland round the column?", sents)]
+    assert "216 ft. 8 in." in got[:3]
+    assert not any(t in ("216 ft", "216 ft.", "8 in", "8 in.") for t in got)
+    got = [c.text for c in candidates("How much did the lemonade cost that summer?",
+                                      [("The lemonade cost £1 5s. 6d. that summer.", 1.0)])]
+    assert got == ["£1 5s. 6d."]
+
+
 def test_a_measure_keeps_what_it_measures_and_its_rate():
     """"43 seconds of arc per century": the unit's "of arc", and the rate's "per century" though
     the question says "century" too."""

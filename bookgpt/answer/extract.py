@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
+from bookgpt.answer.kinds import (CAP_WORD, COMPOUND, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
                                   named_inside, type_fit)
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
@@ -117,8 +117,10 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
     while toks and _spare(toks[0], qstems) and len(toks) > 1:
         toks.pop(0)
     tail = qstems - keep
-    # ... but not the unit of a rate: "43 seconds of arc per century"
-    while toks and _spare(toks[-1], tail) and len(toks) > 1 and toks[-2].lower() != "per":
+    # ... but not the unit of a rate ("43 seconds of arc per century"), nor an old unit's
+    # abbreviation after its figure ("216 ft. 8 in.")
+    while (toks and _spare(toks[-1], tail) and len(toks) > 1 and toks[-2].lower() != "per"
+           and not (toks[-1].endswith(".") and toks[-2][-1:].isdigit())):
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
@@ -182,6 +184,10 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                     cut.append(m.group())
                 # the shorter first: a text both give counts as the one that says no more
                 pieces += [(i, i, c) for c in sorted(cut, key=len)]
+        # a measure in several units, whole ("216 ft. 8 in."), though its stops cut clauses
+        # (its parts are no answers: `candidates`)
+        pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
+                   for m in COMPOUND.finditer(sentence)]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in NAME.finditer(sentence, a, b)
@@ -282,6 +288,13 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
     return out
 
 
+def _cuts(piece: str, sentence: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether a piece cuts one of the sentence's spans, holding part of it but not all."""
+    at = sentence.find(piece)
+    end = at + len(piece)
+    return at >= 0 and any(at < b and end > a and not (at <= a and end >= b) for a, b in spans)
+
+
 def _announcing(piece: str, sentence: str, cue: int) -> bool:
     """Whether a piece reaches into the end of its sentence that announces what follows, from
     character `cue` on (-1: the sentence announces nothing)."""
@@ -314,6 +327,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         labelled, declared = declared_answers(sentence)  # the book says this is the answer
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1
+        # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
+        compounds = [m.span() for m in COMPOUND.finditer(sentence)]
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
@@ -330,6 +345,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             if asked.kind in GROUNDS:
                 text = _trim(GROUNDS[asked.kind][1].sub("", text), asked.stems)
             if not text or text.lower() in seen:
+                continue
+            if compounds and _cuts(text, sentence, compounds):
                 continue
             seen.add(text.lower())
             score = _score(raw, text, piece_match, near, asked)

@@ -106,6 +106,12 @@ def _measure(units: str, currency: bool = False) -> re.Pattern[str]:
 
 
 _ALL_UNITS = "|".join((_LENGTH_UNITS, _TIME_UNITS, _MASS_UNITS, _MONEY_UNITS, _OTHER_UNITS))
+# a measure in several units, each a figure and its unit: "216 ft. 8 in.", "3 hours 20 minutes",
+# "£1 5s. 6d." (the old abbreviations "in.", "s.", "d." count only after a figure, with their
+# stop, and only after the first unit)
+_ONE_UNIT = r"\d[\d,./-]*\s*(?:(?:" + _ALL_UNITS + r")s?\.?(?![a-z])"
+COMPOUND = re.compile(r"(?:[£$]\s?\d[\d,.]*(?=\s+\d)|(?<![\w.])" + _ONE_UNIT + r"|[sd]\.))(?:,?\s+(?:and\s+)?"
+                      + _ONE_UNIT + r"|in\.|[sd]\.))+", re.IGNORECASE)
 # each kind of measure a question can ask for, and what answers it
 MEASURES = {
     # a distance alone answers "how fast" too, as "300,000 km." cut from "300,000 km./sec"
