@@ -21,11 +21,17 @@ ABBREV = frozenset(
     "loc".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
-# an old unit's abbreviation after its figure, with a figure after it, goes on: "216 ft. 8 in.",
-# "2s. 6d.", "1_s._ 7_d._", "4 min. 30 sec."
-_UNIT_STOP = re.compile(r"\d\s*_?(?:ft|in|yds?|lbs?|oz|cwt|hrs?|mins?|secs?|gal|qt|pt|s|d)$",
-                        re.IGNORECASE)
-_FIGURE_NEXT = re.compile(r"[_\s]*\d")
+# old units' abbreviations, whose stop may stand inside one amount ("216 ft. 8 in.")
+UNIT_ABBREVIATIONS = r"(?:ft|in|yds?|lbs?|oz|cwt|hrs?|mins?|secs?|gal|qt|pt|s|d)"
+_UNIT_BEFORE = re.compile(r"\d\s*_?" + UNIT_ABBREVIATIONS + r"_?$", re.IGNORECASE)
+_UNIT_AFTER = re.compile(r"[_\s]*\d[\d,./]*\s*_?" + UNIT_ABBREVIATIONS + r"\b", re.IGNORECASE)
+
+
+def unit_stop(text: str, at: int) -> bool:
+    """Whether the stop at text[at] ends a unit's abbreviation inside one amount, a figure and
+    its unit on each side: "216 ft. 8 in.", "2s. 6d.", "1_s._ 7_d._", "4 min. 30 sec." (not "5
+    in. 6 more fell", nor "the 1860s. 1870 was")."""
+    return bool(_UNIT_BEFORE.search(text, max(0, at - 8), at) and _UNIT_AFTER.match(text, at + 1))
 _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
@@ -71,8 +77,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             # an abbreviation ("Ex.", "i.e.") or initials ("A.", "J.J.", "A.D.", "U.S.") go on
             if tok.replace(".", "").lower() in ABBREV or _INITIALS.fullmatch(tok):
                 continue
-            if (_UNIT_STOP.search(text, max(start, m.start() - 8), m.start())
-                    and _FIGURE_NEXT.match(text, m.end())):
+            if unit_stop(text, m.start()):
                 continue
         cuts.append((pos, m.end()))
         pos = m.end()

@@ -38,10 +38,13 @@ def test_sentences_skip_abbreviations_and_initials():
     # an old unit's abbreviation between two figures ends no sentence: "216 ft. 8 in.", "2s.
     # 6d.", italics and all; a stop before a figure after a plain word still does
     text = ("The garland is 216 ft. 8 in. A curious feature follows. He paid 1_s._ 7_d._ and "
-            "2s. 6d. more. I have 5 of them. 6 more came.")
+            "2s. 6d. more. I have 5 of them. 6 more came. The snow was 5 in. 6 more inches fell. "
+            "It spread in the 1860s. 1870 was the year. He paid 2s. 6d. 3 more came.")
     got = [text[a:b] for a, b in sentence_spans(text)]
     assert got == ["The garland is 216 ft. 8 in.", "A curious feature follows.",
-                   "He paid 1_s._ 7_d._ and 2s. 6d. more.", "I have 5 of them.", "6 more came."]
+                   "He paid 1_s._ 7_d._ and 2s. 6d. more.", "I have 5 of them.", "6 more came.",
+                   "The snow was 5 in.", "6 more inches fell.", "It spread in the 1860s.",
+                   "1870 was the year.", "He paid 2s. 6d.", "3 more came."]
 
 
 def test_stems_meet_across_inflections():

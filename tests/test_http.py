@@ -57,7 +57,12 @@ def test_ask_returns_answer_with_provenance(server):
     status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",
                                                     "decoding": "generate", "max_new_tokens": 6})
     written = json.loads(text)
-    assert status == 200 and written["support"] == "" and not written["abstained"], text
+    assert status == 200 and written["support"] == "", text
+    # a written answer cites nothing and is no calibrated chance, so no least confidence holds it
+    # back: it is declined only when every book wrote a blank (the tiny test models may repeat
+    # a space or a newline)
+    assert written["candidates"] and not any(c["calibrated"] for c in written["candidates"])
+    assert written["abstained"] == all(not c["answer"].strip() for c in written["candidates"])
     # a request may ask for surer answers than serve.min_confidence: no extracted answer is that
     # sure, and the books' candidates still come back with their confidences
     status, text, _ = post(server.url + "/v1/ask", {"question": "What did the two knights ride up the hill?",

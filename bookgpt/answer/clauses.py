@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from bookgpt.text import unit_stop
+
 # clause ends: punctuation, and a full stop that ends no title or initial ("Mr.", "A. Square")
 _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
                          r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
@@ -16,8 +18,10 @@ def split_clauses(sentence: str) -> list[tuple[int, int]]:
     """(start, end) of the sentence's clauses: the pieces between punctuation."""
     out, pos = [], 0
     inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
+    # (nor does a unit's stop inside one amount: "216 ft. 8 in." is one clause)
     cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
-            if not any(a <= m.start() < b for a, b in inside)]
+            if not any(a <= m.start() < b for a, b in inside)
+            and not (m.group().strip() == "." and unit_stop(sentence, sentence.index(".", m.start())))]
     for m in [*cuts, None]:
         end = m.start() if m else len(sentence)
         a, b = pos, end

@@ -26,7 +26,7 @@ from bookgpt.answer.kinds import (CAP_WORD, COMPOUND, FIGURE, GROUNDS, MEASURES,
                                   named_inside, type_fit)
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
-from bookgpt.text import is_content, squash, stem, words
+from bookgpt.text import UNIT_ABBREVIATIONS, is_content, squash, stem, words
 
 # words that link a sentence to the one before ("Accordingly", "Finally"): they start no answer,
 # and alone they are none
@@ -57,10 +57,13 @@ _APPOSED = re.compile(r"(?:" + CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + NAME.p
                       + r"\b")
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
+_COUNTED_KINDS = frozenset({"number", "time", *MEASURES})  # a figure answers them
+_UNIT_ENDING = re.compile(r"_?" + UNIT_ABBREVIATIONS + r"\._?", re.IGNORECASE)  # "in.", "_d._"
 _OWNED = re.compile(r"['’]s? (\w+)")  # what a name owns: "'s theorem", "’s axiom"
-# a plain-text edition's italics: an underscore opening or closing a word ("_Optica promota_",
-# "8_d._"), not one inside it (a subscript, "r_2")
-_ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
+# a plain-text edition's italics: an underscore opening or closing a word ("_Optica promota_"),
+# or opening a unit's abbreviation after its figure ("8_d._"), not one inside a word (a
+# subscript, "r_2")
+_ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])|(?<=\d)_(?=[a-z]{1,3}\.)", re.IGNORECASE)
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
@@ -120,7 +123,7 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
     # ... but not the unit of a rate ("43 seconds of arc per century"), nor an old unit's
     # abbreviation after its figure ("216 ft. 8 in.")
     while (toks and _spare(toks[-1], tail) and len(toks) > 1 and toks[-2].lower() != "per"
-           and not (toks[-1].endswith(".") and toks[-2][-1:].isdigit())):
+           and not (_UNIT_ENDING.fullmatch(toks[-1]) and toks[-2][-1:].isdigit())):
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
@@ -169,7 +172,7 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     # it: a text cut from both counts as the piece it is ("Fermat", the name, not what is left of
     # "Since the time of Fermat" once the question's words are trimmed)
     pieces: list[tuple[int, int, str]] = []
-    if asked.kind in ("number", "time") or asked.kind in MEASURES:  # the quantity alone, with what it counts
+    if asked.kind in _COUNTED_KINDS:  # the quantity alone, with what it counts
         # the number with the thing counted, a word or two on: "255 different ways"; where the
         # question's counted thing follows, the quantity's own guess at it (the word after the
         # number, "255 different"), when that word says something, is a cut short of it and
@@ -292,6 +295,8 @@ def _cuts(piece: str, sentence: str, spans: list[tuple[int, int]]) -> bool:
     """Whether a piece cuts one of the sentence's spans, holding part of it but not all."""
     at = sentence.find(piece)
     end = at + len(piece)
+    # (a span's closing stops and italics' marks are no part a piece must hold: "1_s._ 7_d._")
+    spans = [(a, a + len(sentence[a:b].rstrip("._"))) for a, b in spans]
     return at >= 0 and any(at < b and end > a and not (at <= a and end >= b) for a, b in spans)
 
 
@@ -328,7 +333,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1
         # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
-        compounds = [m.span() for m in COMPOUND.finditer(sentence)]
+        compounds = ([m.span() for m in COMPOUND.finditer(sentence)]
+                     if asked.kind in _COUNTED_KINDS else [])
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does

@@ -12,6 +12,7 @@ import re
 from collections.abc import Set
 
 from bookgpt.qa.words import NUMBER_WORDS
+from bookgpt.text import UNIT_ABBREVIATIONS
 
 _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
                         "april may june july august september october november december monday "
@@ -21,7 +22,8 @@ _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad janu
 _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on account of|"
                      r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
                      r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
-                     r"in order that|lest|for reasons? of|the reasons? (?:is|was|being)(?: that)?)\b|"
+                     r"in order that|lest|for reasons? of|the reasons? (?:is|was) that|"
+                     r"the reason being)\b|"
                      # a means, as "how" asks for one: "by constructing a geometry"
                      r"\bby (?=\w+ing\b)|"
                      # "for" as a conjunction, after a stop within the sentence: "Windows there
@@ -33,7 +35,8 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
 _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
                           r"as a result|by means of|for fear|as a means|for the (?:purpose|sake)|"
                           r"with the (?:object|aim|view)|so as|lest|for reasons?|for|"
-                          r"(?:the )?reasons? (?:is|was|being))(?: of| to)?"
+                          r"(?:the )?reasons? (?:is|was)(?= that)|(?:the )?reason being)"
+                          r"(?: of| to)?"
                           r"(?: the fact)?(?: that)?\s+",
                           re.IGNORECASE)
 # words that set a condition: a condition's answer starts at one of them ("when it has been
@@ -106,12 +109,12 @@ def _measure(units: str, currency: bool = False) -> re.Pattern[str]:
 
 
 _ALL_UNITS = "|".join((_LENGTH_UNITS, _TIME_UNITS, _MASS_UNITS, _MONEY_UNITS, _OTHER_UNITS))
-# a measure in several units, each a figure and its unit: "216 ft. 8 in.", "3 hours 20 minutes",
-# "£1 5s. 6d." (the old abbreviations "in.", "s.", "d." count only after a figure, with their
-# stop, and only after the first unit)
-_ONE_UNIT = r"\d[\d,./-]*\s*(?:(?:" + _ALL_UNITS + r")s?\.?(?![a-z])"
-COMPOUND = re.compile(r"(?:[£$]\s?\d[\d,.]*(?=\s+\d)|(?<![\w.])" + _ONE_UNIT + r"|[sd]\.))(?:,?\s+(?:and\s+)?"
-                      + _ONE_UNIT + r"|in\.|[sd]\.))+", re.IGNORECASE)
+# a measure in several units, each a figure and its unit, side by side: "216 ft. 8 in.", "3
+# hours 20 minutes", "£1 5s. 6d.", "1_s._ 7_d._" (a list, "3 feet, 4 feet", is several measures)
+_PART = (r"\d[\d,./-]*\s*(?:_?" + UNIT_ABBREVIATIONS + r"\._?|(?:" + _ALL_UNITS
+         + r")s?(?![a-z]))")
+COMPOUND = re.compile(r"(?:[£$]\s?\d[\d,.]*|(?<![\w.])" + _PART + r")(?:\s+" + _PART + r")+",
+                      re.IGNORECASE)
 # each kind of measure a question can ask for, and what answers it
 MEASURES = {
     # a distance alone answers "how fast" too, as "300,000 km." cut from "300,000 km./sec"

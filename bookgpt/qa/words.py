@@ -81,9 +81,8 @@ NUMBER_WORDS = _W("one two three four five six seven eight nine ten eleven twelv
                   "seventy eighty ninety hundred thousand million half third quarter fourth fifth "
                   "dozen score "
                   # fractions: "two millionths of the wave-length", "three-sevenths"
-                  "halves thirds quarters fourths fifths sixth sixths seventh sevenths eighth "
-                  "eighths ninth ninths tenth tenths twelfth twelfths hundredth hundredths "
-                  "thousandth thousandths millionth millionths")
+                  "halves thirds fourths fifths sixths sevenths eighths ninths tenths twelfths "
+                  "hundredths thousandths millionths")
 TIME_WORDS = _W("time times day days year years hour hours minute minutes way moment instant "
                 "morning evening night week weeks month months")
 CONJ = _W("and but that while when if because since so for then where whereas although though as "
