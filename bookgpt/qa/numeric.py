@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from bookgpt.qa.patterns import Candidate
 from bookgpt.qa.words import CONJ, DET_ALL, BookStats, _W, squash
 
-NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+# the counts a "how many" question is made from (not bookgpt.qa.words.NUMBER_WORDS, every
+# figure in words: "one", "half" and fractions count nothing a question should ask for)
+_COUNT_WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                 "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
                 "seventy eighty ninety hundred thousand million dozen")
 NOT_UNITS = _W("is was has does this thus his as us its yes ours always perhaps sometimes less "
@@ -16,7 +18,7 @@ NOT_UNITS = _W("is was has does this thus his as us its yes ours always perhaps 
 
 _YEAR = re.compile(r"\b(?P<prep>[Ii]n|since|until|till|about|after|before|by|from)\s+"
                    r"(?:the\s+year\s+)?(?P<y>1[0-9]{3}|20[0-9]{2})(?![\d,.]\d)")
-_NUMS = NUMBER_WORDS.replace(" ", "|")
+_NUMS = _COUNT_WORDS.replace(" ", "|")
 _NUM = re.compile(r"(?<![\d.,§])\b(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|(?:" + _NUMS + "|"
                   + _NUMS.title() + r")(?:[ -](?:" + _NUMS + r"))*)\s+(?P<u>[a-z]{4,}s)\b")
 
