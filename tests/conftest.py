@@ -33,6 +33,12 @@ def shared_books() -> Path:
     return SHARED_BOOKS
 
 
+def cut_from(answer: str, support: str) -> bool:
+    """Whether an extracted answer is a piece of the text it cites (the answer drops a plain
+    text's italics marks, "_Optica promota_", which the citation keeps)."""
+    return answer.replace("_", "").lower() in support.replace("_", "").lower()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
