@@ -21,17 +21,24 @@ ABBREV = frozenset(
     "loc".split())
 _SENT_END = re.compile(r"[.!?]+[\"'’”)\]_]*(?=\s+[\"'‘“(\[_]*[A-Z0-9])|\n[ \t]*\n")
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
-# old units' abbreviations, whose stop may stand inside one amount ("216 ft. 8 in.")
+# old units' abbreviations, whose stop may stand inside one amount ("216 ft. 8 in."), and the
+# figures before them: "3", "1,000", "27+3/11", "32-8/11", "4½"
 UNIT_ABBREVIATIONS = r"(?:ft|in|yds?|lbs?|oz|cwt|hrs?|mins?|secs?|gal|qt|pt|s|d)"
-_UNIT_BEFORE = re.compile(r"\d\s*_?" + UNIT_ABBREVIATIONS + r"_?$", re.IGNORECASE)
-_UNIT_AFTER = re.compile(r"[_\s]*\d[\d,./]*\s*_?" + UNIT_ABBREVIATIONS + r"\b", re.IGNORECASE)
+AMOUNT = r"\d[\d,]*(?:[./+-]\d+)*[½¼¾⅓⅔⅛]?"
+_UNIT_BEFORE = re.compile(r"[\d½¼¾⅓⅔⅛]\s*_?" + UNIT_ABBREVIATIONS + r"_?$", re.IGNORECASE)
+_UNIT_AFTER = re.compile(r"[_\s]*" + AMOUNT + r"\s*_?" + UNIT_ABBREVIATIONS + r"_?\.",
+                         re.IGNORECASE)
 
 
-def unit_stop(text: str, at: int) -> bool:
-    """Whether the stop at text[at] ends a unit's abbreviation inside one amount, a figure and
-    its unit on each side: "216 ft. 8 in.", "2s. 6d.", "1_s._ 7_d._", "4 min. 30 sec." (not "5
-    in. 6 more fell", nor "the 1860s. 1870 was")."""
-    return bool(_UNIT_BEFORE.search(text, max(0, at - 8), at) and _UNIT_AFTER.match(text, at + 1))
+def unit_stop(text: str, at: int, inside: bool = True) -> bool:
+    """Whether the stop at text[at] ends a unit's abbreviation after its figure ("216 ft."),
+    and, `inside`, one inside an amount, with a figure and an abbreviated unit after it too:
+    "216 ft. 8 in.", "2s. 6d.", "1_s._ 7_d._", "3s. 4½d.", "4 min. 30 sec." (not "5 in. 6 more
+    fell", nor "the 1860s. 1870 was")."""
+    return bool(_UNIT_BEFORE.search(text, max(0, at - 8), at)
+                and (not inside or _UNIT_AFTER.match(text, at + 1)))
+
+
 _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut

@@ -18,12 +18,17 @@ def split_clauses(sentence: str) -> list[tuple[int, int]]:
     """(start, end) of the sentence's clauses: the pieces between punctuation."""
     out, pos = [], 0
     inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
-    # (nor does a unit's stop inside one amount: "216 ft. 8 in." is one clause)
+    # (nor does a unit's stop after its figure, inside one amount or before a word that goes
+    # on: "216 ft. 8 in." and "3 ft. 6 in. deep" are one clause; a clause ending on a unit's
+    # abbreviation keeps its stop)
     cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
             if not any(a <= m.start() < b for a, b in inside)
-            and not (m.group().strip() == "." and unit_stop(sentence, sentence.index(".", m.start())))]
+            and not (_unit(sentence, m) and (unit_stop(sentence, _stop(m))
+                                             or sentence[m.end():m.end() + 1].islower()))]
     for m in [*cuts, None]:
         end = m.start() if m else len(sentence)
+        if m and _unit(sentence, m):
+            end = _stop(m) + 1
         a, b = pos, end
         while a < b and sentence[a] in " \"'“”‘’_*":
             a += 1
@@ -33,6 +38,16 @@ def split_clauses(sentence: str) -> list[tuple[int, int]]:
             out.append((a, b))
         pos = m.end() if m else len(sentence)
     return out
+
+
+def _stop(m: re.Match[str]) -> int:
+    """Where a clause cut's stop stands."""
+    return m.start() + m.group().index(".")
+
+
+def _unit(sentence: str, m: re.Match[str]) -> bool:
+    """Whether a clause cut is the stop of a unit's abbreviation after its figure ("216 ft.")."""
+    return m.group().strip() == "." and unit_stop(sentence, _stop(m), inside=False)
 
 
 def first_clause(text: str) -> str:

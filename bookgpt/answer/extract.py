@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, COMPOUND, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
-                                  named_inside, type_fit)
+from bookgpt.answer.kinds import (CAP_WORD, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
+                                  compounds, named_inside, type_fit)
 from bookgpt.answer.stated import declared_answers, given_names, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import UNIT_ABBREVIATIONS, is_content, squash, stem, words
@@ -190,7 +190,7 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         # a measure in several units, whole ("216 ft. 8 in."), though its stops cut clauses
         # (its parts are no answers: `candidates`)
         pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
-                   for m in COMPOUND.finditer(sentence)]
+                   for m in compounds(sentence)]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in NAME.finditer(sentence, a, b)
@@ -295,8 +295,8 @@ def _cuts(piece: str, sentence: str, spans: list[tuple[int, int]]) -> bool:
     """Whether a piece cuts one of the sentence's spans, holding part of it but not all."""
     at = sentence.find(piece)
     end = at + len(piece)
-    # (a span's closing stops and italics' marks are no part a piece must hold: "1_s._ 7_d._")
-    spans = [(a, a + len(sentence[a:b].rstrip("._"))) for a, b in spans]
+    # (a span's closing italics' marks are no part a piece must hold: "1_s._ 7_d._")
+    spans = [(a, a + len(sentence[a:b].rstrip("_"))) for a, b in spans]
     return at >= 0 and any(at < b and end > a and not (at <= a and end >= b) for a, b in spans)
 
 
@@ -333,8 +333,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1
         # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
-        compounds = ([m.span() for m in COMPOUND.finditer(sentence)]
-                     if asked.kind in _COUNTED_KINDS else [])
+        whole = ([m.span() for m in compounds(sentence)]
+                 if asked.kind in _COUNTED_KINDS else [])
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
@@ -352,7 +352,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 text = _trim(GROUNDS[asked.kind][1].sub("", text), asked.stems)
             if not text or text.lower() in seen:
                 continue
-            if compounds and _cuts(text, sentence, compounds):
+            if whole and _cuts(text, sentence, whole):
                 continue
             seen.add(text.lower())
             score = _score(raw, text, piece_match, near, asked)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Set
 
 from bookgpt.qa.words import NUMBER_WORDS
-from bookgpt.text import UNIT_ABBREVIATIONS
+from bookgpt.text import AMOUNT, UNIT_ABBREVIATIONS
 
 _TIME_WORDS = frozenset("century centuries year years age ages bc bce ce ad january february march "
                         "april may june july august september october november december monday "
@@ -110,11 +110,27 @@ def _measure(units: str, currency: bool = False) -> re.Pattern[str]:
 
 _ALL_UNITS = "|".join((_LENGTH_UNITS, _TIME_UNITS, _MASS_UNITS, _MONEY_UNITS, _OTHER_UNITS))
 # a measure in several units, each a figure and its unit, side by side: "216 ft. 8 in.", "3
-# hours 20 minutes", "£1 5s. 6d.", "1_s._ 7_d._" (a list, "3 feet, 4 feet", is several measures)
-_PART = (r"\d[\d,./-]*\s*(?:_?" + UNIT_ABBREVIATIONS + r"\._?|(?:" + _ALL_UNITS
+# hours and 20 minutes", "£1 5s. 6d.", "1_s._ 7_d._" (a list, "3 feet, 4 feet", is several
+# measures; pounds go on only in shillings and pence)
+_PART = (AMOUNT + r"\s*(?:_?" + UNIT_ABBREVIATIONS + r"\._?|(?:" + _ALL_UNITS
          + r")s?(?![a-z]))")
-COMPOUND = re.compile(r"(?:[£$]\s?\d[\d,.]*|(?<![\w.])" + _PART + r")(?:\s+" + _PART + r")+",
+_PENCE = AMOUNT + r"\s*(?:_?[sd]\._?|shillings?|pence)"
+_COMPOUND = re.compile(r"[£$]\s?\d[\d,]*\d(?:,?\s+" + _PENCE + r")+|[£$]\s?\d(?:,?\s+" + _PENCE
+                      + r")+|(?<![\w.])" + _PART + r"(?:\s+(?:and\s+)?" + _PART + r")+",
                       re.IGNORECASE)
+
+
+def compounds(text: str) -> list[re.Match[str]]:
+    """The measures in several units of a text (`_COMPOUND`), each unit named once: "4 feet
+    and 5 feet" is two measures."""
+    out = []
+    for m in _COMPOUND.finditer(text):
+        units = [u for u in re.findall(r"[a-z]+", m.group().lower()) if u != "and"]
+        if len(set(units)) == len(units):
+            out.append(m)
+    return out
+
+
 # each kind of measure a question can ask for, and what answers it
 MEASURES = {
     # a distance alone answers "how fast" too, as "300,000 km." cut from "300,000 km./sec"
