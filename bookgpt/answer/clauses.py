@@ -3,6 +3,7 @@ from (`bookgpt.answer.extract`) and what a sentence states (`bookgpt.answer.stat
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bookgpt.text import unit_stop
@@ -14,8 +15,10 @@ _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,(?=\s)|(?<!\bMr)(?<!\bMr
 _ATTACHED = re.compile(r"(?<=\w)[(\[][^\s()\[\]]{1,12}[)\]]")
 
 
-def split_clauses(sentence: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentence's clauses: the pieces between punctuation."""
+@functools.lru_cache(maxsize=1 << 14)
+def split_clauses(sentence: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the sentence's clauses: the pieces between punctuation. (An evidence
+    sentence is cut for each question it answers: kept.)"""
     out, pos = [], 0
     inside = [(m.start(), m.end()) for m in _ATTACHED.finditer(sentence)]
     # (nor does a unit's stop after its figure, inside one amount or before a word that goes
@@ -37,7 +40,7 @@ def split_clauses(sentence: str) -> list[tuple[int, int]]:
         if any(c.isalnum() for c in sentence[a:b]):
             out.append((a, b))
         pos = m.end() if m else len(sentence)
-    return out
+    return tuple(out)
 
 
 def _stop(m: re.Match[str]) -> int:

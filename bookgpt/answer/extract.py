@@ -123,7 +123,7 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
     # ... but not the unit of a rate ("43 seconds of arc per century"), nor an old unit's
     # abbreviation after its figure ("216 ft. 8 in.")
     while (toks and _spare(toks[-1], tail) and len(toks) > 1 and toks[-2].lower() != "per"
-           and not (_UNIT_ENDING.fullmatch(toks[-1]) and toks[-2][-1:].isdigit())):
+           and not (toks[-2][-1:].isdigit() and _UNIT_ENDING.fullmatch(toks[-1]))):
         toks.pop()
     return " ".join(toks).strip(" ,;:\"'“”‘’_")
 
@@ -189,8 +189,8 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                 pieces += [(i, i, c) for c in sorted(cut, key=len)]
         # a measure in several units, whole ("216 ft. 8 in."), though its stops cut clauses
         # (its parts are no answers: `candidates`)
-        pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
-                   for m in compounds(sentence)]
+        pieces += [(_at(clauses, a), _at(clauses, b - 1), text)
+                   for a, b, text in compounds(sentence)]
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in NAME.finditer(sentence, a, b)
@@ -333,7 +333,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1
         # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
-        whole = ([m.span() for m in compounds(sentence)]
+        whole = ([(a, b) for a, b, _ in compounds(sentence)]
                  if asked.kind in _COUNTED_KINDS else [])
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
