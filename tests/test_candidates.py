@@ -487,3 +487,16 @@ def test_an_answer_reads_without_its_italics_marks_but_its_citation_keeps_them()
     assert found[0].sentence == sentence[0]
     assert first_answer("What is the outer radius called?",
                         ("The outer radius is called r_2 in the figure.", 1.0)).startswith("r_2")
+
+
+def test_word_alternation_matches_its_words_and_no_other():
+    # the number words as a trie of letters: each word whole, the longest first, nothing else
+    import re
+
+    from bookgpt.answer.kinds import alternation
+    from bookgpt.qa.words import NUMBER_WORDS
+    whole = re.compile(alternation(NUMBER_WORDS) + r"(?![a-z])")
+    assert all(whole.fullmatch(w) for w in NUMBER_WORDS)
+    assert not any(whole.fullmatch(w) for w in ("seventh", "twen", "millions", "nin", ""))
+    assert whole.match("seventy men").group() == "seventy"  # not "seven"
+    assert re.fullmatch(alternation(["on", "one", "ones"]), "ones")
