@@ -37,12 +37,12 @@ def test_sentences_skip_abbreviations_and_initials():
                    "Then more."]
     # an old unit's abbreviation between two figures ends no sentence: "216 ft. 8 in.", "2s.
     # 6d.", italics and all; a stop before a figure after a plain word still does
-    text = ("The garland is 216 ft. 8 in. A curious feature follows. He paid 1_s._ 7_d._ and "
+    text = ("The rope is 118 ft. 4 in. A strange thing follows. He paid 1_s._ 7_d._ and "
             "2s. 6d. more. I have 5 of them. 6 more came. The snow was 5 in. 6 more inches fell. "
             "It spread in the 1860s. 1870 was the year. He paid 2s. 6d. 3 more came. It cost "
             "£98,765, 4s. 3½d. Then 1 hr. 5 min. 27+3/11 sec. passed.")
     got = [text[a:b] for a, b in sentence_spans(text)]
-    assert got == ["The garland is 216 ft. 8 in.", "A curious feature follows.",
+    assert got == ["The rope is 118 ft. 4 in.", "A strange thing follows.",
                    "He paid 1_s._ 7_d._ and 2s. 6d. more.", "I have 5 of them.", "6 more came.",
                    "The snow was 5 in.", "6 more inches fell.", "It spread in the 1860s.",
                    "1870 was the year.", "He paid 2s. 6d.", "3 more came.",

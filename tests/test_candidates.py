@@ -162,8 +162,8 @@ def test_a_count_keeps_what_it_counts():
     got = [c.text for c in candidates("How far above the village does the path climb?", sents)]
     assert got[0] == "half a mile"
     # a fraction in words is a figure whole: "two millionths", not the "two million" inside it
-    sents = [("The shift of the lines amounts to about two millionths of the wave-length.", 1.0)]
-    got = [c.text for c in candidates("How large is the shift of the lines?", sents)]
+    sents = [("The drift of the pointer comes to about two millionths of its scale.", 1.0)]
+    got = [c.text for c in candidates("How large is the drift of the pointer?", sents)]
     assert got[0].endswith("two millionths") and not any(t.endswith("million") for t in got)
     # a word between the number and what is counted belongs to the count: "47 separate roads",
     # not the quantity cut short at "47 separate"; a function word there is trimmed off instead
@@ -437,12 +437,12 @@ def test_what_is_asked_for_is_cut_before_the_clauses_around_it():
 
 
 def test_a_measure_in_several_units_is_whole():
-    # "216 ft. 8 in.", not "216 ft" cut short of it, nor "8 in"
-    sents = [("The length of the garland is therefore five times as long--216 ft. 8 in.", 1.0),
-             ("The column stands 200 ft. high.", 0.8)]
-    got = [c.text for c in candidates("How long is the garland round the column?", sents)]
-    assert "216 ft. 8 in." in got[:3]
-    assert not any(t in ("216 ft", "216 ft.", "8 in", "8 in.") for t in got)
+    # "118 ft. 4 in.", not "118 ft" cut short of it, nor "4 in"
+    sents = [("The length of the rope is thus four times as much--118 ft. 4 in.", 1.0),
+             ("The mast stands 90 ft. high.", 0.8)]
+    got = [c.text for c in candidates("How long is the rope round the mast?", sents)]
+    assert "118 ft. 4 in." in got[:3]
+    assert not any(t in ("118 ft", "118 ft.", "4 in", "4 in.") for t in got)
     got = [c.text for c in candidates("How much did the lemonade cost that summer?",
                                       [("The lemonade cost £1 5s. 6d. that summer.", 1.0)])]
     assert got == ["£1 5s. 6d."]
@@ -459,8 +459,8 @@ def test_a_measure_in_several_units_is_whole():
     from bookgpt.answer.clauses import split_clauses
     for text, pieces in [("The hole is 3 ft. 6 in. deep, he said.", ["The hole is 3 ft. 6 in. deep",
                                                                      "he said"]),
-                         ("It is five times as long--216 ft. 8 in.", ["It is five times as long",
-                                                                     "216 ft. 8 in."])]:
+                         ("It is four times as much--118 ft. 4 in.", ["It is four times as much",
+                                                                    "118 ft. 4 in."])]:
         assert [text[a:b] for a, b in split_clauses(text)] == pieces
     # a measure of full words ending its sentence keeps the clauses around it
     got = [c.text for c in candidates("What did the guide say about the walk?", [
