@@ -53,10 +53,11 @@ def score_candidates(cands: list[BookAnswer], min_confidence: float = 0.0) -> li
 
     A candidate whose calibrated confidence is below `min_confidence` (`serve.min_confidence`)
     scores 0: it has no answer, and neither agrees nor disagrees with the others."""
-    usable = [c for c in cands if _usable(c, min_confidence)]
+    ok = [_usable(c, min_confidence) for c in cands]
+    usable = [c for c, fine in zip(cands, ok) if fine]
     scores = []
-    for c in cands:
-        if not _usable(c, min_confidence):
+    for c, fine in zip(cands, ok):
+        if not fine:
             scores.append(0.0)
             continue
         others = [o for o in usable if o is not c]

@@ -24,8 +24,10 @@ _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
 # old units' abbreviations, whose stop may stand inside one amount ("216 ft. 8 in."), and the
 # figures before them: "3", "1,000", "27+3/11", "32-8/11", "4½"
 UNIT_ABBREVIATIONS = r"(?:ft|in|yds?|lbs?|oz|cwt|hrs?|mins?|secs?|gal|qt|pt|s|d)"
-AMOUNT = r"\d[\d,]*(?:[./+-]\d+)*[½¼¾⅓⅔⅛]?"
-_UNIT_BEFORE = re.compile(r"[\d½¼¾⅓⅔⅛]\s*_?" + UNIT_ABBREVIATIONS + r"_?$", re.IGNORECASE)
+_FRACTIONS = "½¼¾⅓⅔⅛"
+AMOUNT = r"\d[\d,]*(?:[./+-]\d+)*[" + _FRACTIONS + "]?"
+_UNIT_BEFORE = re.compile(r"[\d" + _FRACTIONS + r"]\s*_?" + UNIT_ABBREVIATIONS + r"_?$",
+                          re.IGNORECASE)
 _UNIT_AFTER = re.compile(r"[_\s]*" + AMOUNT + r"\s*_?" + UNIT_ABBREVIATIONS + r"_?\.",
                          re.IGNORECASE)
 

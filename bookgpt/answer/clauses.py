@@ -24,14 +24,13 @@ def split_clauses(sentence: str) -> tuple[tuple[int, int], ...]:
     # (nor does a unit's stop after its figure, inside one amount or before a word that goes
     # on: "216 ft. 8 in." and "3 ft. 6 in. deep" are one clause; a clause ending on a unit's
     # abbreviation keeps its stop)
-    cuts = [m for m in _CLAUSE_CUT.finditer(sentence)
-            if not any(a <= m.start() < b for a, b in inside)
-            and not (_unit(sentence, m) and (unit_stop(sentence, _stop(m))
-                                             or sentence[m.end():m.end() + 1].islower()))]
-    for m in [*cuts, None]:
-        end = m.start() if m else len(sentence)
-        if m and _unit(sentence, m):
-            end = _stop(m) + 1
+    cuts = [(m, _unit(sentence, m)) for m in _CLAUSE_CUT.finditer(sentence)
+            if not any(a <= m.start() < b for a, b in inside)]
+    cuts = [(m, unit) for m, unit in cuts
+            if not (unit and (unit_stop(sentence, _stop(m))
+                              or sentence[m.end():m.end() + 1].islower()))]
+    for m, unit in [*cuts, (None, False)]:
+        end = _stop(m) + 1 if unit else m.start() if m else len(sentence)
         a, b = pos, end
         while a < b and sentence[a] in " \"'“”‘’_*":
             a += 1

@@ -295,8 +295,6 @@ def _cuts(piece: str, sentence: str, spans: list[tuple[int, int]]) -> bool:
     """Whether a piece cuts one of the sentence's spans, holding part of it but not all."""
     at = sentence.find(piece)
     end = at + len(piece)
-    # (a span's closing italics' marks are no part a piece must hold: "1_s._ 7_d._")
-    spans = [(a, a + len(sentence[a:b].rstrip("_"))) for a, b in spans]
     return at >= 0 and any(at < b and end > a and not (at <= a and end >= b) for a, b in spans)
 
 
@@ -333,7 +331,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1
         # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
-        whole = ([(a, b) for a, b, _ in compounds(sentence)]
+        # (its closing italics' marks are no part a piece must hold: "1_s._ 7_d._")
+        whole = ([(a, a + len(text.rstrip("_"))) for a, _, text in compounds(sentence)]
                  if asked.kind in _COUNTED_KINDS else [])
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled

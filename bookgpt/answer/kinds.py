@@ -70,8 +70,8 @@ def alternation(words: Collection[str]) -> str:
     return "(?:" + branch(sorted(set(words))) + ")"
 
 
-_NUMBER_WORDS_RE = alternation(NUMBER_WORDS)
-_NUMBER_WORD = re.compile(r"\b" + _NUMBER_WORDS_RE + r"\b", re.IGNORECASE)
+NUMBER_WORDS_RE = alternation(NUMBER_WORDS)  # any number word (stated.py's figures too)
+_NUMBER_WORD = re.compile(r"\b" + NUMBER_WORDS_RE + r"\b", re.IGNORECASE)
 _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE)
 # a name: capitalised words, joined by "of", "de", "van" or "von" ("Abbot Alcuin", "Little
 # Mendip", "Trafalgar Square", "Duke of York")
@@ -103,7 +103,7 @@ YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\
 # a figure: in scientific notation ("1.3 × 10^13", "6.02 x 10^23"), in digits ("300,000",
 # "6-1/4"), or in words ("twenty-one", "two hundred and fifty")
 # (a number word whole: "million" is no figure inside "millionths", nor "seven" in "seventy")
-_WORD_NUM = _NUMBER_WORDS_RE + r"(?![a-z])"
+_WORD_NUM = NUMBER_WORDS_RE + r"(?![a-z])"
 _NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|"
         + _WORD_NUM + r"(?:[ -](?:and )?" + _WORD_NUM + r")*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"

@@ -9,8 +9,7 @@ import re
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import first_clause, unquoted
-from bookgpt.answer.kinds import alternation
-from bookgpt.qa.words import NUMBER_WORDS
+from bookgpt.answer.kinds import NUMBER_WORDS_RE
 from bookgpt.text import is_content, stem, words
 
 # a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
@@ -86,7 +85,7 @@ def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
 # a figure after a copula: "is 10", "must have been 1021", "is therefore 14,833"
 _IS_FIGURE = re.compile(r"\b(?:is|are|was|were|be|been)\s+(?:(?:therefore|thus|then|just|exactly|"
                         r"only|precisely|about|nearly|approximately|at least|at most)\s+)?"
-                        r"(?=[\d£$]|" + alternation(NUMBER_WORDS) + r"\b)",
+                        r"(?=[\d£$]|" + NUMBER_WORDS_RE + r"\b)",
                         re.IGNORECASE)
 
 
