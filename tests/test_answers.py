@@ -280,6 +280,51 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
         "flatland")
 
 
+def test_a_question_the_best_book_speaks_of_too_little_is_declined(shared_books):
+    """A book grounds a question by the share of its words the book uses and of its adjacent word
+    pairs that stand side by side somewhere in it ("liquid oxygen", "sea level"): a question whose
+    words the shelf has, but never together, is about something else, and is declined when even
+    its best book grounds it below MIN_GROUNDING; the readers' paraphrases are not."""
+    from bookgpt.answer import route
+    from bookgpt.answer.retrieve import SentenceIndex
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    filler = [f"The keeper walked the cliff path on night {i} and watched the grey sea."
+              for i in range(5)]
+    index = SentenceIndex(" ".join(filler + [
+        "The oxygen of the air feeds the lamp.", "A liquid fills the glass tube.",
+        "Liquid fire spread over the water."]))
+    apart = index.grounding("What colour is liquid oxygen?")
+    assert index.grounding("What colour is liquid fire?") > apart > 0.0
+    assert index.grounding("What colour is plasma?") == 0.0  # a word the book never uses
+
+    books = {b: (b, (shared_books / f"{b}.txt").read_text("utf-8"))
+             for b in ("flatland", "tangled_tale")}
+    router = BookRouter.build(books, passage_chars=600)
+    ids = list(books)
+
+    def ask(q: str) -> list[str]:
+        return [r.book_id for r in route.route_request(router, AskRequest(question=q), ids, 2,
+                                                       0.01)]
+
+    off = ["At what temperature does liquid oxygen boil at sea level?",
+           "How many players are on a basketball team's court at once?"]
+    for q in off:
+        assert ask(q) == [], q
+        # ... though only this rule declines them: the router and the names let them through
+        assert max(router.sentence_index(b).grounding(q) for b in ids) < route.MIN_GROUNDING
+    for q in ("What shape are the women in the land of two dimensions?",
+              "Why was painting the sides of figures in colours forbidden?",
+              "How many pensioners lost an eye, an ear, an arm and a leg?",
+              "How are the houses around the square numbered?"):
+        assert ask(q), q
+    # a caller who names the book is answered by it all the same
+    assert [r.book_id for r in route.route_request(
+        router, AskRequest(question=off[0], book_ids=["tangled_tale"]), ids, 1, 0.01)] == [
+        "tangled_tale"]
+
+
 def test_the_authors_name_only_frames_a_question_about_the_book():
     """"According to Marlowe, ..." of Jane Marlowe's own book: the name finds nothing inside it
     (a sentence that happens to name her is no answer), so retrieval leaves it out."""

@@ -211,7 +211,10 @@ def test_hits_are_sorted_and_weights_sum_to_one(router, texts):
     from bookgpt.messages import AskRequest
 
     for q, k in [("What shape are the women in the land of two dimensions?", 2),
-                 ("How does the speed of light relate to moving observers?", 3),
+                 # (not "How does the speed of light relate to moving observers?": the relativity
+                 # book never says "speed" or "relate", nor any of its word pairs, and declines it,
+                 # `route.MIN_GROUNDING`)
+                 ("Do moving clocks run slower than clocks at rest?", 3),
                  ("Who claimed to have squared the circle?", 10)]:
         r = router.route(q, top_k=k)
         assert not r.abstained and len(r.books) == min(k, len(BOOK_IDS))
