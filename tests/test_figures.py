@@ -143,3 +143,19 @@ def test_word_alternation_matches_its_words_and_no_other():
     assert not any(whole.fullmatch(w) for w in ("seventh", "twen", "millions", "nin", ""))
     assert whole.match("seventy men").group() == "seventy"  # not "seven"
     assert re.fullmatch(alternation(["on", "one", "ones"]), "ones")
+
+
+
+def test_a_listed_answer_reads_without_its_label_or_italics_marks():
+    """A labelled solution that lists its answers ("_Answer._--(1) 8_d._; (2) 1_s._ 7_d._"): the
+    answer is the figure, not "1) 8_d" (the list's label, its bracket cut off with the label
+    before it, and the unit's italics cut short of their stop)."""
+    sents = [("What did the tea cost, and what the buns?", 0.6),
+             ("_Answer._--(1) 8_d._; (2) 1_s._ 7_d._", 0.9)]
+    got = [c.text for c in candidates("How much did the tea cost?", sents)]
+    assert got[0].startswith("8d"), got
+    assert not any(c.startswith(("1)", "2)")) or "_" in c for c in got), got
+    sents = [("Which traveller met more trains on the way?", 0.6),
+             ("_Answers._--(1) 19. (2) The easterly traveller met 12; the other 8.", 0.9)]
+    got = [c.text for c in candidates("How many trains did each traveller meet?", sents)]
+    assert "19" in got and not any(c.startswith(("1)", "2)")) for c in got), got

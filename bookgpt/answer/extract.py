@@ -35,6 +35,8 @@ _CONNECTIVES = ("accordingly|consequently|moreover|however|besides|indeed|finall
 _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|while|whereas|"
                    r"therefore|namely|i\.e\.|e\.g\.|that is|" + _CONNECTIVES + r"),?\s+",
                    re.IGNORECASE)
+# a list's label opening a piece ("(1) 8d.; (2) 1s.", its bracket cut with the clause before)
+_LIST_LABEL = re.compile(r"^\(?(?:\d{1,2}|[a-h]|[ivx]{1,4})\)\s+(?=\S)")
 _SHOUTED = re.compile(r"[^a-z]*[A-Z]{2}[^a-z]*")
 # a label alone ("_Answer._", "Problem 1.", "Note:") is no answer
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans|problems?|questions?|exercises?|"
@@ -63,7 +65,7 @@ _OWNED = re.compile(r"['’]s? (\w+)")  # what a name owns: "'s theorem", "’s 
 # a plain-text edition's italics: an underscore opening or closing a word ("_Optica promota_"),
 # or opening a unit's abbreviation after its figure ("8_d._"), not one inside a word (a
 # subscript, "r_2")
-_ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])|(?<=\d)_(?=[a-z]{1,3}\.)", re.IGNORECASE)
+_ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])|(?<=\d)_(?=[a-z]{1,3}(?:\.|\b))", re.IGNORECASE)
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
@@ -115,7 +117,7 @@ def _trim(text: str, qstems: Set[str], keep: frozenset[str] = frozenset()) -> st
     """Leading conjunctions and the question's own words cut from the ends of a candidate (but
     not, at its end, the stems in `keep`: what a "how many" question counts, or all the
     question's stems for a name given, "a desarguesian number system")."""
-    text = _LEAD.sub("", text.strip())
+    text = _LEAD.sub("", _LIST_LABEL.sub("", text.strip()))
     toks = text.split()
     while toks and _spare(toks[0], qstems) and len(toks) > 1:
         toks.pop(0)
