@@ -258,6 +258,12 @@ def test_names_together_and_with_their_apposition():
     sents = [("The tale was first told by Hallam, the Cornish historian, in a letter home.", 1.0)]
     best = first_answer("Which writer first told the tale?", *sents)
     assert best == "Hallam, the Cornish historian"
+    # a name keeps its title's abbreviation and its hyphened parts ("Mr. Pell", "North-Eastern")
+    sents = [("The lighthouse was first lit by Mr. Pell, who kept it for forty years.", 1.0)]
+    assert first_answer("Who first lit the lighthouse?", *sents) == "Mr. Pell"
+    sents = [("When the gale came the fishing boats lay in the North-Eastern harbour.", 1.0)]
+    assert first_answer("Where did the fishing boats lie when the gale came?", *sents) == (
+        "North-Eastern")
 
 
 def test_two_things_asked_for_are_answered_by_a_coordination():

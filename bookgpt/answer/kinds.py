@@ -81,8 +81,8 @@ _LATIN = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
 CAP_WORD = ("[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "][a-z"
              + "".join(c for c in _LATIN if c.islower()) + "]+")
 # ... with its initials: "F. R. Moulton", "J.J. Thomson"
-NAME = re.compile(r"\b(?:[A-Z]\.\s?){0,3}" + CAP_WORD + r"(?:(?:\s+(?:of|de|van|von|la|le))?\s+"
-                   + CAP_WORD + r")*")
+NAME = re.compile(r"\b(?:(?:Mr|Mrs|Dr|St|Prof)\.\s+)?(?:[A-Z]\.\s?){0,3}" + CAP_WORD
+                  + r"(?:(?:(?:\s+(?:of|de|van|von|la|le))?\s+|-)" + CAP_WORD + r")*")
 # (not opening a sentence: a stop after a word, not after an initial, "F. R. Moulton")
 # (after a title's stop it is a name: "Dr. Dweck"; after a label's colon it opens: "Objective 1:
 # Distinguish")
