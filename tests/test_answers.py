@@ -284,7 +284,8 @@ def test_a_question_the_best_book_speaks_of_too_little_is_declined(shared_books)
     """A book grounds a question by the share of its words the book uses and of its adjacent word
     pairs that stand side by side somewhere in it ("liquid oxygen", "sea level"): a question whose
     words the shelf has, but never together, is about something else, and is declined when even
-    its best book grounds it below MIN_GROUNDING; the readers' paraphrases are not."""
+    its best book grounds it below MIN_GROUNDING (and a lower book that grounds it so little has no
+    say); the readers' paraphrases are not declined."""
     from bookgpt.answer import route
     from bookgpt.answer.retrieve import SentenceIndex
     from bookgpt.messages import AskRequest
@@ -319,6 +320,10 @@ def test_a_question_the_best_book_speaks_of_too_little_is_declined(shared_books)
               "How many pensioners lost an eye, an ear, an arm and a leg?",
               "How are the houses around the square numbered?"):
         assert ask(q), q
+    # a lower book that grounds a question too little has no say beside the first
+    q = "How many pensioners lost an eye, an ear, an arm and a leg?"
+    assert router.sentence_index("flatland").grounding(q) < route.MIN_GROUNDING
+    assert ask(q) == ["tangled_tale"]
     # a caller who names the book is answered by it all the same
     assert [r.book_id for r in route.route_request(
         router, AskRequest(question=off[0], book_ids=["tangled_tale"]), ids, 1, 0.01)] == [

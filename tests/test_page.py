@@ -150,7 +150,9 @@ def test_the_page_streams_answers_with_their_provenance(server, tmp_path):
             assert shown["confidence"] == f"Confidence {round(ans['confidence'] * 100)}%"
             assert shown["support"] == ans["support"] and cut_from(ans["answer"], shown["support"])
             assert shown["passage"] == ans["passage"]
-            assert len(shown["weights"]) == len(ans["routing"]) == 2
+            # (one line a routed book: a second book that grounds the question too little has
+            # no say, `route.MIN_GROUNDING`)
+            assert len(shown["weights"]) == len(ans["routing"]) >= 1
             for line, routed in zip(shown["weights"], ans["routing"]):
                 assert routed["title"] in line and f"weight {round(routed['weight'] * 100)}%" in line
             assert "Not in these books" not in shown["all"]
