@@ -145,7 +145,6 @@ def test_word_alternation_matches_its_words_and_no_other():
     assert re.fullmatch(alternation(["on", "one", "ones"]), "ones")
 
 
-
 def test_a_listed_answer_reads_without_its_label_or_italics_marks():
     """A labelled solution that lists its answers ("_Answer._--(1) 8_d._; (2) 1_s._ 7_d._"): the
     answer is the figure, not "1) 8_d" (the list's label, its bracket cut off with the label
