@@ -9,6 +9,7 @@ import pytest
 
 from bookgpt.answer.asking import Asked, answer_type
 from bookgpt.answer.extract import candidates
+from bookgpt.text import stem
 
 
 def first_answer(question: str, *sentences: tuple[str, float]) -> str:
@@ -374,3 +375,25 @@ def test_an_answer_reads_without_its_italics_marks_but_its_citation_keeps_them()
     assert found[0].sentence == sentence[0]
     assert first_answer("What is the outer radius called?",
                         ("The outer radius is called r_2 in the figure.", 1.0)).startswith("r_2")
+
+
+def test_a_question_that_offers_two_answers_gets_the_one_its_sentence_takes():
+    """"Is it X or Y?": the offered answers are the question's own words, which no other
+    candidate may be; a sentence naming both takes one ("an art rather than a science", "not a
+    trade but a craft") or neither ("neither hot nor cold"); one naming only one need not."""
+    assert Asked.of("Is the old mill a granary or a chapel?").offered == (
+        stem("granary"), stem("chapel"))
+    assert Asked.of("Who sailed first, Cabot or Hudson?").offered == (stem("cabot"), stem("hudson"))
+    assert Asked.of("Can a wall be built with two or three stones?").offered == ()  # a number
+    assert Asked.of("What is the difference between a granary or a chapel?").offered == ()
+    assert Asked.of("Is the old mill a granary?").offered == ()
+    q = "Does the keeper think of lamp-trimming as a trade or a craft?"
+    said = [("The keeper held that lamp-trimming is a craft rather than a trade, learnt by doing.",
+             1.0)]
+    assert first_answer(q, *said) == "craft"
+    said = [("Lamp-trimming, he said, is not a _trade_, but a _craft_ of the cliffs.", 1.0)]
+    assert first_answer(q, *said) == "craft"
+    said = [("Lamp-trimming, he said, is neither a trade nor a craft, but a duty.", 1.0)]
+    assert first_answer(q, *said) == "neither"
+    said = [("The keeper learnt his craft from his father on the cliffs.", 1.0)]
+    assert first_answer(q, *said) != "craft"

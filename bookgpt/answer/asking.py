@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from bookgpt.qa.words import PERSON_NOUNS
+from bookgpt.qa.words import NUMBER_WORDS, PERSON_NOUNS
 from bookgpt.text import is_content, question_stems, stem, words
 
 # the question asks what something is called: the answer is the name a sentence gives it ("we
@@ -30,6 +30,13 @@ _NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?" 
 _MANY = re.compile(r"\b(?:which|what) (?:\w+ )?(?:two|three|both)(?![\w-])|\bbetween (?:which|what)\b|"
                    r"\b(who|where|when|which)\b.*\band \1\b")
 _YEAR_ASKED = re.compile(r"\b(?:what|which) year\b")
+# a question that offers its answers: "Is zero a positive or a negative number?", "Was it Clavius
+# or Scaliger who ...?", "Does he regard it as more of a science or an art?" (asked with a verb,
+# no "what" or "who" before them), "Who came first, Euclid or Archimedes?" (after its comma, last)
+_POLAR = re.compile(r"^\W*(?:[^,?]*,\s*)?(?:is|are|was|were|do|does|did|can|could|has|have|must|"
+                    r"should|will|would|may|might)\b")
+_ASKING_WORD = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b")
+_ALTERNATIVES = re.compile(r"\b([a-z][a-z-]+) or (?:an? |the )?([a-z][a-z-]+)\b")
 # the kind a question opening with "which" asks for, in its next words: "Which classical theorem
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
@@ -184,6 +191,7 @@ class Asked:
     naming: bool = False  # it asks what something is called
     year: bool = False  # it asks for a year ("in what year"), which only a figure gives
     which: frozenset[str] = frozenset()  # stems of the kind a "which" asks for ("which planet")
+    offered: tuple[str, ...] = ()  # stems of the two answers an "X or Y?" question offers
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -192,4 +200,17 @@ class Asked:
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
                    answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
-                   _group_stems(_WHICH.match(low)))
+                   _group_stems(_WHICH.match(low)), _offered(low))
+
+
+def _offered(low: str) -> tuple[str, ...]:
+    """The stems of the two answers a question offers ("a positive or a negative number":
+    positive, negative): two content words joined by "or", in a question asked with a verb
+    before any asking word, or standing last after its comma ("Who came first, Euclid or
+    Archimedes?")."""
+    m = _ALTERNATIVES.search(low)
+    if not m or not all(is_content(w) and w not in NUMBER_WORDS for w in m.groups()):
+        return ()  # ("two or three points" offers no choice)
+    polar = _POLAR.match(low) and not _ASKING_WORD.search(low, 0, m.start())
+    last = re.fullmatch(r"[^,]*,\s*(?:an? |the )?" + re.escape(m.group()) + r"\W*", low)
+    return tuple(stem(w) for w in m.groups()) if polar or last else ()

@@ -24,7 +24,7 @@ from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
 from bookgpt.answer.kinds import (CAP_WORD, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, at_opening,
                                   compounds, named_inside, type_fit)
-from bookgpt.answer.stated import declared_answers, given_names, stated_figures
+from bookgpt.answer.stated import declared_answers, given_names, offered_answer, stated_figures
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import UNIT_ABBREVIATIONS, is_content, squash, stem, words
 
@@ -336,6 +336,13 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # (its closing italics' marks are no part a piece must hold: "1_s._ 7_d._")
         whole = ([(a, a + len(text.rstrip("_"))) for a, _, text in compounds(sentence)]
                  if asked.kind in _COUNTED_KINDS else [])
+        # the answer a question offers that the sentence takes ("art" of "an art rather than a
+        # science", "neither"): a question word, or a stop word, but what was asked, and stated
+        for p in offered_answer(sentence, asked):
+            if p.lower() not in seen:
+                seen.add(p.lower())
+                out.append(Candidate(text=p, sentence=sentence,
+                                     score=match ** MATCH_POWER * LABELLED))
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does

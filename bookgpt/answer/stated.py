@@ -1,7 +1,8 @@
 """What a sentence itself says the answer is: what follows an answer's label ("_Answer._--"),
 its "the answer is X", the focus of its cleft ("It was Pantocyclus who ..."), for a question
-asking what something is called, the name it gives ("... is called the eccentricity"), and for
-one asking for a figure, the figure its subject is said to be ("the least percentage is 10")."""
+asking what something is called, the name it gives ("... is called the eccentricity"), for
+one asking for a figure, the figure its subject is said to be ("the least percentage is 10"),
+and for one offering two answers, the one it takes ("an art rather than a science")."""
 
 from __future__ import annotations
 
@@ -121,3 +122,28 @@ def labels_solution(sentence: str) -> bool:
 def labels_answer(sentence: str) -> bool:
     """Whether a sentence opens with an answer's label ("_Answer._--", "Answer:", "Ans.")."""
     return _LABEL.match(sentence) is not None
+
+
+# how a sentence that names both offered answers takes one, or neither: "neither positive nor
+# negative", "not true or false", "an art rather than a science", "not a science but an art"
+_WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-])*")  # (no italics' underscore)
+_NEITHER = re.compile(r"\bneither\b|\bnot\b[^.;:]*\bor\b", re.IGNORECASE)
+_RATHER_THAN = re.compile(r"(?<![^\W_])([^\W_]+)_* rather than\b", re.IGNORECASE)
+_NOT_BUT = re.compile(r"\bnot (?:an? |the )?\w+,? but (?:an? |the )?_*([^\W_]+)", re.IGNORECASE)
+
+
+def offered_answer(sentence: str, asked: Asked) -> list[str]:
+    """For a question offering two answers ("Is zero a positive or a negative number?"), the one
+    a sentence that names both takes ("an art rather than a science", "not a science but an
+    art"), or "neither" ("neither positive nor negative"). (A sentence naming one alone need not
+    take it: over the readers' questions, one that did answered wrongly.)"""
+    if not asked.offered:
+        return []
+    named = {stem(w.lower()) for w in _WORD.findall(sentence)} & set(asked.offered)
+    if len(named) < 2:
+        return []
+    for pattern in (_RATHER_THAN, _NOT_BUT):
+        m = pattern.search(sentence)
+        if m and stem(m.group(1).lower()) in asked.offered:
+            return [m.group(1)]
+    return ["neither"] if _NEITHER.search(sentence) else []
