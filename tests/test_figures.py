@@ -158,3 +158,13 @@ def test_a_listed_answer_reads_without_its_label_or_italics_marks():
              ("_Answers._--(1) 19. (2) The easterly traveller met 12; the other 8.", 0.9)]
     got = [c.text for c in candidates("How many trains did each traveller meet?", sents)]
     assert "19" in got and not any(c.startswith(("1)", "2)")) for c in got), got
+
+
+def test_a_numbered_puzzles_heading_is_no_answer():
+    """A solution opening with its puzzle's numbered heading ("57.--The Christmas Geese."):
+    its number counts nothing and its title answers nothing; the figure after it does."""
+    sents = [("57.--The Christmas Geese. The farmer's man took exactly 101 geese to market.", 1.0)]
+    got = [c.text for c in candidates("How many geese did the farmer's man take to market?",
+                                      sents)]
+    assert got[0] == "exactly 101 geese", got
+    assert not any(c.startswith(("57", "Christmas")) for c in got), got

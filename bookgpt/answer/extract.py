@@ -37,6 +37,9 @@ _LEAD = re.compile(r"^(?:and|but|or|so|for|that|which|who|then|thus|hence|yet|wh
                    re.IGNORECASE)
 # a list's label opening a piece ("(1) 8d.; (2) 1s.", its bracket cut with the clause before)
 _LIST_LABEL = re.compile(r"^\(?(?:\d{1,2}|[a-h]|[ivx]{1,4})\)\s+(?=\S)")
+# a numbered puzzle's heading opening its sentence ("57.--The Christmas Geese. Farmer Rouse
+# ..."): its number counts nothing, and its title answers nothing
+_NUMBERED = re.compile(r"^[\W_]*\d+\.?\s*(?:--|\u2014|\u2013)[^.!?]*[.!?]?")
 _SHOUTED = re.compile(r"[^a-z]*[A-Z]{2}[^a-z]*")
 # a label alone ("_Answer._", "Problem 1.", "Note:") is no answer
 _LABEL_WORD = re.compile(r"[\W_]*(?:answers?|solutions?|ans|problems?|questions?|exercises?|"
@@ -351,7 +354,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                   + [(p, 1.0, True, asked.stems, m) for p, m in given]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in _pieces(sentence, asked)])
+        numbered = _NUMBERED.match(sentence)
         for raw, near, stated, keep, piece_match in pieces:
+            if numbered and 0 <= sentence.find(raw) < numbered.end():
+                continue  # "57", "57.--The Christmas Geese", "Christmas Geese": no answer
             raw = _TAG_AFTER.sub("", raw)
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
