@@ -60,6 +60,11 @@ def first_answer(question: str, *sentences: tuple[str, float]) -> str:
     ("What argument did the miller use to claim the wheel was sound?", "reason"),
     ("For what purpose was the wall built?", "reason"),
     ("What causes the tides?", "reason"),
+    # after a "what", a "when" or a "where" opens a clause of the question, asking no time or place
+    ("What song did the miller sing when the wheel stopped?", "thing"),
+    ("What do you call a bridge where two roads cross?", "thing"),  # (a name asked for)
+    ("Who was keeper when the storm came?", "person"),
+    ("What happens to the tide when the moon is full?", "thing"),
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind

@@ -135,9 +135,17 @@ _ASKS = [
 ]
 
 
+# after a "what" or a "which", a "when" or a "where" opens a clause of the question's own ("What
+# phrase did the farmer use when his sheep gave birth?"), it asks for no time
+_HEAD_WORD = re.compile(r"\b(?:what|which|who|whom|whose)\b")
+_SUBORDINATOR = re.compile(r"(?:when|where|why|how)\b")
+
+
 def _type_of(q: str) -> str:
+    head = _HEAD_WORD.search(q)
     found = [(m.start(), rank, kind) for rank, (kind, pattern) in enumerate(_ASKS)
-             for m in [pattern.search(q)] if m]
+             for m in [pattern.search(q)] if m
+             and not (head and m.start() > head.start() and _SUBORDINATOR.match(q, m.start()))]
     return min(found)[2] if found else "thing"
 
 
