@@ -19,6 +19,7 @@ from bookgpt.crawl.extract import (
     html_to_text,
     latex_to_text,
     looks_like_html,
+    cut_back_matter,
     strip_gutenberg,
 )
 
@@ -370,3 +371,19 @@ def test_looks_like_html() -> None:
     assert looks_like_html("  <HTML><HEAD><TITLE>Error</TITLE>")
     assert not looks_like_html((BOOKS / "flatland.txt").read_text(encoding="utf-8"))
     assert not looks_like_html("Use <b> sparingly; x < y and y > z.")
+
+
+def test_the_publishers_back_matter_after_the_end_is_cut() -> None:
+    """A catalogue of the author's other works after "THE END" (its titles and prices would
+    answer questions about books that are not on the shelf) goes; notes after it stay, and so
+    does anything long."""
+    body = "\n\n".join(f"Chapter {i}. The keeper lit the lamp on night {i}." for i in range(40))
+    catalogue = ("\n\nLONDON: SMITH AND SONS, PRINTERS.\n\nWORKS BY JANE MARLOWE.\n\n"
+                 "THE KEEPER'S LAMP. With Twelve Illustrations. Crown 8vo, cloth, gilt edges, "
+                 "price 6s.\n\nTHE GREY SEA. Crown 8vo, cloth, price 5s.")
+    assert cut_back_matter(body + "\n\nTHE END\n" + catalogue) == body + "\n\nTHE END"
+    notes = "\n\nNOTES.\n\n1. The lamp burned whale oil, at a price the keeper paid himself."
+    assert cut_back_matter(body + "\n\nTHE END\n" + notes) == body + "\n\nTHE END\n" + notes
+    assert cut_back_matter(body + catalogue) == body + catalogue  # no "THE END": nothing cut
+    long_tail = catalogue * 40  # more than a tenth of the book: no back matter
+    assert cut_back_matter(body + "\n\nTHE END\n" + long_tail).endswith(long_tail)

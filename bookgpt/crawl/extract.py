@@ -132,6 +132,30 @@ _HEADER_RE = re.compile(
     re.IGNORECASE | re.MULTILINE)
 
 
+# a book's last "THE END" (or "FINIS"), and what a publisher's back matter says after it: the
+# printer's line and the catalogue of the author's other works ("WORKS BY LEWIS CARROLL. ...
+# Crown 8vo, cloth, gilt edges, price 6s."), whose titles and prices are no part of the book
+_THE_END_RE = re.compile(r"^[ \t]*(?:THE\s+END|FINIS)\.?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_TRADE_RE = re.compile(r"\b(?:printers?|publishers?|published\s+by|works\s+by|by\s+the\s+same\s+"
+                       r"author|catalogue|(?:crown|demy|post|fcap\.?|royal)\s+\d*\s*(?:8vo|4to|"
+                       r"16mo|octavo|quarto)|cloth|gilt\s+edges|price)\b", re.IGNORECASE)
+BACK_MATTER_SHARE = 0.1  # the most of a book a back matter may be
+
+
+def cut_back_matter(text: str) -> str:
+    """The book without the publisher's back matter after its last "THE END": cut only when what
+    follows is short (at most BACK_MATTER_SHARE of the text) and speaks the trade's words at least
+    three times (printers, "works by", "Crown 8vo", cloth, price); notes or an index after "THE
+    END" stay."""
+    ends = list(_THE_END_RE.finditer(text))
+    if not ends:
+        return text
+    after = text[ends[-1].end():]
+    if len(after) > BACK_MATTER_SHARE * len(text) or len(_TRADE_RE.findall(after)) < 3:
+        return text
+    return text[:ends[-1].end()].rstrip()
+
+
 def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text.replace("\r", ""))
     return re.sub(r"\n{4,}", "\n\n\n", text).lstrip("\n").rstrip()
@@ -323,6 +347,8 @@ def extract_text(data: bytes, fmt: str, declared_charset: str | None = None) -> 
         raise ExtractError("expected plain text but got an HTML page (an error or redirect page?); "
                            "check the URL, or use fmt='html' for an HTML edition")
     text = convert(text)
+    if convert in (strip_gutenberg, html_to_text):
+        text = cut_back_matter(text)
     if not re.search(r"\w", text):
         raise ExtractError(f"no text left after extracting {fmt!r}; the document is empty or "
                            "contains only boilerplate")
