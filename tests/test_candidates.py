@@ -65,6 +65,7 @@ def first_answer(question: str, *sentences: tuple[str, float]) -> str:
     ("What do you call a bridge where two roads cross?", "thing"),  # (a name asked for)
     ("Who was keeper when the storm came?", "person"),
     ("What happens to the tide when the moon is full?", "thing"),
+    ("Who, when the old keeper died, took over the lamp?", "person"),  # ... in its own clause
 ])
 def test_answer_type_from_the_asking_clause(question, kind):
     assert answer_type(question) == kind

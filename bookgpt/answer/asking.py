@@ -64,6 +64,10 @@ def answer_type(question: str) -> str:
     # a clause asks with its first words ("which two groups stayed?", "to whom did she write"); an
     # asking word later in it is a subordinator ("..., as when a car whizzes by?")
     heads = [c for c in asking if _ASKING_HEAD.match(c)]
+    # ... and after a clause that asks "what" or "who", one opening with "when" or "where" is a
+    # clause of its own ("Who, when the king died, took the throne?")
+    if heads and _HEAD_WORD.match(heads[0].lstrip()):
+        heads = heads[:1] + [c for c in heads[1:] if not re.match(r"\W*(?:when|where)\b", c)]
     q = (heads or asking)[-1] if asking else question.lower()
     return _type_of(q)
 
