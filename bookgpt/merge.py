@@ -96,7 +96,7 @@ def merged(question: str, routing: list[RoutedBook], cands: list[BookAnswer],
     if chosen is None:
         return Answer(question=question, answer="", book_id=None, title=None, confidence=0.0,
                       abstained=True, degraded=degraded, candidates=cands, routing=routing,
-                      timings_ms=timings)
+                      timings_ms=timings, declined=getattr(routing, "reason", ""))
     return Answer(question=question, answer=chosen.answer, book_id=chosen.book_id,
                   title=chosen.title, confidence=confidence, abstained=False, degraded=degraded,
                   passage=chosen.passage, support=chosen.support, candidates=cands,

@@ -83,6 +83,9 @@ class Answer(_Msg):
     # the text the books were chosen by when it is not the question alone: a follow-up that routed
     # weakly, with the conversation's earlier questions
     routed_on: str = ""
+    # why no book was asked, when routing declined the question ("67% of its words occur in no
+    # book", "none of its best books mentions "Ramanujan"", ...): `route.Declined`
+    declined: str = ""
 
 
 class BookInfo(_Msg):

@@ -110,7 +110,7 @@ def run_route(args: argparse.Namespace, cfg: Config) -> int:
     top_k = args.top_k or cfg.router.top_k
     routing = route_request(router, AskRequest(question=args.question, top_k=top_k),
                             router.book_ids, top_k, cfg.router.abstain_threshold)
-    obj = {"abstained": not routing,
+    obj = {"abstained": not routing, "declined": getattr(routing, "reason", ""),
            "books": [{"book_id": r.book_id, "title": r.title, "weight": round(r.weight, 4),
                       "score": round(r.score, 4), "coverage": round(r.coverage, 4),
                       "sentence": r.evidence[0].text if r.evidence else "",
@@ -118,7 +118,7 @@ def run_route(args: argparse.Namespace, cfg: Config) -> int:
     if args.json:
         print(json.dumps(obj))
     elif not routing:
-        print("no book covers this question")
+        print("no book covers this question" + (f": {obj['declined']}" if obj["declined"] else ""))
     else:
         for h in obj["books"]:
             print(f"{h['weight']:.2f}  {h['book_id']}  ({h['title']})\n"
@@ -131,7 +131,8 @@ def print_answer(ans, as_json: bool) -> None:
         print(msgspec.json.encode(ans).decode())
         return
     if ans.abstained:
-        print("No book covers this question." if not ans.candidates else
+        print((f"No book covers this question: {ans.declined}." if ans.declined
+               else "No book covers this question.") if not ans.candidates else
               "The books could not answer this question.")
         return
     print(f"{ans.answer}\n  — {ans.title} ({ans.book_id}), confidence {ans.confidence:.2f}"

@@ -265,6 +265,9 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     assert question_names("In the triangle ABC, what is AB?") == []
     assert ask("What did Hubble measure about the knots the travellers tied?") == []
     assert ask("How did Ramanujan count the sides of the Square?") == []
+    declined = route_request(router, AskRequest(question="How did Ramanujan count the sides of "
+                                                "the Square?"), ids, 2, 0.01)
+    assert declined.reason.endswith('mentions "Ramanujan"'), declined.reason
     assert ask("How many sides does the Sphere say a Square has?")[0] == "flatland"
     # a name of several words stands whole in one sentence or heading of a book that knows it:
     # Flatland speaks of a sphere and of a Square, but never of "Rubik's Sphere"
@@ -315,6 +318,8 @@ def test_a_question_the_best_book_speaks_of_too_little_is_declined(shared_books)
         assert ask(q) == [], q
         # ... though only this rule declines them: the router and the names let them through
         assert max(router.sentence_index(b).grounding(q) for b in ids) < route.MIN_GROUNDING
+        declined = route.route_request(router, AskRequest(question=q), ids, 2, 0.01)
+        assert "has too few of its words" in declined.reason, declined.reason
     for q in ("What shape are the women in the land of two dimensions?",
               "Why was painting the sides of figures in colours forbidden?",
               "How many pensioners lost an eye, an ear, an arm and a leg?",

@@ -65,6 +65,25 @@ def test_route_json(trained, capsys):
     assert abs(sum(b["weight"] for b in r["books"]) - 1.0) < 1e-6
 
 
+def test_a_declined_question_says_why(trained, capsys):
+    """No book covers an everyday question, and `ask` and `route` say why (on the tiny shelf:
+    its best book has too few of its words), in their text and in their JSON."""
+    _, base = trained
+    q = "What is the best recipe for chocolate cake with butter?"
+    capsys.readouterr()
+    assert main(base + ["ask", q, "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["abstained"] and not ans["candidates"] and "too few of its words" in ans["declined"]
+    assert main(base + ["ask", q]) == 0
+    assert capsys.readouterr().out == f"No book covers this question: {ans['declined']}.\n"
+    assert main(base + ["route", q, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["abstained"] and r["books"] == [] and r["declined"] == ans["declined"]
+    # an answered question declines nothing
+    assert main(base + ["ask", "What is the velocity of light in relativity?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["declined"] == ""
+
+
 @pytest.mark.parametrize("argv,message", [
     (["ask", "   "], "question is empty"),
     (["ask", "What?", "--book-id", "nope"], "unknown or untrained book"),

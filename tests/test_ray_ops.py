@@ -144,6 +144,14 @@ def test_the_router_merges_alone_questions_or_all(trained, ray_cluster, merge_in
         assert all(a["abstained"] and a["candidates"] and not a["answer"] for a in answers)
         if merge_in == "auto":  # some of the eight in flight together were the merger's
             assert merged_by_actor() > before
+        # a question routing declines says why, whichever merges it
+        with ThreadedServer(create_app(RayBackend(dep))) as srv:
+            off = asyncio.run(ask_many(srv.url, 8, 8, body={
+                "question": "What is the best recipe for chocolate cake with butter?"}))
+        answers = [json.loads(text) for _, text in off]
+        assert all(a["abstained"] and not a["candidates"] and a["declined"] == answers[0]["declined"]
+                   for a in answers), answers[:1]
+        assert "book" in answers[0]["declined"], answers[0]  # which rule: the tiny shelf's
     finally:
         dep.teardown()
 

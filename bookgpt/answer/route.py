@@ -3,6 +3,8 @@ the question (`bookgpt.answer.retrieve`), with those sentences as each book's ev
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from bookgpt.answer.asking import question_names
@@ -10,7 +12,7 @@ from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
 from bookgpt.messages import AskRequest, RoutedBook
-from bookgpt.router import BookRouter, RouteHit
+from bookgpt.router import UNKNOWN_SHARE, BookRouter, RouteHit
 from bookgpt.text import content_stems
 
 WINDOWS = 3  # best windows of sentences sent to each book model
@@ -29,6 +31,15 @@ WINDOW_SHARE = 1.0  # the best window's score against the router's (relative) bo
 # F1 moved; offline, 0.12 declined no more out-of-scope ones but two more answerable, 0.15 one
 # in five more out-of-scope ones with false abstention 0.012 -> 0.064 and F1 -0.005
 MIN_GROUNDING = 0.1
+
+
+class Declined(list):
+    """No books for a question (an empty list, as callers test it), and why, in words a reader
+    can act on."""
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
 
 
 def route_request(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int,
@@ -77,17 +88,23 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
             threshold: float, score, where) -> list[RoutedBook]:
     eligible = list(req.book_ids) if req.book_ids else eligible
     # books named by the caller are asked even when the router would abstain
+    unknown = router.unknown_share(req.question)
     result = router.ranked(score, where, top_k=len(router.book_ids),
-                           abstain_threshold=0.0 if req.book_ids else threshold,
-                           unknown=router.unknown_share(req.question))
+                           abstain_threshold=0.0 if req.book_ids else threshold, unknown=unknown)
     if result.abstained:
-        return []
+        return Declined(f"{unknown:.0%} of its words occur in no book" if unknown >= UNKNOWN_SHARE
+                        else "no book matches its words closely enough (the router's "
+                             f"threshold, {threshold})")
     hits = [h for h in result.books if h.book_id in eligible][:max(top_k, RERANKED)]
     if not req.book_ids:  # a book that never uses a name the question does cannot answer it
         names = question_names(req.question)  # ("the capital city of Australia", "Ramanujan's")
-        hits = [h for h in hits if _mentions(router, h, names)]
-        if not hits:
-            return []
+        mentioned = [h for h in hits if _mentions(router, h, names)]
+        if not mentioned:
+            missing = next(name for name in names if not any(
+                _mentions(router, h, [name]) for h in hits))
+            return Declined(f"none of its best books ({', '.join(h.title for h in hits)}) "
+                            f"mentions {_said(req.question, missing)}")
+        hits = mentioned
     # the best few books are ranked again with their best window of sentences: a book that
     # holds a sentence answering the question beats one that only shares its vocabulary (the
     # window's lexical score: each book's own encoder measures meaning on its own scale)
@@ -101,7 +118,8 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
         grounded = [router.sentence_index(hits[i].book_id).grounding(req.question)
                     >= MIN_GROUNDING for i in order]
         if not grounded[0]:
-            return []
+            return Declined(f"its best book, {hits[order[0]].title}, has too few of its words, "
+                            "and too few of them side by side")
         order = [i for i, ok in zip(order, grounded) if ok]
     total = sum(fit[i] for i in order)
     # named books that share no word with the question still get a say, in equal shares
@@ -110,6 +128,14 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
                        score=hits[i].score, passage=hits[i].passage,
                        coverage=found[i][0].coverage if found[i][0] else 0.0,
                        evidence=found[i][1]) for i in order]
+
+
+def _said(question: str, name: frozenset[str]) -> str:
+    """A name of the question as the question writes it ("Ramanujan's"), from its stems."""
+    for run in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question):
+        if name <= set(content_stems(run.group())):
+            return f'"{run.group()}"'
+    return "a name it uses"
 
 
 def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) -> bool:
