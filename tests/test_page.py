@@ -161,6 +161,12 @@ def test_the_page_streams_answers_with_their_provenance(server, tmp_path):
             shown = await ask_on_page(page, OFF_TOPIC, 2, click=True)
             assert shown["state"] == "done" and shown["abstained"]
             assert shown["text"] == "Not in these books." and shown["book"] is None
+            # ... and says why, as the server does for the same request (on the tiny shelf: no
+            # book matches its words closely enough)
+            body = {k: v for k, v in posted_bodies(page)[-1].items() if k != "stream"}
+            _, again = await asyncio.to_thread(streamed, server.url, body)
+            assert again["abstained"] and again["declined"], again
+            assert f"No book was asked: {again['declined']}." in shown["all"], shown["all"]
             # the conversation goes with a question (a follow-up is routed with it), and does
             # not lend a question about nothing on the shelf a book
             assert posted_bodies(page)[-1]["messages"] == [

@@ -153,7 +153,10 @@ function showProvenance(bot, answer, finish) {
   if (answer.abstained) {
     bot.classList.add("abstained");
     text.textContent = "Not in these books.";
-    prov.append(el("p", "note", "No book on the shelf answers this with enough confidence."));
+    // why: routing asked no book (`declined`), or no book was sure enough
+    prov.append(el("p", "note", answer.declined
+      ? `No book was asked: ${answer.declined}.`
+      : "No book on the shelf answers this with enough confidence."));
   } else {
     text.textContent = answer.answer; // the whole answer, as the server finally chose it
     const book = el("p", "book");
