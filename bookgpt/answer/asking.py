@@ -59,8 +59,7 @@ def answer_type(question: str) -> str:
     asking clause counts: in "When the fashion swept the country, which two groups stayed?" it is
     the last one."""
     clauses = re.split(r"[,;:]\s+", question.lower())
-    asking = [c for c in clauses if re.search(r"\b(?:what|which|who|whom|whose|when|where|why|"
-                                              r"how)\b", c)]
+    asking = [c for c in clauses if _ASKING_WORD.search(c)]
     # a clause asks with its first words ("which two groups stayed?", "to whom did she write"); an
     # asking word later in it is a subordinator ("..., as when a car whizzes by?")
     heads = [c for c in asking if _ASKING_HEAD.match(c)]
@@ -176,6 +175,16 @@ def _describes(name: str, after: str) -> bool:
 def question_names(question: str) -> list[frozenset[str]]:
     """The names a question uses, each as the stems of its words ("Hardy and Ramanujan": two
     names), none for a question in title case, where every word is capitalised."""
+    return [st for _, st in _names_written(question)]
+
+
+def name_written(question: str, name: frozenset[str]) -> str:
+    """One of `question_names` as the question writes it ("Ramanujan's")."""
+    return next(written for written, st in _names_written(question) if st == name)
+
+
+def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
+    """(name as written, its stems) for `question_names`."""
     ws = question.split()
     if sum(1 for w in ws if w[:1].isupper()) > len(ws) / 2:
         return []
@@ -186,7 +195,7 @@ def question_names(question: str) -> list[frozenset[str]]:
             continue
         st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
         if st:
-            out.append(st)
+            out.append((m.group(), st))
     return out
 
 

@@ -173,13 +173,18 @@ class SentenceIndex:
         total = sum(raw.values())
         return {s: w / total for s, w in raw.items()} if total > 0 else {}
 
+    def query_stems(self, question: str) -> list[str]:
+        """The stems of a question this book is searched for: its framing left out, unless
+        nothing else is left."""
+        qstems = question_stems(question)
+        return [st for st in qstems if st not in self.framing] or qstems
+
     def grounding(self, question: str) -> float:
         """How much of what a question speaks of this book speaks of anywhere, 0..1: the share of
         the question's words (idf-weighted) the book uses, times how many of the question's
         adjacent word pairs ("liquid nitrogen", "heart transplant", "capital city") stand side by
         side somewhere in it (each missing pair costing a share of 1 - GROUNDING_FLOOR)."""
-        qstems = question_stems(question)
-        qstems = [st for st in qstems if st not in self.framing] or qstems
+        qstems = self.query_stems(question)
         weights = self.weights(qstems)
         used = sum(w for s, w in weights.items() if s in self.postings)
         pairs = [(a, b) for a, b in zip(qstems, qstems[1:]) if a != b]
@@ -238,8 +243,7 @@ class SentenceIndex:
                within: tuple[int, int] | None = None) -> list[Window]:
         """The `top` best windows for `question`, best first, no two sharing a sentence (only
         among sentences [start, end) when `within` is given)."""
-        qstems = question_stems(question)
-        qstems = [st for st in qstems if st not in self.framing] or qstems
+        qstems = self.query_stems(question)
         weights = self.weights(qstems)
         if not weights:
             return []

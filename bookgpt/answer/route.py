@@ -3,11 +3,9 @@ the question (`bookgpt.answer.retrieve`), with those sentences as each book's ev
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
-from bookgpt.answer.asking import question_names
+from bookgpt.answer.asking import name_written, question_names
 from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
@@ -103,7 +101,7 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
             missing = next(name for name in names if not any(
                 _mentions(router, h, [name]) for h in hits))
             return Declined(f"none of its best books ({', '.join(h.title for h in hits)}) "
-                            f"mentions {_said(req.question, missing)}")
+                            f'mentions "{name_written(req.question, missing)}"')
         hits = mentioned
     # the best few books are ranked again with their best window of sentences: a book that
     # holds a sentence answering the question beats one that only shares its vocabulary (the
@@ -128,14 +126,6 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
                        score=hits[i].score, passage=hits[i].passage,
                        coverage=found[i][0].coverage if found[i][0] else 0.0,
                        evidence=found[i][1]) for i in order]
-
-
-def _said(question: str, name: frozenset[str]) -> str:
-    """A name of the question as the question writes it ("Ramanujan's"), from its stems."""
-    for run in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question):
-        if name <= set(content_stems(run.group())):
-            return f'"{run.group()}"'
-    return "a name it uses"
 
 
 def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) -> bool:
