@@ -273,6 +273,11 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     # Flatland speaks of a sphere and of a Square, but never of "Rubik's Sphere"
     assert ask("How many turns solve Rubik's Sphere?") == []
     assert ask("What did the Chelsea Pensioners lose?")[0] == "tangled_tale"  # a heading's name
+    # each name in a book of its own, none in both: declined (it had raised StopIteration),
+    # naming the one the best book lacks
+    two = route_request(router, AskRequest(question="What did the Chelsea Pensioners say about "
+                                           "Lineland?"), ids, 2, 0.01)
+    assert two == [] and two.reason.endswith(("Chelsea Pensioners\"", 'Lineland"')), two.reason
     # the same question without the unknown name is answered
     assert ask("What was measured about the knots the travellers tied?") != []
     # a people's adjective before a noun describes, it names nothing a book must mention

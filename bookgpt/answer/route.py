@@ -97,9 +97,13 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
     if not req.book_ids:  # a book that never uses a name the question does cannot answer it
         names = question_names(req.question)  # ("the capital city of Australia", "Ramanujan's")
         mentioned = [h for h in hits if _mentions(router, h, names)]
-        if not mentioned:
-            missing = next(name for name in names if not any(
-                _mentions(router, h, [name]) for h in hits))
+        if names and not mentioned:
+            # the name none of them uses, or else (each book uses some of the names, none all
+            # of them: "Gompertz" in one, "the Spitalfields Mathematical Society" nowhere as one
+            # name) the first the best book lacks
+            missing = next((name for name in names if not any(
+                _mentions(router, h, [name]) for h in hits)), None) or next(
+                name for name in names if not _mentions(router, hits[0], [name]))
             return Declined(f"none of its best books ({', '.join(h.title for h in hits)}) "
                             f'mentions "{name_written(req.question, missing)}"')
         hits = mentioned
