@@ -32,6 +32,9 @@ class Evidence(_Msg):
     match: float  # how well its window matches the question, relative to the best window (0..1)
     window: int  # rank of its window among the book's best windows (0 = best)
     follows: bool = False  # it is the sentence after its window, where answers often stand
+    # how much of the question it (or, less, the sentence before it) echoes, relative to the
+    # evidence's most (0..1): `retrieve.echoes`
+    echo: float = 1.0
 
 
 class RoutedBook(_Msg):

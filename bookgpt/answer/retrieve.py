@@ -66,8 +66,12 @@ RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 # 0.465, in the best five 0.605 -> 0.709, cited by the chosen answer 0.419 -> 0.465 (docs/answers.md)
 SEMANTIC_WEIGHT = 0.2
 SEMANTIC_SEEDS = 10
+# how much of the question a sentence after one that echoes it is taken to hold, as a share of
+# the echo's (answers often stand a sentence after the one echoing the question): `echoes`
+ECHO_SPILL = 0.5
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _BLANK = re.compile(r"\n[ \t]*\n")
+_ASKS = re.compile(r"\?[\s\"'”’_)]*$")  # a sentence that asks, its closing quote or bracket after
 # what a question's grounding keeps when none of its adjacent word pairs stands side by side in
 # the book (`SentenceIndex.grounding`): with `route.MIN_GROUNDING` 0.1, such a question is declined
 # when the book lacks about half of its words (0 declined 22% of answerable questions, 0.4 none)
@@ -375,4 +379,21 @@ def evidence(index: SentenceIndex, question: str, windows: int = 3,
             opening = Window(0.0, 0.0, section[0], min(section[1], section[0] + MAX_WINDOW) - 1, "")
             for inside in index.search(question, top=1, within=section) + [opening]:
                 add(inside, len(found) + rank, max(0.0, w.score / best), end=section[1])
+    for k, echo in echoes(index, question, list(seen)).items():
+        out[seen[k]] = msgspec.structs.replace(out[seen[k]], echo=echo)
     return found[0], out
+
+
+def echoes(index: SentenceIndex, question: str, ks: list[int]) -> dict[int, float]:
+    """How much of the question each of sentences `ks` echoes (the idf-weighted share of its
+    words the sentence holds), or ECHO_SPILL of what the sentence before it echoes if that is
+    more, relative to the most of them (1.0). A question the book itself asks ("How can this be
+    true of a small bucket?") echoes a reader's but answers nothing: it lends its echo, whole, to
+    the sentence after it."""
+    weights = index.weights(index.query_stems(question))
+    held = {k: sum(weights.get(st, 0.0) for st in set(index.stems[k])) for k in ks}
+    asks = {k for k in ks if _ASKS.search(index.sentences[k])}
+    lit = {k: max(0.0 if k in asks else held[k],
+                  (1.0 if k - 1 in asks else ECHO_SPILL) * held.get(k - 1, 0.0)) for k in ks}
+    top = max(lit.values(), default=0.0) or 1.0
+    return {k: v / top for k, v in lit.items()}
