@@ -216,6 +216,9 @@ def test_a_which_question_takes_the_name_beside_the_kind_it_asks_for():
     sents = [("The whole theory of areas rests, as we shall see, upon Pascal's theorem alone.", 1.0)]
     assert candidates("Which theorem does the theory of areas rest upon?", sents)[0].text == (
         "Pascal's theorem")
+    # ... and so does a "which" that ends the question
+    assert candidates("The theory of areas rests upon which theorem?", sents)[0].text == (
+        "Pascal's theorem")
 
 
 def test_a_word_that_only_opens_its_sentence_is_no_name_beside_one_inside():

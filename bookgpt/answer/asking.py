@@ -40,6 +40,8 @@ _ALTERNATIVES = re.compile(r"\b([a-z][a-z-]+) or (?:an? |the )?([a-z][a-z-]+)\b"
 # the kind a question opening with "which" asks for, in its next words: "Which classical theorem
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
+# ... or at its end: "... a remarkable application of which theorem?"
+_WHICH_LAST = re.compile(r"\bwhich (\w+)(?: (\w+))?\W*$")
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 
@@ -221,7 +223,7 @@ class Asked:
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
                    answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
-                   _group_stems(_WHICH.match(low)), _offered(low))
+                   _group_stems(_WHICH.match(low) or _WHICH_LAST.search(low)), _offered(low))
 
 
 def _offered(low: str) -> tuple[str, ...]:
