@@ -153,6 +153,17 @@ def test_full_shelf_crawls_clean(full_crawl, shared_books):
     # end stays
     assert (artifacts / "books/tangled_tale/text.txt").read_text().rstrip().endswith("THE END")
     assert "Zeno, 139." in (artifacts / "books/amusements_in_mathematics/text.txt").read_text()
+    # transcribers' notes are no part of the books, in any format: a LaTeX edition's "This PDF
+    # file is optimized for printing", a plain text's bracketed note with its chart of coins, an
+    # HTML rendition's; the books' own text after them stays
+    for book_id, gone, kept in (
+            ("calculus_made_easy", "optimized for printing", "CALCULUS MADE EASY"),
+            ("amusements_in_mathematics", "chart of relative values", "AMUSEMENTS IN MATHEMATICS"),
+            ("relativity", "plain text rendition of HTML", "RELATIVITY: THE SPECIAL AND GENERAL"),
+            ("canterbury_puzzles", "carat character", "THE CANTERBURY PUZZLES")):
+        text = (artifacts / "books" / book_id / "text.txt").read_text()
+        assert gone not in text and "transcriber" not in text[:3000].lower(), book_id
+        assert kept in text[:3000], book_id
 
 
 def test_rerun_skips_intact_books_and_refetches_damaged_ones(full_crawl, server, capsys):

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bookgpt.crawl.extract import (
+    cut_transcriber_notes,
     ExtractError,
     cnxml_to_text,
     decode_bytes,
@@ -371,6 +372,25 @@ def test_looks_like_html() -> None:
     assert looks_like_html("  <HTML><HEAD><TITLE>Error</TITLE>")
     assert not looks_like_html((BOOKS / "flatland.txt").read_text(encoding="utf-8"))
     assert not looks_like_html("Use <b> sparingly; x < y and y > z.")
+
+
+def test_transcribers_notes_are_cut_and_the_book_after_them_kept() -> None:
+    """A note opening with "Transcriber's note" runs to its closing bracket, or to the next title
+    in capitals or rule of stars; at the book's end it runs to the end; a note nothing stops
+    loses only its first paragraph, and a text that merely mentions a transcriber keeps it."""
+    body = "\n\n".join(f"On night {i} the keeper lit the lamp and wrote in his log." for i in range(40))
+    head = ("Transcriber's Note\n\nMinor corrections have been made without comment.\n\n"
+            "This PDF file is optimized for printing.\n\nTHE KEEPER'S LOG\n\n")
+    assert cut_transcriber_notes(head + body) == "THE KEEPER'S LOG\n\n" + body
+    chart = ("[Transcriber's note: the coins of the time, for reference.\n\n"
+             + "\n\n".join(f"    Coin {i}     {i}d." for i in range(20)) + "\n\nEnd of chart.]\n\n")
+    assert cut_transcriber_notes(chart + body) == body
+    assert cut_transcriber_notes(body + "\n\nTranscriber's note: the log's spelling is kept, "
+                                 "and its figures,\n\n" + "\n\n".join(["a 1", "b 2"] * 9)) == body
+    endless = "Transcriber's note: spelling kept.\n\n" + body
+    assert cut_transcriber_notes(endless) == body  # nothing stops it: its first paragraph goes
+    mention = "The keeper thanked the transcriber of his log.\n\n" + body
+    assert cut_transcriber_notes(mention) == mention
 
 
 def test_the_publishers_back_matter_after_the_end_is_cut() -> None:

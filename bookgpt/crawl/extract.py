@@ -156,6 +156,62 @@ def cut_back_matter(text: str) -> str:
     return text[:ends[-1].end()].rstrip()
 
 
+# a transcriber's note: how the edition was made, not the book ("Transcriber's Note", "[Transcribers
+# note: ...", "Transcriber note: This file is a plain text rendition of HTML.")
+_NOTE_RE = re.compile(r"^\W*transcriber'?s?'?\s+notes?\b", re.IGNORECASE)
+NOTE_PARAS = 8  # a note runs at most this many paragraphs (before the book's last tenth) ...
+NOTE_CHARS = 3000  # ... and this many characters
+NOTE_TAIL = 0.1  # a note in the book's last tenth runs to its end, if nothing else stops it
+BRACKETED_PARAS = 40  # a note in brackets runs to its closing bracket within this many paragraphs
+
+
+def _stops_note(para: str) -> bool:
+    """A paragraph no note runs into: a title in capitals ("CALCULUS MADE EASY", "CONTENTS") or a
+    rule of stars between sections."""
+    letters = [c for c in para if c.isalpha()]
+    if not letters:
+        return "*" in para
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
+
+
+def cut_transcriber_notes(text: str) -> str:
+    """The book without its transcribers' notes (how the edition was made: "This PDF file is
+    optimized for printing", "This file is a plain text rendition of HTML"): a note runs from its
+    "Transcriber's note" to its closing bracket if it opens with one, else up to the next title in
+    capitals or rule of stars, within NOTE_PARAS paragraphs and NOTE_CHARS characters, or to the
+    end in the book's last tenth; where nothing stops it, only its first paragraph goes."""
+    blocks = re.split(r"(\n[ \t]*\n)", text)
+    paras = [k for k in range(0, len(blocks), 2) if blocks[k].strip()]
+    at = 0  # characters before each block
+    starts = {}
+    for k, b in enumerate(blocks):
+        starts[k] = at
+        at += len(b)
+    drop: set[int] = set()
+    for n, k in enumerate(paras):
+        if k in drop or not _NOTE_RE.match(blocks[k]):
+            continue
+        if blocks[k].lstrip().startswith("["):  # to its closing bracket, a chart and all
+            end = next((j for j in range(n, min(len(paras), n + BRACKETED_PARAS))
+                        if "]" in blocks[paras[j]]), None)
+            drop.update(paras[n:end + 1] if end is not None else [k])
+            continue
+        note, size = [k], len(blocks[k])
+        for j in range(n + 1, len(paras) + 1):
+            if j == len(paras) or _stops_note(blocks[paras[j]]):
+                break
+            size += len(blocks[paras[j]])
+            if j - n >= NOTE_PARAS or size > NOTE_CHARS:
+                # nothing stops it: at the book's end it runs to the end, else only its opening
+                note = paras[n:] if starts[k] >= (1.0 - NOTE_TAIL) * len(text) else [k]
+                break
+            note.append(paras[j])
+        drop.update(note)
+    for k in drop:
+        blocks[k] = ""
+    return _tidy("".join(blocks))
+
+
 def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text.replace("\r", ""))
     return re.sub(r"\n{4,}", "\n\n\n", text).lstrip("\n").rstrip()
@@ -346,7 +402,7 @@ def extract_text(data: bytes, fmt: str, declared_charset: str | None = None) -> 
     if convert is strip_gutenberg and looks_like_html(text):
         raise ExtractError("expected plain text but got an HTML page (an error or redirect page?); "
                            "check the URL, or use fmt='html' for an HTML edition")
-    text = convert(text)
+    text = cut_transcriber_notes(convert(text))
     if convert in (strip_gutenberg, html_to_text):
         text = cut_back_matter(text)
     if not re.search(r"\w", text):
