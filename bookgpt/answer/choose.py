@@ -30,7 +30,8 @@ MISSING = 0.2
 # what a candidate keeps when its sentence echoes none of the question (`retrieve.echoes`): a
 # window's sentences share its match, and the one that echoes the question (or follows one that
 # does) holds the answer more often than its neighbours. Right book given, over dev.jsonl and
-# six blind sets (530 questions): F1 0.220 / 0.237 / 0.242 / 0.240 at 1 (none) / 0.6 / 0.4 / 0.3
+# six blind sets (410 questions): F1 0.220 -> 0.242, support 0.505 -> 0.522 (the curve of floors
+# and spills: docs/answers.md)
 ECHO_FLOOR = 0.4
 # the confidence left to a name that stands capitalised only at its sentence's opening: on
 # dev.jsonl 0.1-0.3 gave the same answers (+2 / -0); 0 declined one more out-of-scope question but

@@ -6,6 +6,7 @@ Pure functions: no I/O, no network.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from collections.abc import Callable, Iterable
 
@@ -182,11 +183,7 @@ def cut_transcriber_notes(text: str) -> str:
     end in the book's last tenth; where nothing stops it, only its first paragraph goes."""
     blocks = re.split(r"(\n[ \t]*\n)", text)
     paras = [k for k in range(0, len(blocks), 2) if blocks[k].strip()]
-    at = 0  # characters before each block
-    starts = {}
-    for k, b in enumerate(blocks):
-        starts[k] = at
-        at += len(b)
+    starts = [0, *itertools.accumulate(len(b) for b in blocks)]  # characters before each block
     drop: set[int] = set()
     for n, k in enumerate(paras):
         if k in drop or not _NOTE_RE.match(blocks[k]):
@@ -207,6 +204,8 @@ def cut_transcriber_notes(text: str) -> str:
                 break
             note.append(paras[j])
         drop.update(note)
+    if not drop:
+        return text
     for k in drop:
         blocks[k] = ""
     return _tidy("".join(blocks))
