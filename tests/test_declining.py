@@ -1,0 +1,125 @@
+"""Which books a question is asked of, and which questions are declined: a name no best book
+uses, a question its best book grounds too little, the author's name that only frames a question
+about the book. Finding the sentences in the books asked: tests/test_answers.py."""
+
+from __future__ import annotations
+
+from bookgpt.text import stem
+
+
+def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_books):
+    """A question about a name none of its best books uses ("the Hubble constant" of books that
+    never mention Hubble) is declined; one whose names the book uses ("the Sphere") is not, and
+    neither is a question in title case, where every word looks like a name."""
+    from bookgpt.answer.asking import question_names
+    from bookgpt.messages import AskRequest
+    from bookgpt.answer.route import route_request
+    from bookgpt.router import BookRouter
+
+    books = {b: (b, (shared_books / f"{b}.txt").read_text("utf-8"))
+             for b in ("flatland", "tangled_tale")}
+    router = BookRouter.build(books, passage_chars=600)
+    ids = list(books)
+
+    def ask(q: str) -> list[str]:
+        return [r.book_id for r in route_request(router, AskRequest(question=q), ids, 2, 0.01)]
+
+    assert question_names("What formula did Hardy and Ramanujan find?") == [
+        frozenset({stem("hardy")}), frozenset({stem("ramanujan")})]
+    assert question_names("What Is The Velocity Of Light?") == []
+    assert question_names("In the triangle ABC, what is AB?") == []
+    assert ask("What did Hubble measure about the knots the travellers tied?") == []
+    assert ask("How did Ramanujan count the sides of the Square?") == []
+    declined = route_request(router, AskRequest(question="How did Ramanujan count the sides of "
+                                                "the Square?"), ids, 2, 0.01)
+    assert declined.reason.endswith('mentions "Ramanujan"'), declined.reason
+    assert ask("How many sides does the Sphere say a Square has?")[0] == "flatland"
+    # a name of several words stands whole in one sentence or heading of a book that knows it:
+    # Flatland speaks of a sphere and of a Square, but never of "Rubik's Sphere"
+    assert ask("How many turns solve Rubik's Sphere?") == []
+    assert ask("What did the Chelsea Pensioners lose?")[0] == "tangled_tale"  # a heading's name
+    # each name in a book of its own, none in both: declined (it had raised StopIteration),
+    # naming the one the best book lacks
+    two = route_request(router, AskRequest(question="What did the Chelsea Pensioners say about "
+                                           "Lineland?"), ids, 2, 0.01)
+    assert two == [] and two.reason.endswith(("Chelsea Pensioners\"", 'Lineland"')), two.reason
+    # the same question without the unknown name is answered
+    assert ask("What was measured about the knots the travellers tied?") != []
+    # a people's adjective before a noun describes, it names nothing a book must mention
+    # (neither book speaks of Egypt)
+    assert question_names("How thick is the thinnest American coin?") == []
+    assert question_names("What did the tutor of a Macedonian king answer?") == []
+    assert ask("How many sides does the Sphere say a Square has, by Egyptian reckoning?")[0] == (
+        "flatland")
+
+
+def test_a_question_the_best_book_speaks_of_too_little_is_declined(shared_books):
+    """A book grounds a question by the share of its words the book uses and of its adjacent word
+    pairs that stand side by side somewhere in it ("liquid oxygen", "sea level"): a question whose
+    words the shelf has, but never together, is about something else, and is declined when even
+    its best book grounds it below MIN_GROUNDING (and a lower book that grounds it so little has no
+    say); the readers' paraphrases are not declined."""
+    from bookgpt.answer import route
+    from bookgpt.answer.retrieve import SentenceIndex
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    filler = [f"The keeper walked the cliff path on night {i} and watched the grey sea."
+              for i in range(5)]
+    index = SentenceIndex(" ".join(filler + [
+        "The oxygen of the air feeds the lamp.", "A liquid fills the glass tube.",
+        "Liquid fire spread over the water."]))
+    apart = index.grounding("What colour is liquid oxygen?")
+    assert index.grounding("What colour is liquid fire?") > apart > 0.0
+    assert index.grounding("What colour is plasma?") == 0.0  # a word the book never uses
+
+    books = {b: (b, (shared_books / f"{b}.txt").read_text("utf-8"))
+             for b in ("flatland", "tangled_tale")}
+    router = BookRouter.build(books, passage_chars=600)
+    ids = list(books)
+
+    def ask(q: str) -> list[str]:
+        return [r.book_id for r in route.route_request(router, AskRequest(question=q), ids, 2,
+                                                       0.01)]
+
+    off = ["At what temperature does liquid oxygen boil at sea level?",
+           "How many players are on a basketball team's court at once?"]
+    for q in off:
+        assert ask(q) == [], q
+        # ... though only this rule declines them: the router and the names let them through
+        assert max(router.sentence_index(b).grounding(q) for b in ids) < route.MIN_GROUNDING
+        declined = route.route_request(router, AskRequest(question=q), ids, 2, 0.01)
+        assert "has too few of its words" in declined.reason, declined.reason
+    for q in ("What shape are the women in the land of two dimensions?",
+              "Why was painting the sides of figures in colours forbidden?",
+              "How many pensioners lost an eye, an ear, an arm and a leg?",
+              "How are the houses around the square numbered?"):
+        assert ask(q), q
+    # a lower book that grounds a question too little has no say beside the first
+    q = "How many pensioners lost an eye, an ear, an arm and a leg?"
+    assert router.sentence_index("flatland").grounding(q) < route.MIN_GROUNDING
+    assert ask(q) == ["tangled_tale"]
+    # a caller who names the book is answered by it all the same
+    assert [r.book_id for r in route.route_request(
+        router, AskRequest(question=off[0], book_ids=["tangled_tale"]), ids, 1, 0.01)] == [
+        "tangled_tale"]
+
+
+def test_the_authors_name_only_frames_a_question_about_the_book():
+    """"According to Marlowe, ..." of Jane Marlowe's own book: the name finds nothing inside it
+    (a sentence that happens to name her is no answer), so retrieval leaves it out."""
+    from bookgpt.router import BookRouter
+
+    filler = [f"The keeper walked the cliff path at night number {i} and watched the sea."
+              for i in range(12)]
+    text = "\n\n".join(filler + [
+        "Marlowe stayed one night with the keeper while the storm passed over the cape.",
+        "Each night the keeper counted the passing ships and wrote their names in a ledger."])
+    router = BookRouter.build({"b": ("The Keeper, by Jane Marlowe", text)}, passage_chars=300)
+    index = router.sentence_index("b")
+    assert index.framing == {stem("jane"), stem("marlowe")}
+    best = index.search("According to Marlowe, what did the keeper count each night?", top=1)[0]
+    assert best.text.startswith("Each night the keeper counted")
+    index.framing = frozenset()  # without it the author's name picks the wrong sentence
+    best = index.search("According to Marlowe, what did the keeper count each night?", top=1)[0]
+    assert best.text.startswith("Marlowe stayed")
