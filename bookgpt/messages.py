@@ -35,6 +35,9 @@ class Evidence(_Msg):
     # how much of the question it (or, less, the sentence before it) echoes, relative to the
     # evidence's most (0..1): `retrieve.echoes`
     echo: float = 1.0
+    # it stands far from every use of a name the question uses and the book uses rarely
+    # (`SentenceIndex.far_from`): no answer to a question about that name
+    far: bool = False
 
 
 class RoutedBook(_Msg):

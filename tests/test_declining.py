@@ -123,3 +123,48 @@ def test_the_authors_name_only_frames_a_question_about_the_book():
     index.framing = frozenset()  # without it the author's name picks the wrong sentence
     best = index.search("According to Marlowe, what did the keeper count each night?", top=1)[0]
     assert best.text.startswith("Marlowe stayed")
+
+
+def test_an_answer_far_from_every_use_of_a_rare_name_is_none(shared_books):
+    """A book that names a thing once or twice answers a question about it near there (or in the
+    solution of the puzzle that names it) or not at all: The Canterbury Puzzles mentions Australia
+    in one story only, so "the capital city of Australia" found elsewhere in it (a Chinese city's
+    fortifications, as the shelf answered) is no answer. A name the book uses often (the Squire)
+    and the author's own name bind no answer."""
+    import msgspec
+
+    from bookgpt.answer import choose
+    from bookgpt.answer.asking import question_names
+    from bookgpt.answer.retrieve import NAME_REACH, RARE_NAME, SentenceIndex, evidence
+    from bookgpt.messages import AnswerJob
+
+    index = SentenceIndex((shared_books / "canterbury_puzzles.txt").read_text("utf-8"),
+                          framing=frozenset({stem("dudeney")}))
+    australia = question_names("What is the capital city of Australia?")[0]
+    uses = index.mentioned_at(australia)
+    assert 1 <= len(uses) <= RARE_NAME
+    assert not index.far_from(australia, uses[0] + NAME_REACH)
+    assert index.far_from(australia, uses[-1] + NAME_REACH + 1)
+    assert index.far_from(australia, uses[0] - NAME_REACH - 1)
+    solution = index.solution_of(uses[0])  # the story is a puzzle, its solution far after it
+    assert solution is not None and solution[0] > uses[-1] + NAME_REACH
+    assert not index.far_from(australia, solution[0])
+    squire = question_names("What did the Squire give?")[0]
+    assert len(index.mentioned_at(squire)) > RARE_NAME
+    assert not index.far_from(squire, len(index.sentences) - 1)
+    assert not index.far_from(frozenset({stem("dudeney")}), len(index.sentences) - 1)
+
+    # the evidence says which of its sentences stand far, and an answer cut from one has
+    # confidence 0 (the merge passes over the book)
+    question = "What is the capital city of Australia?"
+    _, found = evidence(index, question, windows=3, follow=2)
+    at = {s: k for k, s in enumerate(index.sentences)}
+    assert all(e.far == index.far_from(australia, at[e.text]) for e in found)
+
+    def chosen(far: bool) -> choose.Choice:
+        job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0,
+                        evidence=[msgspec.structs.replace(e, far=far) for e in found])
+        return choose.choose(job, choose.shortlist(job), None, 0.0)
+
+    assert chosen(far=False).confidence > 0.0
+    assert chosen(far=True).confidence == 0.0

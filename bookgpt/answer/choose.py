@@ -117,6 +117,8 @@ def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] |
     runner_up = max((e.match for e in job.evidence if e.window == 1), default=0.0)
     raw = max(0.0, min(1.0, job.coverage * (0.5 + 0.5 * share)
                        * (GAP_BASE - runner_up) / GAP_BASE))
+    if any(e.far for e in job.evidence if e.text == top.sentence):
+        raw = 0.0  # far from every use of a name the question uses and the book rarely does
     asked = Asked.of(job.question)
     if asked.kind in STRICT:
         raw *= _holds(asked, top)
