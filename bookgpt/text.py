@@ -109,11 +109,13 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased, accent-folded words and numbers, possessive "'s" dropped."""
+    """Lower-cased, accent-folded words and numbers, possessive "'s" dropped, and a French
+    elision's letter ("d'Alembert's", "l'Hospital": "alembert", "hospital")."""
     out = []
     for w in _WORD.findall(fold(text).replace("_", " ")):
         if "'" in w or "’" in w:
-            w = re.split(r"['’]", w)[0]
+            before, after = re.split(r"['’]", w)
+            w = after if len(before) == 1 and len(after) > 2 and before.isalpha() else before
         out.append(w)
     return out
 

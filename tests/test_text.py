@@ -4,7 +4,7 @@ sentences, stems, and what is no sentence (headings, footnote marks, rows of sta
 from __future__ import annotations
 
 from bookgpt.answer.retrieve import SentenceIndex
-from bookgpt.text import question_stems, sentence_spans, stem
+from bookgpt.text import question_stems, sentence_spans, stem, words
 
 
 def test_sentences_skip_abbreviations_and_initials():
@@ -45,6 +45,12 @@ def test_stems_meet_across_inflections():
     # words that ask, and stop words, are not matched against the book
     assert question_stems("What did the author say about the velocity of light?") == [
         stem("velocity"), stem("light")]
+    # a possessive goes, a French elision's letter too: "d'Alembert's" is Alembert (it had been
+    # "d", and Hardy's book, which names d'Alembert's test a dozen times, never named him)
+    assert words("d'Alembert's test, l’Hospital's rule, Newton's don't") == [
+        "alembert", "s", "test", "hospital", "s", "rule", "newton", "don"]
+    assert question_stems("Is d'Alembert's test general?") == [stem("alembert"), stem("test"),
+                                                               stem("general")]
 
 
 def test_headings_are_not_sentences(shared_books):
