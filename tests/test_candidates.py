@@ -133,6 +133,29 @@ def test_a_who_question_is_answered_by_the_name_alone():
     from bookgpt.answer.kinds import marks
     assert "dweck" in marks("person", "Research by Dr. Dweck of the college shows it.")
     assert "distinguish" not in marks("person", "See Objective 1: Distinguish the two kinds.")
+    # a name with a capital inside it is whole ("FitzGerald", not "Fitz"), and a people's
+    # adjective before what the book calls a person describes him ("the Russian mathematician
+    # Friedman" answers "Friedman", not "Russian")
+    assert first_answer("Together with the admiral, who charted the reef?", (
+        "The admiral and FitzGerald charted the reef in a single season.", 1.0)) == "FitzGerald"
+    assert first_answer("Which astronomer first mapped the reef?", (
+        "Already in those years the Cornish astronomer Penrose mapped the reef.", 1.0)) == "Penrose"
+
+
+def test_a_name_stands_as_near_the_question_as_its_clauses_and_its_best_sentence_counts():
+    """A name cut out of its clause is as near the words echoing the question as the clauses
+    around it ("Cassini", not the clause before it trimmed to "theory of gravitation requires,
+    and Cassini"); and a name two sentences give is scored from the better one (it had kept the
+    first sentence read, the one that only names him in passing)."""
+    sents = [("Long quarrels arose between the harbour men who believed the reef moved, as the "
+              "old charts require, and Penrose, who held that it stood still.", 1.0)]
+    assert first_answer("In the quarrel with the harbour men, who held that the reef stood "
+                        "still?", *sents) == "Penrose"
+    sents = [("The charts of the coast were kept by Penrose in the harbour office.", 0.9),
+             ("It was Trelawny who drew the first chart, but Penrose had surely drawn the reef "
+              "on his own before him.", 1.0)]
+    got = candidates("Who, besides Trelawny, drew the reef first?", sents)
+    assert got[0].text == "Penrose" and got[0].sentence.startswith("It was Trelawny"), got[:3]
 
 
 def test_a_reason_is_the_clause_after_its_because():

@@ -60,6 +60,7 @@ _WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "sci
 _APPOSED = re.compile(r"(?:" + CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + NAME.pattern + "|"
                       + NAME.pattern + r",\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?" + _WHO_NOUN
                       + r"\b")
+_DESCRIBES = re.compile(r"\s+" + _WHO_NOUN + r"\b")
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
 _COUNTED_KINDS = frozenset({"number", "time", *MEASURES})  # a figure answers them
@@ -196,16 +197,21 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         # (its parts are no answers: `candidates`)
         pieces += [(_at(clauses, a), _at(clauses, b - 1), text)
                    for a, b, text in compounds(sentence)]
+    named = len(pieces)  # the pieces from here to `cut` are names cut out of clauses
     if asked.kind in ("person", "place"):  # the name alone: a run of capitalised words
+        # (not one before what the book calls a person: "Russian" of "the Russian mathematician
+        # Friedman" describes him)
         pieces += [(i, i, m.group()) for i, (a, b) in enumerate(clauses)
                    for m in NAME.finditer(sentence, a, b)
-                   if m.group().split()[-1].lower() not in asked.words]
+                   if m.group().split()[-1].lower() not in asked.words
+                   and not (asked.kind == "person" and _DESCRIBES.match(sentence, m.end()))]
         if asked.kind == "person":  # the name with what the book calls the person
             pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
                        for m in _APPOSED.finditer(sentence)]
         if asked.many:  # the names together, as one answer
             pieces += [(_at(clauses, m.start()), _at(clauses, m.end() - 1), m.group())
                        for m in _NAMES.finditer(sentence)]
+    cut = len(pieces)
     pieces += [(i, j, sentence[clauses[i][0]:clauses[j][1]]) for i, j in spans]
     if asked.many:  # two things asked for: "X and Y", as many words after "and" as before
         pieces += [(i, i, c) for i, (a, b) in enumerate(clauses)
@@ -215,8 +221,14 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
                    for i, (a, b) in enumerate(clauses)
                    for m in GROUNDS[asked.kind][0].finditer(sentence, a, b)]
+    # a name cut out of a clause stands as near the echo as the clauses around it
+    # do: "Cassini" of "... between the Newtonians who believed the earth flattened, as the
+    # theory of gravitation requires, and Cassini" is as near as that pair of clauses
+    last = len(clauses) - 1
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
-                      default=0.0) / total) for i, j, raw in pieces]
+                      default=0.0) / total)
+            for i, j, raw in ((max(0, i - 1), min(last, j + 1), raw) if named <= k < cut else (i, j, raw)
+                              for k, (i, j, raw) in enumerate(pieces))]
 
 
 def _coordinated(clause: str) -> list[str]:
@@ -310,11 +322,23 @@ def _announcing(piece: str, sentence: str, cue: int) -> bool:
     return at >= 0 and at + len(piece) > cue
 
 
+def _keep(out: list[Candidate], seen: dict[str, int], cand: Candidate) -> None:
+    """Add a candidate, or, when another sentence gave the same text, keep the better scored
+    of the two: "Fermat" of the sentence that echoes the question, not of the first one read."""
+    at = seen.get(cand.text.lower())
+    if at is None:
+        seen[cand.text.lower()] = len(out)
+        out.append(cand)
+    elif out[at].score < cand.score:
+        out[at] = cand
+
+
 def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 24) -> list[Candidate]:
     """Scored candidate answers from `sentences` ((sentence, match score 0..1) pairs, the
     retrieved windows' sentences and their followers), best first, at most `limit`."""
     asked = Asked.of(question)
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # a candidate's text (lower case) -> its place in `out`
+    tried: set[tuple[str, str]] = set()  # (text, sentence) pieces cut already
     out: list[Candidate] = []
     # a name a sentence gives, for a question asking what something is called, matches by how
     # much of the question the words before it hold, against the best such echo among the
@@ -342,10 +366,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # the answer a question offers that the sentence takes ("art" of "an art rather than a
         # science", "neither"): a question word, or a stop word, but what was asked, and stated
         for p in offered_answer(sentence, asked):
-            if p.lower() not in seen:
-                seen.add(p.lower())
-                out.append(Candidate(text=p, sentence=sentence,
-                                     score=match ** MATCH_POWER * LABELLED))
+            _keep(out, seen, Candidate(text=p, sentence=sentence,
+                                       score=match ** MATCH_POWER * LABELLED))
         # (piece, nearness, stated, what the trim keeps at its end, match): what the book says
         # the answer is, or the name it gives when a name is asked for, is stated; a labelled
         # answer matches as the best window does
@@ -364,11 +386,11 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             text = _trim(raw, asked.stems, keep)
             if asked.kind in GROUNDS:
                 text = _trim(GROUNDS[asked.kind][1].sub("", text), asked.stems)
-            if not text or text.lower() in seen:
+            if not text or (text.lower(), sentence) in tried:
                 continue
+            tried.add((text.lower(), sentence))
             if whole and _cuts(text, sentence, whole):
                 continue
-            seen.add(text.lower())
             score = _score(raw, text, piece_match, near, asked)
             if score is not None:
                 score *= LABELLED if stated else 1.0
@@ -379,6 +401,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= OPENING_NAME
                 # the answer reads without its italics' marks; its sentence, the citation, keeps
                 # them as the book has them
-                out.append(Candidate(text=_ITALIC.sub("", text), sentence=sentence, score=score))
+                _keep(out, seen, Candidate(text=_ITALIC.sub("", text), sentence=sentence,
+                                           score=score))
     out.sort(key=lambda c: -c.score)
     return out[:limit]

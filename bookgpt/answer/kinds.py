@@ -78,8 +78,9 @@ _TIME_WORD = re.compile(r"\b(?:" + "|".join(_TIME_WORDS) + r")\b", re.IGNORECASE
 # a capitalised word, accented letters too ("Göttingen", "Poincaré", "Erdős", "Łukasiewicz",
 # "Čech"): the Latin letters of Unicode's first blocks, by their case
 _LATIN = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
-CAP_WORD = ("[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "][a-z"
-             + "".join(c for c in _LATIN if c.islower()) + "]+")
+_UPPER = "[A-Z" + "".join(c for c in _LATIN if c.isupper()) + "]"
+_LOWER = "[a-z" + "".join(c for c in _LATIN if c.islower()) + "]+"
+CAP_WORD = _UPPER + _LOWER + "(?:" + _UPPER + _LOWER + ")?"  # "FitzGerald", "MacLaurin" whole
 # ... with its initials: "F. R. Moulton", "J.J. Thomson"
 NAME = re.compile(r"\b(?:(?:Mr|Mrs|Dr|St|Prof)\.\s+)?(?:[A-Z]\.\s?){0,3}" + CAP_WORD
                   + r"(?:(?:(?:\s+(?:of|de|van|von|la|le))?\s+|-)" + CAP_WORD + r")*")
