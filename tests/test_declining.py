@@ -168,3 +168,30 @@ def test_an_answer_far_from_every_use_of_a_rare_name_is_none(shared_books):
 
     assert chosen(far=False).confidence > 0.0
     assert chosen(far=True).confidence == 0.0
+
+
+def test_a_question_naming_a_books_author_is_about_that_book(shared_books, monkeypatch):
+    """"What does Hardy say about the squaring of the circle?" is for Hardy's Course of Pure
+    Mathematics, though De Morgan's Budget of Paradoxes speaks of circle-squaring far more: a
+    question that names the author of a book on the shelf is asked of that book first."""
+    from bookgpt.answer import retrieve, route
+    from bookgpt.crawl.extract import latex_to_text
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    monkeypatch.setattr(retrieve, "SEMANTIC_WEIGHT", 0.0)  # words alone: no encoders to train
+    hardy = latex_to_text((shared_books / "tex" / "course_of_pure_mathematics.tex")
+                          .read_text("utf-8"))
+    books = {"hardy": ("A Course of Pure Mathematics, by G. H. Hardy", hardy),
+             "budget": ("A Budget of Paradoxes, by Augustus De Morgan",
+                        (shared_books / "budget_of_paradoxes_vol1.txt").read_text("utf-8"))}
+    router = BookRouter.build(books, passage_chars=1200)
+
+    def first(question: str) -> str:
+        return route.route_request(router, AskRequest(question=question), list(books), 2,
+                                   0.01)[0].book_id
+
+    assert first("What does Hardy say about the squaring of the circle?") == "hardy"
+    assert first("What does De Morgan say about the squaring of the circle?") == "budget"
+    monkeypatch.setattr(route, "AUTHOR_SHARE", 0.0)  # the router and the windows alone
+    assert first("What does Hardy say about the squaring of the circle?") == "budget"
