@@ -195,3 +195,30 @@ def test_a_question_naming_a_books_author_is_about_that_book(shared_books, monke
     assert first("What does De Morgan say about the squaring of the circle?") == "budget"
     monkeypatch.setattr(route, "AUTHOR_SHARE", 0.0)  # the router and the windows alone
     assert first("What does Hardy say about the squaring of the circle?") == "budget"
+
+
+def test_a_question_about_a_year_after_the_books_latest_is_declined(shared_books):
+    """A book tells nothing of a year after the latest it says: Flatland's latest is "the year
+    2000" its narrator dreams of, so "in July 2012" is declined, and "in 1999" is not."""
+    from bookgpt.answer.kinds import years_said
+    from bookgpt.answer.route import route_request
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    assert years_said("Which particle was found in July 2012, and in the early 2000s?") == [
+        2012, 2000]
+    assert years_said("Nearly 2000 years before, 1728 cubes were cut (1840).") == [1840]
+    from bookgpt.crawl.extract import strip_gutenberg
+
+    text = strip_gutenberg((shared_books / "flatland.txt").read_text("utf-8"))  # no 2008 e-book
+    router = BookRouter.build({"flatland": ("Flatland, by Edwin A. Abbott", text)},
+                              passage_chars=600)
+    assert router.sentence_index("flatland").latest_year == 2000
+
+    def ask(q: str):
+        return route_request(router, AskRequest(question=q), ["flatland"], 2, 0.01)
+
+    later = ask("What did the Sphere proclaim to the Square in the year 2012?")
+    assert later == [] and "2012" in later.reason, later.reason
+    assert [r.book_id for r in ask("What did the Sphere proclaim to the Square in 1999?")] == [
+        "flatland"]

@@ -101,6 +101,19 @@ _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\
 _DATE = re.compile(r"\b\d{3,4}\b")
 YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\.?C\.?E\b|BC\b|AD\b)|"
                   r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
+# a year as a text says one: after a word that leads a date ("in 1840", "of 1693", "since 1850",
+# "July 2012", "A.D. 800") or in brackets ("(1840)"), and a decade ("the early 2000s"), not a
+# figure that counts ("nearly 2000 years", "1728 cubes")
+_YEAR_SAID = re.compile(r"(?:\b(?:in|of|year|since|until|till|by|about|after|before|from|to|A\.D\.|"
+                        r"[A-Z][a-z]+\.?(?: \d{1,2},?)?)\s+(?:the\s+(?:early\s+|late\s+)?)?|\()"
+                        r"(1\d{3}|20\d{2})(?:'?s\b|\b(?!\s*[a-z]+s\b))")
+
+
+def years_said(text: str) -> list[int]:
+    """The years a text says (`_YEAR_SAID`), in its order."""
+    return [int(m.group(1)) for m in _YEAR_SAID.finditer(text)]
+
+
 # a figure: in scientific notation ("1.3 × 10^13", "6.02 x 10^23"), in digits ("300,000",
 # "6-1/4"), or in words ("twenty-one", "two hundred and fifty")
 # (a number word whole: "million" is no figure inside "millionths", nor "seven" in "seventy")

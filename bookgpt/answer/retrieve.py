@@ -23,6 +23,7 @@ earlier one's solution ("51.--The Secret Lock." ... "51.--The Secret Lock.", "Kn
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import math
@@ -37,7 +38,7 @@ import numpy as np
 from bookgpt.answer import semantic
 from bookgpt.answer.asking import Asked, question_names
 from bookgpt.answer.headings import heading_key, is_heading, is_title, twins
-from bookgpt.answer.kinds import MEASURES, marks
+from bookgpt.answer.kinds import MEASURES, marks, years_said
 from bookgpt.answer.stated import labels_answer, labels_solution
 from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash, unmarked
@@ -224,6 +225,11 @@ class SentenceIndex:
         if not name:
             return True
         return bool(self.mentioned_at(name))
+
+    @functools.cached_property
+    def latest_year(self) -> int | None:
+        """The latest year the book says (`kinds.years_said`), None if it says none."""
+        return max((y for sentence in self.sentences for y in years_said(sentence)), default=None)
 
     def mentioned_at(self, name: frozenset[str]) -> list[int]:
         """The sentences that use a name (`mentions`), a heading's the sentence after it."""

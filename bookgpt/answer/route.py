@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from bookgpt.answer.asking import name_written, question_names
+from bookgpt.answer.kinds import years_said
 from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
@@ -118,6 +119,15 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
             return Declined(f"none of its best books ({', '.join(h.title for h in hits)}) "
                             f'mentions "{name_written(req.question, missing)}"')
         hits = mentioned
+        # a book says nothing of a year after the latest it mentions ("in July 2012", "in the
+        # early 2000s" of books written a century before)
+        year = max(years_said(req.question), default=None)
+        if year is not None:
+            told = [h for h in hits if (router.sentence_index(h.book_id).latest_year or year) >= year]
+            if not told:
+                return Declined(f"it asks of {year}, later than any year its best books "
+                                f"({', '.join(h.title for h in hits)}) mention")
+            hits = told
     # the best few books are ranked again with their best window of sentences: a book that
     # holds a sentence answering the question beats one that only shares its vocabulary (the
     # window's lexical score: each book's own encoder measures meaning on its own scale)
