@@ -55,6 +55,31 @@ def test_a_window_holding_what_is_asked_wins(shared_books, monkeypatch):
     assert "300,000" not in evidence(index, question, windows=3)[0].text
 
 
+def test_a_sentence_that_defines_answers_what_a_term_means(monkeypatch):
+    """A meaning is asked for ("What is a tide-gauge?"): of the sentences that name the term, the
+    one that defines it ("is called", "we mean", "signifies") holds what is asked, as a figure
+    does for "how many", and its window wins."""
+    from bookgpt.answer.kinds import DEFINES
+
+    for said in ("it is called a tide-gauge", "By a tide-gauge we mean", "is usually termed",
+                 "must be understood", "a word signifying the passages"):
+        assert DEFINES.search(said), said
+    assert not DEFINES.search("The tide-gauge stood on the quay.")
+    filler = [f"The keeper walked the cliff path on night {i} and watched the grey sea."
+              for i in range(8)]
+    text = " ".join(filler[:4] + [
+        "The old tide-gauge of the harbour stood on the quay beside the lamp.",
+        "The keeper wrote in his book every evening."] + filler[4:] + [
+        "A post marked in feet, on which the height of the water is read, is called a "
+        "tide-gauge."] + filler[:2])
+    question = "What is a tide-gauge?"
+    monkeypatch.setattr(retrieve, "SEMANTIC_WEIGHT", 0.0)
+    best, _ = evidence(SentenceIndex(text), question, windows=3)
+    assert "is called a tide-gauge" in best.text
+    monkeypatch.setattr(retrieve, "TYPE_BONUS", 0.0)  # the words alone: a tie, the first wins
+    assert "is called" not in evidence(SentenceIndex(text), question, windows=3)[0].text
+
+
 def test_the_books_own_encoder_reaches_an_answer_that_shares_no_word(shared_books, monkeypatch):
     """A reader's paraphrase: the question echoes one sentence ("the origin of light"), the answer
     stands in the next and shares no content word with the question ("inquiries" vs

@@ -200,7 +200,17 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
     (lower-cased), a question's own to be set aside; for the other kinds whether it has one."""
     if kind in ("person", "place"):
         return frozenset(m.group().lower() for m in _CAPITAL.finditer(" " + text))
+    if kind == "meaning":  # a meaning: a sentence that defines, names or explains a word
+        return bool(DEFINES.search(text))
     return type_fit(kind, text, set()) == 1.0
+
+
+# a sentence that defines, names or explains a word: "is called a Galileian system", "we mean
+# that", "by triumphs must be understood", "means "without"", "signifying the passages of a mine"
+DEFINES = re.compile(r"\b(?:is|are|was|were|be|been) (?:\w+ly |then |now |also )?(?:called|termed|named|"
+                     r"known as|defined|said to be)\b|\bwe (?:\w+ly )?(?:call|mean|understand|define)\b|"
+                     r"\bmeans?\b|\bmeaning\b|\bsignif(?:y|ies|ying|ied)\b|\bunderstood\b|"
+                     r"\bunderstand by\b|\bthat is to say\b|\bin other words\b", re.IGNORECASE)
 
 
 # where any word is capitalised: a sentence's opening, or a quotation's or a bracket's
