@@ -28,6 +28,10 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
         frozenset({stem("hardy")}), frozenset({stem("ramanujan")})]
     assert question_names("What Is The Velocity Of Light?") == []
     assert question_names("In the triangle ABC, what is AB?") == []
+    # an acronym names a thing a book must mention; a Roman numeral does not
+    assert question_names("When did the LIGO observatory see the waves of Knot VIII?") == [
+        frozenset({stem("knot")}), frozenset({stem("ligo")})]
+    assert ask("How did the NASA rocket tie the knots the travellers tied?") == []
     assert ask("What did Hubble measure about the knots the travellers tied?") == []
     assert ask("How did Ramanujan count the sides of the Square?") == []
     declined = route_request(router, AskRequest(question="How did Ramanujan count the sides of "

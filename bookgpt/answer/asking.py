@@ -198,7 +198,16 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
         st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
         if st:
             out.append((m.group(), st))
+    # an acronym names a thing too ("the LIGO observatory", "GPS"), not a Roman numeral ("Knot
+    # VIII") nor a figure's label of three letters or fewer ("triangle ABC")
+    for m in _ACRONYM.finditer(text):
+        if not _ROMAN.fullmatch(m.group(1)):
+            out.append((m.group(), frozenset({stem(m.group(1).lower())})))
     return out
+
+
+_ACRONYM = re.compile(r"\b([A-Z]{4,8})s?\b")
+_ROMAN = re.compile(r"[IVXLCDM]+")
 
 
 @dataclass(frozen=True)
