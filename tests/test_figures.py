@@ -168,3 +168,14 @@ def test_a_numbered_puzzles_heading_is_no_answer():
                                       sents)]
     assert got[0] == "exactly 101 geese", got
     assert not any(c.startswith(("57", "Christmas")) for c in got), got
+
+
+def test_a_fraction_in_one_character_is_part_of_its_figure():
+    """HTML editions print "6¼" where plain text has "6-1/4": the fraction belongs to the figure,
+    and the measure is whole ("3½ inches", not "3")."""
+    from bookgpt.answer.kinds import QUANTITY
+
+    assert [m.group() for m in QUANTITY.finditer("In 6¼ minutes, or 5½, and ½ a mile.")] == [
+        "6¼ minutes", "5½", "½ a mile."]
+    sents = [("So the worm bores through no more than 3½ inches of paper in all.", 1.0)]
+    assert candidates("How far does the worm bore?", sents)[0].text.startswith("3½ inches")

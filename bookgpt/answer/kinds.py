@@ -118,7 +118,9 @@ def years_said(text: str) -> list[int]:
 # "6-1/4"), or in words ("twenty-one", "two hundred and fifty")
 # (a number word whole: "million" is no figure inside "millionths", nor "seven" in "seventy")
 _WORD_NUM = NUMBER_WORDS_RE + r"(?![a-z])"
-_NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d|\d|"
+_VULGAR = "½¼¾⅓⅔⅛⅜⅝⅞⅕"  # a fraction in one character, as HTML editions print them: "6¼", "½"
+_NUM = (r"(?:\d[\d,.]*\s*[×x]\s*10\s*\^\s*\(?[-−]?\d+\)?|\d[\d,./^-]*\d[" + _VULGAR + r"]?|\d["
+        + _VULGAR + r"]?|[" + _VULGAR + r"]|"
         + _WORD_NUM + r"(?:[ -](?:and )?" + _WORD_NUM + r")*)")
 # a number with what it counts: "about 300,000 km. per second", "ten thousand sides"
 _ABOUT = r"\b(?:about |nearly |some |over |under |exactly |only )?"
