@@ -289,6 +289,28 @@ def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
+_PAGE_CELL = re.compile(r"\s*(?:\d{1,4}|[ivxlcIVXLC]{1,6})\.?\s*")
+
+
+def _contents(table: Tag) -> bool:
+    """Whether an HTML table is a table of contents: three rows or more, most of them linking
+    into the book ("#chapter2") or ending in a page number ("Eligible Apartments | 4"). Its rows
+    would stand in the text as sentences naming every chapter ("II. | Eligible Apartments | 4
+    III. | Mad Mathesis | 13"), and answer questions about all of them."""
+    rows = table.find_all("tr")
+    if len(rows) < 3:
+        return False
+    listed = 0
+    for row in rows:
+        cells = row.find_all(["td", "th"])
+        linked = row.find("a", href=re.compile(r"^#")) is not None
+        # a title and its page: "Eligible Apartments | 4" (not a row of figures, "2 | 4")
+        paged = (bool(cells) and _PAGE_CELL.fullmatch(cells[-1].get_text()) is not None
+                 and any(re.search(r"[^\W\d_]{3}", c.get_text()) for c in cells[:-1]))
+        listed += linked or paged
+    return listed * 5 >= len(rows) * 3
+
+
 def html_to_text(html: str) -> str:
     """Readable text of an HTML book page without markup, page numbers or Gutenberg boilerplate."""
     soup = BeautifulSoup(html, _PARSER)
@@ -301,6 +323,9 @@ def html_to_text(html: str) -> str:
         attrs = " ".join([tag.get("id") or ""] + list(tag.get("class") or []))
         if attrs.strip() and _NOISE_ATTR_RE.search(attrs):
             tag.decompose()
+    for table in soup.find_all("table"):
+        if not table.decomposed and _contents(table):
+            table.decompose()
     text = _layout(soup, _HTML_BLOCKS, ("li", "tr", "dt", "dd"), ("td", "th"), ("br",))
     text = re.sub(r"\[\s*(?:Pg|Page|p\.)\s*[\dIVXLCivxlc]+\s*\]|\[Illustration\]", "", text)
     text = strip_gutenberg(text)
