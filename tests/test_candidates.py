@@ -166,6 +166,16 @@ def test_a_reason_is_the_clause_after_its_because():
               "market.", 0.9)]
     best = first_answer("Why did the old mill stop turning in the summer?", *sents)
     assert best == "stream that fed its wheel had dried up to a trickle"
+    # a reason the sentence names as such: "has its justification in the fact that", "their
+    # only reason for it is that"
+    from bookgpt.answer.kinds import type_fit
+    assert type_fit("reason", "this choice has its justification in the fact that all points "
+                              "on it are equivalent", set()) == 1.0
+    assert type_fit("reason", "Their only reason for their assertion (as stated below) is that "
+                              "without it the laws fail", set()) == 1.0
+    assert first_answer("Why do the keepers say the tide rises?", (
+        "Their only reason for saying so is that the moon pulls the water.", 1.0)) == (
+        "moon pulls the water")
     # a long reason is cut to its first words, its lead ("owing to the fact that") dropped, and
     # a bracket inside a word ("R[1]") does not end its clause
     sents = [("The lamp could not be lit, owing to the fact that the oil in its reservoir R[1] "

@@ -24,7 +24,9 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
                      r"as a result|therefore|hence|thus|by means of|for fear|as a means of|"
                      r"for the (?:purpose|sake) of|with the (?:object|aim|view) of|so as to|"
                      r"in order that|lest|for reasons? of|the reasons? (?:is|was) that|"
-                     r"the reason being)\b|"
+                     r"the reason being|in the fact that|"
+                     # "Their only reason for their assertion (...) is that without it ..."
+                     r"reasons? (?:for|of|why) [^.;:]{0,80}?\b(?:is|was|are|were) that)\b|"
                      # a means, as "how" asks for one: "by constructing a geometry"
                      r"\bby (?=\w+ing\b)|"
                      # "for" as a conjunction, after a stop within the sentence: "Windows there
@@ -36,7 +38,8 @@ _REASON = re.compile(r"\b(?:because|since|owing to|due to|so that|in order to|on
 _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|on account of|"
                           r"as a result|by means of|for fear|as a means|for the (?:purpose|sake)|"
                           r"with the (?:object|aim|view)|so as|lest|for reasons?|for|"
-                          r"(?:the )?reasons? (?:is|was)(?= that)|(?:the )?reason being)"
+                          r"(?:the )?reasons? (?:is|was)(?= that)|(?:the )?reason being|in the fact|"
+                          r"(?:\w+ )?reasons? (?:for|of|why) [^.;:]{0,80}?\b(?:is|was|are|were)(?= that))"
                           r"(?: of| to)?"
                           r"(?: the fact)?(?: that)?\s+",
                           re.IGNORECASE)
