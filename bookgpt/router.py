@@ -116,11 +116,16 @@ class BookRouter:
         if book_id not in self._sentences:
             b = self.book_ids.index(book_id)
             end = int(self.book_starts[b + 1]) if b + 1 < len(self.book_ids) else len(self.passages)
-            _, by, author = self.titles[b].rpartition(BY)
             self._sentences[book_id] = SentenceIndex(
                 "\n\n".join(self.passages[int(self.book_starts[b]):end]), self.cache_dir,
-                framing=frozenset(content_stems(author)) if by else frozenset())
+                framing=self.author_stems(book_id))
         return self._sentences[book_id]
+
+    def author_stems(self, book_id: str) -> frozenset[str]:
+        """The stems of a book's author's name, from its title ("..., by Lewis Carroll"); none
+        when the title names no author."""
+        _, by, author = self.titles[self.book_ids.index(book_id)].rpartition(BY)
+        return frozenset(content_stems(author)) if by else frozenset()
 
     def unknown_share(self, question: str) -> float:
         """The share of the question's words that no indexed book uses (in any common inflection or
