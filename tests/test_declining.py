@@ -226,3 +226,22 @@ def test_a_question_about_a_year_after_the_books_latest_is_declined(shared_books
     assert later == [] and "2012" in later.reason, later.reason
     assert [r.book_id for r in ask("What did the Sphere proclaim to the Square in 1999?")] == [
         "flatland"]
+
+
+def test_a_rare_name_in_a_heading_binds_the_answer_to_its_whole_section():
+    """A chapter named "The Dead Reckoning" speaks of it all through, however long: an answer
+    anywhere in that chapter stands near the name, one in the next chapter does not."""
+    from bookgpt.answer.asking import question_names
+    from bookgpt.answer.retrieve import NAME_REACH, SentenceIndex
+
+    def walks(tag: str, n: int) -> str:
+        return " ".join(f"The keeper {tag} walked the cliff path on night {i} and watched the "
+                        f"grey sea." for i in range(n))
+
+    long = NAME_REACH + 30
+    index = SentenceIndex(f"THE OLD LIGHTHOUSE\n\n{walks('a', 5)}\n\nTHE DEAD RECKONING\n\n"
+                          f"{walks('b', long)}\n\nTHE LAST WATCH\n\n{walks('c', long)}")
+    name = question_names("In The Dead Reckoning, why did the keeper walk?")[0]
+    (heading,) = index.mentioned_at(name)
+    assert not index.far_from(name, heading + long)  # the chapter's last sentence
+    assert index.far_from(name, heading + long + NAME_REACH)  # well into the next chapter

@@ -243,14 +243,17 @@ class SentenceIndex:
     def far_from(self, name: frozenset[str], k: int) -> bool:
         """Whether sentence k stands far from every use of a name the book uses rarely (at most
         RARE_NAME sentences and headings): more than NAME_REACH sentences away, and not in the
-        solution section of a puzzle that uses it. A book that names a thing once or twice
-        answers questions about it near there, or not at all ("the capital city of Australia",
-        where a puzzle's hero had gone out to Australia)."""
+        solution section of a puzzle that uses it, nor in the section a heading that uses it
+        opens (a chapter named "The Dead Reckoning" speaks of it all through). A book that names
+        a thing once or twice answers questions about it near there, or not at all ("the
+        capital city of Australia", where a puzzle's hero had gone out to Australia)."""
         at = self.mentioned_at(name)
         if not at or len(at) > RARE_NAME or name <= self.framing:
             return False
+        headed = ({p for p, heading in self._heading_stems if name <= heading}
+                  | set(at).intersection(self._head_starts))  # a title kept as a sentence
         for p in at:
-            if abs(p - k) <= NAME_REACH:
+            if abs(p - k) <= NAME_REACH or (p in headed and p <= k < self._next_heading(p)):
                 return False
             section = self.solution_of(p)
             if section is not None and section[0] <= k < section[1]:
