@@ -24,6 +24,8 @@ holds each file's sha256, is written last.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import io
 import itertools
@@ -124,8 +126,19 @@ class BookRouter:
     def author_stems(self, book_id: str) -> frozenset[str]:
         """The stems of a book's author's name, from its title ("..., by Lewis Carroll"); none
         when the title names no author."""
+        return self._author(book_id)[0]
+
+    def author_surname(self, book_id: str) -> str | None:
+        """The stem of the author's surname (the name's last word before any bracket: "Poincaré"
+        of "Henri Poincaré (tr. George Bruce Halsted)"), None when the title names no author."""
+        return self._author(book_id)[1]
+
+    @functools.cache  # noqa: B019 - one router per process, kept for its life
+    def _author(self, book_id: str) -> tuple[frozenset[str], str | None]:
         _, by, author = self.titles[self.book_ids.index(book_id)].rpartition(BY)
-        return frozenset(content_stems(author)) if by else frozenset()
+        named = content_stems(author.split("(")[0]) if by else []
+        return (frozenset(content_stems(author)) if by else frozenset(),
+                named[-1] if named else None)
 
     def unknown_share(self, question: str) -> float:
         """The share of the question's words that no indexed book uses (in any common inflection or

@@ -44,7 +44,7 @@ def unit_stop(text: str, at: int, inside: bool = True) -> bool:
 _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i.e."
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+){0,2}")
 STEM_CHARS = 7
 # words that ask rather than say: a question's "which way" or "how fast" names no fact to match
 QUESTION_WORDS = frozenset(
@@ -114,8 +114,9 @@ def words(text: str) -> list[str]:
     out = []
     for w in _WORD.findall(fold(text).replace("_", " ")):
         if "'" in w or "’" in w:
-            before, after = re.split(r"['’]", w)
-            w = after if len(before) == 1 and len(after) > 2 and before.isalpha() else before
+            parts = re.split(r"['’]", w)
+            elided = len(parts[0]) == 1 and len(parts[1]) > 2 and parts[0].isalpha()
+            w = parts[1] if elided else parts[0]
         out.append(w)
     return out
 

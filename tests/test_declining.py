@@ -31,6 +31,8 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     # an acronym names a thing a book must mention; a Roman numeral does not
     assert question_names("When did the LIGO observatory see the waves of Knot VIII?") == [
         frozenset({stem("knot")}), frozenset({stem("ligo")})]
+    assert question_names("Which shape does the Square NEVER see?") == [
+        frozenset({stem("square")})]  # a stop word in capitals is emphasis, no name
     assert ask("How did the NASA rocket tie the knots the travellers tied?") == []
     assert ask("What did Hubble measure about the knots the travellers tied?") == []
     assert ask("How did Ramanujan count the sides of the Square?") == []
@@ -164,6 +166,7 @@ def test_an_answer_far_from_every_use_of_a_rare_name_is_none(shared_books):
     _, found = evidence(index, question, windows=3, follow=2)
     at = {s: k for k, s in enumerate(index.sentences)}
     assert all(e.far == index.far_from(australia, at[e.text]) for e in found)
+    assert any(e.far for e in found) and not all(e.far for e in found)
 
     def chosen(far: bool) -> choose.Choice:
         job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0,
@@ -212,6 +215,8 @@ def test_a_question_about_a_year_after_the_books_latest_is_declined(shared_books
     assert years_said("Which particle was found in July 2012, and in the early 2000s?") == [
         2012, 2000]
     assert years_said("Nearly 2000 years before, 1728 cubes were cut (1840).") == [1840]
+    assert years_said("The sum from 1 to 2024 of the 2000 men, in 1500 B.C.") == []
+    assert years_said("In 1905 was it so? In the 1850s it was.") == [1905, 1850]
     from bookgpt.crawl.extract import strip_gutenberg
 
     text = strip_gutenberg((shared_books / "flatland.txt").read_text("utf-8"))  # no 2008 e-book

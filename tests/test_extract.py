@@ -207,19 +207,20 @@ def test_html_structure_from_markup() -> None:
 
 
 def test_html_table_of_contents_is_dropped_and_other_tables_kept(html_books) -> None:
-    """A contents table (most rows linking into the book, or ending in a page number) would stand
-    in the text as one long sentence naming every chapter; it goes, the chapters' own headings
-    stay, and a table of data stays."""
+    """A contents table (most rows linking into the book's chapters) would stand in the text as
+    one long sentence naming every chapter; it goes, the chapters' own headings stay, and a
+    table of data stays, its footnotes' links and all."""
     tangled = html_books["tangled_tale"]
     assert "Eligible Apartments |" not in tangled and "Mad Mathesis |" not in tangled
     assert "ELIGIBLE APARTMENTS." in tangled.split("\n")
     assert "Of the Nature of Flatland |" not in html_books["flatland"]
     rows = "".join(f"<tr><td>{n}</td><td><a href='#c{n}'>Chapter {n}</a></td></tr>"
                    for n in range(1, 4))
-    data = "".join(f"<tr><td>{n}</td><td>{n * n}</td></tr>" for n in range(1, 4))
+    data = "".join(f"<tr><td>{p}</td><td>{d}<a href='#fn{d}'>*</a></td></tr>"
+                   for p, d in (("Mercury", 88), ("Venus", 225), ("Earth", 365)))
     html = (f"<html><body><h1>T</h1><table>{rows}</table><p>Text.</p><table>{data}</table>"
             "</body></html>")
-    assert html_to_text(html) == "T\n\nText.\n\n1 | 1\n2 | 4\n3 | 9"
+    assert html_to_text(html) == "T\n\nText.\n\nMercury | 88*\nVenus | 225*\nEarth | 365*"
 
 
 # ----------------------------------------------------------------------------- LaTeX

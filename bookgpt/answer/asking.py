@@ -198,16 +198,18 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
         st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
         if st:
             out.append((m.group(), st))
-    # an acronym names a thing too ("the LIGO observatory", "GPS"), not a Roman numeral ("Knot
-    # VIII") nor a figure's label of three letters or fewer ("triangle ABC")
+    # an acronym of four letters or more names a thing too ("the LIGO observatory", "NASA"), not
+    # a Roman numeral ("Knot VIII"), a figure's label ("triangle ABC") nor a stop word written for
+    # emphasis ("NEVER")
     for m in _ACRONYM.finditer(text):
-        if not _ROMAN.fullmatch(m.group(1)):
-            out.append((m.group(), frozenset({stem(m.group(1).lower())})))
+        low = m.group(1).lower()
+        if not _ROMAN.fullmatch(m.group(1)) and is_content(low):
+            out.append((m.group(), frozenset({stem(low)})))
     return out
 
 
 _ACRONYM = re.compile(r"\b([A-Z]{4,8})s?\b")
-_ROMAN = re.compile(r"[IVXLCDM]+")
+_ROMAN = re.compile(r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 
 
 @dataclass(frozen=True)

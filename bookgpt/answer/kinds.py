@@ -105,16 +105,20 @@ _DATE = re.compile(r"\b\d{3,4}\b")
 YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b|\b\d{1,4}\s*(?:B\.\s?C\.|A\.\s?D\.|B\.?C\.?E\b|BC\b|AD\b)|"
                   r"\b(?:A\.\s?D\.|AD)\s*\d{1,4}\b")
 # a year as a text says one: after a word that leads a date ("in 1840", "of 1693", "since 1850",
-# "July 2012", "A.D. 800") or in brackets ("(1840)"), and a decade ("the early 2000s"), not a
-# figure that counts ("nearly 2000 years", "1728 cubes")
-_YEAR_SAID = re.compile(r"(?:\b(?:in|of|year|since|until|till|by|about|after|before|from|to|A\.D\.|"
+# "July 2012", "A.D. 800"), in brackets ("(1840)"), or a decade ("the early 2000s", "the 1850s");
+# not a figure that counts ("nearly 2000 years", "in 1728 cubes", "the 2000 men", "from 1 to
+# 2024") nor one before the era ("1500 B.C.")
+_COUNTED_AFTER = (r"(?!\s*(?:B\.?\s?C|men\b|women\b|people\b|children\b|feet\b|sheep\b|"
+                  r"(?!(?:was|is|has|his|this|its|as|us|thus|yes|whereas)\b)[a-z]+s\b))")
+_YEAR_SAID = re.compile(r"(?:\b(?:in|of|year|since|until|till|after|before|A\.D\.|"
                         r"[A-Z][a-z]+\.?(?: \d{1,2},?)?)\s+(?:the\s+(?:early\s+|late\s+)?)?|\()"
-                        r"(1\d{3}|20\d{2})(?:'?s\b|\b(?!\s*[a-z]+s\b))")
+                        r"(1\d{3}|20\d{2})(?:'?s\b|\b" + _COUNTED_AFTER + r")|"
+                        r"\bthe\s+(?:early\s+|late\s+|mid-?)?(1\d{3}|20\d{2})'?s\b")
 
 
 def years_said(text: str) -> list[int]:
     """The years a text says (`_YEAR_SAID`), in its order."""
-    return [int(m.group(1)) for m in _YEAR_SAID.finditer(text)]
+    return [int(m.group(1) or m.group(2)) for m in _YEAR_SAID.finditer(text)]
 
 
 # a figure: in scientific notation ("1.3 × 10^13", "6.02 x 10^23"), in digits ("300,000",

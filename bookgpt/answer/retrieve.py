@@ -151,6 +151,7 @@ class SentenceIndex:
                     for s, p in self.postings.items()}
         self._semantic: semantic.SemanticIndex | None | bool = False  # False: not built yet
         self._pairs: set[tuple[str, str]] | None = None  # adjacent stems, built on first use
+        self._mentioned: dict[frozenset[str], list[int]] = {}  # `mentioned_at`, kept
 
     def prepare(self) -> SentenceIndex:
         """Train (or load) the book's encoder now rather than on its first search: a server does
@@ -235,10 +236,14 @@ class SentenceIndex:
         return max((y for sentence in self.sentences for y in years_said(sentence)), default=None)
 
     def mentioned_at(self, name: frozenset[str]) -> list[int]:
-        """The sentences that use a name (`mentions`), a heading's the sentence after it."""
-        postings = sorted((self.postings.get(s, ()) for s in name), key=len)
-        together = set(postings[0]).intersection(*postings[1:]) if postings[0] else set()
-        return sorted(together | {k for k, heading in self._heading_stems if name <= heading})
+        """The sentences that use a name (`mentions`), a heading's the sentence after it (kept per
+        name: the evidence asks for each of its sentences)."""
+        if name not in self._mentioned:
+            postings = sorted((self.postings.get(s, ()) for s in name), key=len)
+            together = set(postings[0]).intersection(*postings[1:]) if name and postings[0] else set()
+            self._mentioned[name] = sorted(
+                together | {k for k, heading in self._heading_stems if name and name <= heading})
+        return self._mentioned[name]
 
     def far_from(self, name: frozenset[str], k: int) -> bool:
         """Whether sentence k stands far from every use of a name the book uses rarely (at most

@@ -289,26 +289,18 @@ def _layout(soup: BeautifulSoup, blocks: Iterable[str], lines: Iterable[str],
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
-_PAGE_CELL = re.compile(r"\s*(?:\d{1,4}|[ivxlcIVXLC]{1,6})\.?\s*")
-
-
 def _contents(table: Tag) -> bool:
     """Whether an HTML table is a table of contents: three rows or more, most of them linking
-    into the book ("#chapter2") or ending in a page number ("Eligible Apartments | 4"). Its rows
-    would stand in the text as sentences naming every chapter ("II. | Eligible Apartments | 4
-    III. | Mad Mathesis | 13"), and answer questions about all of them."""
-    rows = table.find_all("tr")
-    if len(rows) < 3:
-        return False
-    listed = 0
-    for row in rows:
-        cells = row.find_all(["td", "th"])
-        linked = row.find("a", href=re.compile(r"^#")) is not None
-        # a title and its page: "Eligible Apartments | 4" (not a row of figures, "2 | 4")
-        paged = (bool(cells) and _PAGE_CELL.fullmatch(cells[-1].get_text()) is not None
-                 and any(re.search(r"[^\W\d_]{3}", c.get_text()) for c in cells[:-1]))
-        listed += linked or paged
-    return listed * 5 >= len(rows) * 3
+    into the book ("#chapter2"; a footnote's "#fn3" is no chapter). Its rows would stand in the
+    text as sentences naming every chapter ("II. | Eligible Apartments | 4 III. | Mad Mathesis |
+    13"), and answer questions about all of them. A table of data ("Mercury | 88") links nowhere
+    and stays; so does a table whose rows a nested table holds."""
+    rows = [r for r in table.find_all("tr") if r.find_parent("table") is table]
+    linked = sum(r.find("a", href=_CHAPTER_LINK) is not None for r in rows)
+    return len(rows) >= 3 and linked * 5 >= len(rows) * 3
+
+
+_CHAPTER_LINK = re.compile(r"^#(?!(?:fn|foot|note|ref|cite)\w*)", re.IGNORECASE)
 
 
 def html_to_text(html: str) -> str:
