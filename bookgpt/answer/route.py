@@ -16,8 +16,9 @@ from bookgpt.text import content_stems
 
 # best windows of sentences sent to each book model: 4 against 3 over dev.jsonl and six blind
 # sets, routed, F1 0.2817 -> 0.2856 on the blind sets (+3 answers, one support lost), dev.jsonl
-# the same; answering no slower within the noise (`bench answer`: 17.3 and 20.9 questions/s
-# against 20.4 and 19.7, alternated, beside another job); 5 gave the same as 4, right book given
+# the same; 5 gave the same as 4, right book given. The book's side answers about a fifth slower
+# with it (more sentences to cut candidates from): `bench answer` answer_ms 9.7-13.1 against
+# 8.2-9.5 at the session's start, alternated in one run (docs/answers.md)
 WINDOWS = 4
 # sentences after each window sent with it (answers often stand a sentence or two after the one
 # that echoes the question). Over dev.jsonl and blind sets 1-9, 2 against 1: F1 +0.005 to +0.011
