@@ -25,7 +25,6 @@ holds each file's sha256, is written last.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import io
 import itertools

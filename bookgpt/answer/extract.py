@@ -221,14 +221,13 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
                    for i, (a, b) in enumerate(clauses)
                    for m in GROUNDS[asked.kind][0].finditer(sentence, a, b)]
-    # a name cut out of a clause stands as near the echo as the clauses around it
-    # do: "Cassini" of "... between the Newtonians who believed the earth flattened, as the
-    # theory of gravitation requires, and Cassini" is as near as that pair of clauses
+    # a name cut out of a clause stands as near the echo as the clauses around it do: "Cassini"
+    # of "... between the Newtonians who believed the earth flattened, as the theory of
+    # gravitation requires, and Cassini" is as near as that pair of clauses
     last = len(clauses) - 1
+    pieces[named:cut] = [(max(0, i - 1), min(last, j + 1), raw) for i, j, raw in pieces[named:cut]]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
-                      default=0.0) / total)
-            for i, j, raw in ((max(0, i - 1), min(last, j + 1), raw) if named <= k < cut else (i, j, raw)
-                              for k, (i, j, raw) in enumerate(pieces))]
+                      default=0.0) / total) for i, j, raw in pieces]
 
 
 def _coordinated(clause: str) -> list[str]:

@@ -151,7 +151,7 @@ class SentenceIndex:
                     for s, p in self.postings.items()}
         self._semantic: semantic.SemanticIndex | None | bool = False  # False: not built yet
         self._pairs: set[tuple[str, str]] | None = None  # adjacent stems, built on first use
-        self._mentioned: dict[frozenset[str], list[int]] = {}  # `mentioned_at`, kept
+        self._mentioned: dict[frozenset[str], tuple[list[int], frozenset[int]]] = {}  # `_uses`
 
     def prepare(self) -> SentenceIndex:
         """Train (or load) the book's encoder now rather than on its first search: a server does
@@ -236,13 +236,19 @@ class SentenceIndex:
         return max((y for sentence in self.sentences for y in years_said(sentence)), default=None)
 
     def mentioned_at(self, name: frozenset[str]) -> list[int]:
-        """The sentences that use a name (`mentions`), a heading's the sentence after it (kept per
-        name: the evidence asks for each of its sentences)."""
+        """The sentences that use a name (`mentions`), a heading's the sentence after it."""
+        return self._uses(name)[0]
+
+    def _uses(self, name: frozenset[str]) -> tuple[list[int], frozenset[int]]:
+        """(`mentioned_at`, those of them that are headings or titles), kept per name: the
+        evidence asks for each of its sentences."""
         if name not in self._mentioned:
             postings = sorted((self.postings.get(s, ()) for s in name), key=len)
             together = set(postings[0]).intersection(*postings[1:]) if name and postings[0] else set()
-            self._mentioned[name] = sorted(
-                together | {k for k, heading in self._heading_stems if name and name <= heading})
+            headings = {k for k, heading in self._heading_stems if name and name <= heading}
+            at = sorted(together | headings)
+            # a title kept as a sentence heads its section too
+            self._mentioned[name] = (at, frozenset(headings | set(at).intersection(self._head_starts)))
         return self._mentioned[name]
 
     def far_from(self, name: frozenset[str], k: int) -> bool:
@@ -252,11 +258,9 @@ class SentenceIndex:
         opens (a chapter named "The Dead Reckoning" speaks of it all through). A book that names
         a thing once or twice answers questions about it near there, or not at all ("the
         capital city of Australia", where a puzzle's hero had gone out to Australia)."""
-        at = self.mentioned_at(name)
+        at, headed = self._uses(name)
         if not at or len(at) > RARE_NAME or name <= self.framing:
             return False
-        headed = ({p for p, heading in self._heading_stems if name <= heading}
-                  | set(at).intersection(self._head_starts))  # a title kept as a sentence
         for p in at:
             if abs(p - k) <= NAME_REACH or (p in headed and p <= k < self._next_heading(p)):
                 return False
