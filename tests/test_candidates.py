@@ -439,3 +439,25 @@ def test_a_question_that_offers_two_answers_gets_the_one_its_sentence_takes():
     assert first_answer(q, *said) == "neither"
     said = [("The keeper learnt his craft from his father on the cliffs.", 1.0)]
     assert first_answer(q, *said) != "craft"
+
+
+def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
+    """"Through what ...?", "From which side ...?": the answer stands after the same preposition
+    in the sentence (not after a negated one), and reads with it; "by what means", "in what
+    sense", a figure's or a time's preposition ("at what angle", "in what year") ask no such
+    object."""
+    assert Asked.of("Through what did the river shape the valley?").prep == "through"
+    assert Asked.of("In the old town, from which side does the wind blow?").prep == "from"
+    assert Asked.of("To whom did the keeper leave the lamp?").prep == "to"
+    for q in ("By what means did they cross the river?", "In what sense is the lamp old?",
+              "For what purposes was the tower built?", "At what angle does the road climb?",
+              "In what year was the tower built?", "What did the river shape?"):
+        assert Asked.of(q).prep == "", q
+    said = ("It was, in the end, through the floods, and not through its slow wearing of the "
+            "rock, that the river chiefly shaped the valley.", 1.0)
+    assert first_answer("Through what has the river chiefly shaped the valley?", said) == (
+        "through the floods")
+    said = ("The travellers in the hill country reckon distances in hours of walking, leaving "
+            "miles to the map-makers.", 1.0)
+    assert first_answer("In hill country, in what unit are distances reckoned?", said) == (
+        "in hours of walking")

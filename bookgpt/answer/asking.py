@@ -41,6 +41,16 @@ _ALTERNATIVES = re.compile(r"\b([a-z][a-z-]+) or (?:an? |the )?([a-z][a-z-]+)\b"
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
 # ... or at its end: "... a remarkable application of which theorem?"
+# a question asking for the object of a preposition, at the head of its clause: "Through what
+# has the moon chiefly influenced the earth?", "From what sources did the Arabs take it?", "To
+# whom should elegance be left?" (the answer stands after the same preposition: "through the
+# tides"); not one that asks for a figure or a time ("at what angle", "in what year"), nor for a
+# manner, a sense or a purpose ("by what means", "in what two ways", "for what purposes")
+_PREP_ASKED = re.compile(r"(?:^|[,;:]\s+)\W*(through|by|from|with|into|to|under|for|upon|after|"
+                         r"against|in|on|at)\s+(?:what|which|whom)\b(?!\s+(?:\w+\s+)?(?:means|sense|"
+                         r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)")
+_FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "money",
+                      "temperature", "measure"})
 _WHICH_LAST = re.compile(r"\bwhich (\w+)(?: (\w+))?\W*$")
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
@@ -226,6 +236,7 @@ class Asked:
     year: bool = False  # it asks for a year ("in what year"), which only a figure gives
     which: frozenset[str] = frozenset()  # stems of the kind a "which" asks for ("which planet")
     offered: tuple[str, ...] = ()  # stems of the two answers an "X or Y?" question offers
+    prep: str = ""  # the preposition whose object a question asks for ("through what": through)
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -234,7 +245,15 @@ class Asked:
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
                    answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
-                   _group_stems(_WHICH.match(low) or _WHICH_LAST.search(low)), _offered(low))
+                   _group_stems(_WHICH.match(low) or _WHICH_LAST.search(low)), _offered(low),
+                   _prep_asked(low))
+
+
+def _prep_asked(low: str) -> str:
+    """The preposition a question asks the object of (`_PREP_ASKED`), "" if none, or if what it
+    asks for is a figure or a time, which its own candidates give."""
+    m = _PREP_ASKED.search(low)
+    return m.group(1) if m and answer_type(low) not in _FIGURED else ""
 
 
 def _offered(low: str) -> tuple[str, ...]:

@@ -86,6 +86,11 @@ NEAR_FLOOR = 0.4
 # a sentence labelled as an answer matches as well as the best window, and its candidates count
 # this much more than others
 LABELLED = 1.5
+# the object of the preposition a question asks with ("through what"): at most PREP_WORDS words
+# with it, ideally PREP_LENGTH, and not after a negation ("and not through its phases")
+PREP_WORDS = 8
+PREP_LENGTH = 4
+_NEGATED = re.compile(r"\b(?:not|nor|never)\s+$", re.IGNORECASE)
 MAX_WORDS = 20  # a longer piece is a passage, not an answer
 OPENING_NAME = 0.5
 # a clause that points to what comes next ("This theorem may be stated as follows:", "let us
@@ -169,7 +174,8 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     Nearness (0..1) is how close the piece stands to the clauses that echo the question."""
     clauses = [(a, b) for a, b in split_clauses(sentence)
                if not _aside(sentence[a:b]) or type_fit(asked.kind, sentence[a:b],
-                                                         asked.words) == 1.0]
+                                                         asked.words) == 1.0
+               or (asked.prep and _opens_with(sentence[a:b].lstrip(), asked.prep))]
     echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in asked.stems)
             for a, b in clauses]
     total = sum(echo) or 1
@@ -216,6 +222,11 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     if asked.many:  # two things asked for: "X and Y", as many words after "and" as before
         pieces += [(i, i, c) for i, (a, b) in enumerate(clauses)
                    for c in _coordinated(sentence[a:b])]
+    if asked.prep:  # the object of the preposition asked with: "through the tides"
+        pieces += [(i, i, " ".join(sentence[m.start():b].split()[:PREP_WORDS]))
+                   for i, (a, b) in enumerate(clauses)
+                   for m in re.finditer(r"\b" + asked.prep + r"\b", sentence[:b], re.IGNORECASE)
+                   if m.start() >= a and not _NEGATED.search(sentence, 0, m.start())]
     if asked.kind in GROUNDS:  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
@@ -228,6 +239,10 @@ def _pieces(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     pieces[named:cut] = [(max(0, i - 1), min(last, j + 1), raw) for i, j, raw in pieces[named:cut]]
     return [(raw, max((echo[k] / (1 + max(i - k, k - j, 0)) for k in range(len(clauses))),
                       default=0.0) / total) for i, j, raw in pieces]
+
+
+def _opens_with(text: str, word: str) -> bool:
+    return text[:len(word) + 1].lower().rstrip() == word and not text[len(word):len(word) + 1].isalnum()
 
 
 def _coordinated(clause: str) -> list[str]:
@@ -276,12 +291,13 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     # ... but what a "how many" counts is no restatement: "256 different ways" says it all
     novelty = sum(1 for w in whole if stem(w) not in asked.stems or stem(w) in asked.counted
                   ) / len(whole)
-    ideal = _LENGTH[asked.kind]
+    ideal = PREP_LENGTH if asked.prep else _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
     # a reason is judged on the piece as cut (its "because" is trimmed off as a stop word), and
     # so is a measure (its unit, when the question names it: "6-1/4" of "6-1/4 minutes")
     judged = raw if asked.kind in GROUNDS or asked.kind in MEASURES else text
-    fit = type_fit(asked.kind, judged, asked.words)
+    fit = 1.0 if asked.prep and _opens_with(raw, asked.prep) else type_fit(asked.kind, judged,
+                                                                              asked.words)
     if asked.many and asked.kind in ("meaning", "thing") and _AND.search(text):
         fit = 1.0  # two things asked for, and two given
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
@@ -383,6 +399,9 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             if not raw or _TAG_ALONE.fullmatch(raw.strip(" \"'“”‘’_,")):
                 continue
             text = _trim(raw, asked.stems, keep)
+            if asked.prep and _opens_with(raw, asked.prep) and not _opens_with(text, asked.prep):
+                at = raw.find(text)  # "through the tides": its preposition kept
+                text = raw[:at] + text if at > 0 else text
             if asked.kind in GROUNDS:
                 text = _trim(GROUNDS[asked.kind][1].sub("", text), asked.stems)
             if not text or (text.lower(), sentence) in tried:
