@@ -461,3 +461,22 @@ def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
             "miles to the map-makers.", 1.0)
     assert first_answer("In hill country, in what unit are distances reckoned?", said) == (
         "in hours of walking")
+
+
+def test_a_question_asking_two_things_gets_both_from_one_sentence():
+    """"Who ..., and in what year?", "When and where ...?": the kind of the other part is read, and
+    a candidate answering one part takes what its sentence gives of the other; a question of one
+    part, or whose other part no text marks ("and why ...?"), asks nothing more."""
+    assert Asked.of("Who built the lighthouse, and in what year?").also == "person"
+    assert Asked.of("When and where did the old guild of weavers meet?").also == "place"
+    for q in ("In the old town, from which direction does the wind blow?",
+              "When the storm came, which two boats stayed out?",
+              "Did the keeper light the lamp, and why did he stop?"):
+        assert Asked.of(q).also == "", q
+    said = ("The lighthouse was built in 1791 by the engineers Thomas Ledger and Walter Crane, "
+            "who came from the north.", 1.0)
+    answer = first_answer("Who built the lighthouse, and in what year?", said)
+    assert "1791" in answer and "Thomas Ledger and Walter Crane" in answer
+    said = ("The weavers' guild met from 1717 to 1845 in Spitalfields, near the river.", 1.0)
+    answer = first_answer("When and where did the weavers' guild meet?", said)
+    assert "1717" in answer and "Spitalfields" in answer

@@ -51,6 +51,11 @@ _PREP_ASKED = re.compile(r"(?:^|[,;:]\s+)\W*(through|by|from|with|into|to|under|
                          r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)")
 _FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "money",
                       "temperature", "measure"})
+# a question that asks two things, its parts joined by "and" before an asking word ("Who introduced
+# it, and in what year?", "When and where did it flourish?")
+_PARTS = re.compile(r",?\s+and\s+(?=(?:(?:in|at|on|from|to|by|with|about|for) )?"
+                    r"(?:what|which|how|who|whom|whose|when|where)\b)")
+_MARKED = _FIGURED | {"person", "place"}  # kinds a text marks: a name, a time, a figure
 _WHICH_LAST = re.compile(r"\bwhich (\w+)(?: (\w+))?\W*$")
 # what a "how many" question counts: the words after it ("how many [different] ways")
 _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
@@ -237,6 +242,9 @@ class Asked:
     which: frozenset[str] = frozenset()  # stems of the kind a "which" asks for ("which planet")
     offered: tuple[str, ...] = ()  # stems of the two answers an "X or Y?" question offers
     prep: str = ""  # the preposition whose object a question asks for ("through what": through)
+    # the kind of thing the other part of a two-part question asks for, when a text marks it ("who
+    # ..., and in what year": the kind is a time, this a person); "" for a question of one part
+    also: str = ""
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
@@ -246,7 +254,7 @@ class Asked:
                    answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
                    _group_stems(_WHICH.match(low) or _WHICH_LAST.search(low)), _offered(low),
-                   _prep_asked(low))
+                   _prep_asked(low), _also(low))
 
 
 def _prep_asked(low: str) -> str:
@@ -254,6 +262,15 @@ def _prep_asked(low: str) -> str:
     asks for is a figure or a time, which its own candidates give."""
     m = _PREP_ASKED.search(low)
     return m.group(1) if m and answer_type(low) not in _FIGURED else ""
+
+
+def _also(low: str) -> str:
+    """The kind the other part of a two-part question asks for (`Asked.also`)."""
+    parts = _PARTS.split(low)
+    if len(parts) < 2:
+        return ""
+    kind = answer_type(low)
+    return next((k for k in map(_type_of, parts) if k != kind and k in _MARKED), "")
 
 
 def _offered(low: str) -> tuple[str, ...]:

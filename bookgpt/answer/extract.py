@@ -15,6 +15,7 @@ kind of thing a piece holds is read by `bookgpt.answer.kinds`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Set
@@ -91,6 +92,14 @@ LABELLED = 1.5
 PREP_WORDS = 8
 PREP_LENGTH = 4
 _NEGATED = re.compile(r"\b(?:not|nor|never)\s+$", re.IGNORECASE)
+# a question asking two things: a candidate with what its sentence says of the other (of at most
+# BOTH_WORDS words) counts this much more; the best BOTH_TRIED candidates are tried
+BOTH = 1.2
+BOTH_WORDS = 6
+BOTH_TRIED = 5
+# a name after a locative preposition names a place ("born in Yorkshire"), not a person
+_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|into)\s+(?:the\s+)?$", re.IGNORECASE)
+STRICT_KINDS = frozenset({"person", "place", "time", "number", *MEASURES})
 MAX_WORDS = 20  # a longer piece is a passage, not an answer
 OPENING_NAME = 0.5
 # a clause that points to what comes next ("This theorem may be stated as follows:", "let us
@@ -421,5 +430,41 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 # them as the book has them
                 _keep(out, seen, Candidate(text=_ITALIC.sub("", text), sentence=sentence,
                                            score=score))
+    if asked.also:
+        for cand in _both(sorted(out, key=lambda c: -c.score)[:BOTH_TRIED], asked):
+            _keep(out, seen, cand)
     out.sort(key=lambda c: -c.score)
     return out[:limit]
+
+
+def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
+    """For a question that asks two things ("Who introduced it, and in what year?"), each of the
+    best candidates that answers its part with the nearest short piece of its sentence that
+    answers the other ("1985, Jean-Paul Doignon and Jean-Claude Falmagne"), in the sentence's
+    order."""
+    other = dataclasses.replace(asked, kind=asked.also, many=True, prep="", also="")
+    out = []
+    for cand in best:
+        if (asked.kind in STRICT_KINDS and type_fit(asked.kind, cand.text, asked.words) < 1.0
+                or type_fit(asked.also, cand.text, asked.words) == 1.0):
+            continue  # no answer to its own part, or one to both already
+        at = cand.sentence.find(cand.text)
+        found = []
+        for raw, _ in _pieces(cand.sentence, other):
+            text = _trim(raw, asked.stems)
+            where = cand.sentence.find(text)
+            if (text and len(text.split()) <= BOTH_WORDS and where >= 0
+                    and text.lower() not in cand.text.lower()
+                    and cand.text.lower() not in text.lower()
+                    and type_fit(asked.also, text, asked.words) == 1.0
+                    and (asked.also not in ("person", "place")
+                         or named_inside(text, cand.sentence, asked.words)
+                         and bool(_LOCATIVE.search(cand.sentence, 0, where))
+                         == (asked.also == "place"))):
+                found.append((abs(where - at) if at >= 0 else 0, -len(text), where, text))
+        if found:
+            _, _, where, text = min(found)
+            both = (cand.text, _ITALIC.sub("", text))  # in the order the sentence says them
+            out.append(Candidate(text=", ".join(both if where > at else both[::-1]),
+                                 sentence=cand.sentence, score=cand.score * BOTH))
+    return out
