@@ -480,3 +480,11 @@ def test_a_question_asking_two_things_gets_both_from_one_sentence():
     said = ("The weavers' guild met from 1717 to 1845 in Spitalfields, near the river.", 1.0)
     answer = first_answer("When and where did the weavers' guild meet?", said)
     assert "1717" in answer and "Spitalfields" in answer
+
+
+def test_a_place_asked_for_stands_after_a_locative_preposition():
+    """"Where ...?": of the names in a sentence, one after "at", "in", "from" (a word or two
+    between) is a place; one after "of" names something else ("the shrine of Saint Anne")."""
+    said = ("A band of drovers, on their road to the shrine of Saint Anne, gathered at the old "
+            "Crown Inn before they rode.", 1.0)
+    assert first_answer("Where did the drovers gather before they rode?", said) == "Crown Inn"

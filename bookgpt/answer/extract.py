@@ -64,8 +64,12 @@ PREP_LENGTH = 4  # the ideal length of the object of a preposition asked for ("t
 BOTH = 1.2
 BOTH_WORDS = 6
 BOTH_TRIED = 5
-# a name after a locative preposition names a place ("born in Yorkshire"), not a person
-_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|into)\s+(?:the\s+)?$", re.IGNORECASE)
+# a name after a locative preposition names a place ("born in Yorkshire", "met at the old Tabard
+# Inn"), not a person; a place asked for that stands after none counts UNLOCATED as much
+_LOCATIVE_WORDS = ("in", "at", "near", "from", "to", "into", "on")
+_LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS) + r")\s+(?:the\s+)?(?:[a-z]+\s+)?$",
+                       re.IGNORECASE)
+UNLOCATED = 0.8
 STRICT_KINDS = frozenset({"person", "place", "time", "number", *MEASURES})
 OPENING_NAME = 0.5
 # a clause that points to what comes next ("This theorem may be stated as follows:", "let us
@@ -229,6 +233,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 if asked.kind in ("person", "place") and not stated and not named_inside(
                         text, sentence, asked.words):
                     score *= OPENING_NAME
+                if asked.kind == "place" and not stated and not _located(text, sentence):
+                    score *= UNLOCATED
                 # the answer reads without its italics' marks; its sentence, the citation, keeps
                 # them as the book has them
                 _keep(out, seen, Candidate(text=_ITALIC.sub("", text), sentence=sentence,
@@ -238,6 +244,13 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             _keep(out, seen, cand)
     out.sort(key=lambda c: -c.score)
     return out[:limit]
+
+
+def _located(text: str, sentence: str) -> bool:
+    """Whether a piece of a sentence stands after a locative preposition ("at the old Tabard Inn")."""
+    at = sentence.find(text)
+    return at >= 0 and (text.split(" ", 1)[0].lower() in _LOCATIVE_WORDS  # "from Syria and ..."
+                        or bool(_LOCATIVE.search(sentence, 0, at)))
 
 
 def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
