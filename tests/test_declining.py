@@ -33,6 +33,13 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
         frozenset({stem("knot")}), frozenset({stem("ligo")})]
     assert question_names("Which shape does the Square NEVER see?") == [
         frozenset({stem("square")})]  # a stop word in capitals is emphasis, no name
+    # a name's eponymous term is part of it: "the Euclid conjecture" is no use of "Euclid"
+    assert question_names("Who proved the Euclid conjecture on squares?") == [
+        frozenset({stem("euclid"), stem("conjecture")})]
+    assert question_names("Is Wilson's theorem true?") == [
+        frozenset({stem("wilson"), stem("theorem")})]
+    assert ask("What did the Sphere say of the Square?") != []
+    assert ask("Who proved the Square conjecture about spheres?") == []
     assert ask("How did the NASA rocket tie the knots the travellers tied?") == []
     assert ask("What did Hubble measure about the knots the travellers tied?") == []
     assert ask("How did Ramanujan count the sides of the Square?") == []

@@ -210,9 +210,15 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
     for m in _NAME_RUN.finditer(text, 1):
         if _describes(m.group(), text[m.end():].lstrip()):
             continue
-        st = frozenset(stem(w) for w in words(m.group()) if is_content(w) and len(w) >= 3)
+        written = m.group()
+        # a name's eponymous term is part of it: "the Kepler conjecture" is no use of "Kepler"
+        # alone ("Wilson's theorem", "Hubble constant")
+        term = _EPONYM.match(text, m.end())
+        if term:
+            written = text[m.start():term.end()]
+        st = frozenset(stem(w) for w in words(written) if is_content(w) and len(w) >= 3)
         if st:
-            out.append((m.group(), st))
+            out.append((written, st))
     # an acronym of four letters or more names a thing too ("the LIGO observatory", "NASA"), not
     # a Roman numeral ("Knot VIII"), a figure's label ("triangle ABC") nor a stop word written for
     # emphasis ("NEVER")
@@ -223,6 +229,8 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
     return out
 
 
+_EPONYM = re.compile(r"\s+(?:theorem|conjecture|hypothesis|constant|paradox|equation|postulate|"
+                     r"axiom|formula|law)s?\b")
 _ACRONYM = re.compile(r"\b([A-Z]{4,8})s?\b")
 _ROMAN = re.compile(r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 
