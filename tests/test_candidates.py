@@ -362,6 +362,11 @@ def test_a_question_asking_what_something_is_called_gets_the_name_given():
     assert first_answer(q, ("The first term, the ratio, and the sum fix the series.", 1.0),
                         ("We call such a system, in short, a skew number system.", 0.9)
                         ) == "skew number system"
+    # after "what I call" the name comes first, and what follows its comma describes it
+    q = "What does the keeper call his habit of counting the waves before he sleeps?"
+    assert first_answer(q, ("Counting the waves before sleep is a specimen of what I will call "
+                            "the tide-tally of the keeper, a habit which all lighthouse men "
+                            "share.", 1.0)) == "tide-tally of the keeper"
     # what asks for a name: not a visit "called on", a contraction is no possessive
     assert not Asked.of("What was the reason Holmes called on Watson?").naming
     assert Asked.of("What is the name of the ratio that's used for conics?").naming

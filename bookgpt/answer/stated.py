@@ -58,6 +58,8 @@ _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|yo
                        r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
                        re.IGNORECASE)
 
+_WHAT_BEFORE = re.compile(r"\bwhat\s+$", re.IGNORECASE)
+
 
 def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(name, echo) a sentence gives something, for a question asking what it is called: after a
@@ -77,7 +79,10 @@ def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     else:
         parts = [p for p in re.split(r",\s+", unquoted(re.split(r"[;:()\[\]]|--|—|–", rest)[0]))
                  if p.strip()]
-        name = parts[-1] if len(parts) > 1 else ""
+        # ... but after "what" the name comes first: "a specimen of what I will call the
+        # assumption-trick of controversy, a habit which ..."
+        what = _WHAT_BEFORE.search(sentence, 0, at.start())
+        name = parts[0] if what and parts else parts[-1] if len(parts) > 1 else ""
     before = {stem(w) for w in words(sentence[:at.start()]) if is_content(w)}
     echo = len(before & asked.stems) / (len(asked.stems) or 1)
     return [(name, echo)] if name else []
