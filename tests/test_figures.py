@@ -69,6 +69,15 @@ def test_a_count_keeps_what_it_counts():
              ("Therefore the least percentage is 10.", 0.9)]
     assert first_answer("If 70% lost an eye and 85% a leg, at least what percentage lost all "
                         "four?", *sents) == "10"
+    # ... or when the subject says the question's superlative in other words ("the smallest
+    # flock" asked, "The least number is 7,560" said), its noun beside it: "the smallest number
+    # that has seven divisors and no more is 64" is not the least asked for
+    sents = [("For example, the smallest number that has seven divisors and no more is 64.", 1.0),
+             ("This riddle asks for the smallest number with exactly sixty-four divisors, counting "
+              "1 and the number itself.", 1.0),
+             ("The least number is 7,560.", 0.9)]
+    assert first_answer("What is the smallest flock of sheep that could stand in equal rows in "
+                        "exactly sixty-four different ways?", *sents) == "7,560"
     sents = [("On a board of this kind n would be 8; so the bishops may be placed in 256 "
               "different ways.", 1.0)]
     assert first_answer("In how many different ways can the bishops be placed on the board?",

@@ -98,6 +98,15 @@ _IS_FIGURE = re.compile(r"\b(?:is|are|was|were|be|been)\s+(?:(?:therefore|thus|t
 _AUXILIARIES = frozenset("would will shall should must may might can could have has had therefore "
                          "then thus also".split())
 
+_LEAST = frozenset("smallest least fewest minimum lowest shortest".split())
+_MOST = frozenset("largest greatest most maximum highest longest biggest".split())
+
+
+def _superlative(ws) -> str:
+    """Which way a superlative among `ws` points: "least", "most", or "" for none."""
+    ws = {w.lower() for w in ws}
+    return "least" if ws & _LEAST else "most" if ws & _MOST else ""
+
 
 def stated_figures(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     """(figure, echo) a sentence states its subject to be, for a question asking for a number
@@ -105,16 +114,22 @@ def stated_figures(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     stems in the subject (its clause up to the copula): how surely the figure is the one asked
     for. A subject with none of them states nothing asked."""
     out = []
+    superlative = _superlative(asked.words)
     for m in _IS_FIGURE.finditer(sentence):
         head = sentence[:m.start()].rstrip(" ,")  # "... the wrong hat, is 14,833"
         subject = [w for w in words(head[max(head.rfind(c) for c in ",;:(") + 1:])
                    if w not in _AUXILIARIES]
-        echo = len({stem(w) for w in subject if is_content(w)} & asked.stems) / (
+        # a superlative the question asks with, said in the subject in its words or others of
+        # the same sense ("the smallest company" asked, "The least number is 7,560." said)
+        # (the subject ends with it and its noun: not "the smallest number that has seven
+        # divisors and no more is 64")
+        same = bool(superlative) and superlative == _superlative(subject[-2:])
+        echo = (len({stem(w) for w in subject if is_content(w)} & asked.stems) + same) / (
             len(asked.stems) or 1)
         figure = first_clause(sentence[m.end():]).rstrip(" .")
         # the subject's last word is the question's: "the least percentage", "the wrong hat",
         # not a variable's value ("on an ordinary chessboard n would be 8")
-        if subject and stem(subject[-1]) in asked.stems and figure:
+        if subject and (stem(subject[-1]) in asked.stems or same) and figure:
             out.append((figure, echo))
     return out
 
