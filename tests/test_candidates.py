@@ -462,6 +462,11 @@ def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
             "rock, that the river chiefly shaped the valley.", 1.0)
     assert first_answer("Through what has the river chiefly shaped the valley?", said) == (
         "through the floods")
+    # "to whom": the object of "to", name or not, and not the relative "to whom" itself
+    said = ("I kept to the rule of that wise keeper J. Trelawny, according to whom all lamps "
+            "ought to be left to the boatmen.", 1.0)
+    assert first_answer("According to the keeper, to whom should the lamps be left?", said) == (
+        "to the boatmen")
     said = ("The travellers in the hill country reckon distances in hours of walking, leaving "
             "miles to the map-makers.", 1.0)
     assert first_answer("In hill country, in what unit are distances reckoned?", said) == (

@@ -230,10 +230,13 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 score *= LABELLED if stated else 1.0
                 if not stated and _announcing(text, sentence, cue):
                     score *= ANNOUNCING
-                if asked.kind in ("person", "place") and not stated and not named_inside(
+                # (the object of a preposition asked with is the answer's shape, name or not:
+                # "to whom": "to the tailor and to the cobbler")
+                named = stated or (asked.prep and opens_with(text, asked.prep))
+                if asked.kind in ("person", "place") and not named and not named_inside(
                         text, sentence, asked.words):
                     score *= OPENING_NAME
-                if asked.kind == "place" and not stated and not _located(text, sentence):
+                if asked.kind == "place" and not named and not _located(text, sentence):
                     score *= UNLOCATED
                 # the answer reads without its italics' marks; its sentence, the citation, keeps
                 # them as the book has them

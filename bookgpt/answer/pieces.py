@@ -51,10 +51,12 @@ COUNTED_KINDS = frozenset({"number", "time", *MEASURES})  # a figure answers the
 _UNIT_ENDING = re.compile(r"_?" + UNIT_ABBREVIATIONS + r"\._?", re.IGNORECASE)  # "in.", "_d._"
 
 # the object of the preposition a question asks with ("through what"): at most PREP_WORDS words
-# with it, and not after a negation ("and not through its phases")
+# with it, and not after a negation ("and not through its phases") nor before a relative ("to
+# whom matters of elegance ought to be left")
 PREP_WORDS = 8
 
 _NEGATED = re.compile(r"\b(?:not|nor|never)\s+$", re.IGNORECASE)
+_RELATIVE = re.compile(r"\s+(?:whom|which|whose|what)\b", re.IGNORECASE)  # "to whom matters ..."
 
 
 def _counted(text: str, counted: frozenset[str]) -> str:
@@ -171,7 +173,8 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:PREP_WORDS]))
                    for i, (a, b) in enumerate(clauses)
                    for m in re.finditer(r"\b" + asked.prep + r"\b", sentence[:b], re.IGNORECASE)
-                   if m.start() >= a and not _NEGATED.search(sentence, 0, m.start())]
+                   if m.start() >= a and not _NEGATED.search(sentence, 0, m.start())
+                   and not _RELATIVE.match(sentence, m.end())]
     if asked.kind in GROUNDS:  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
