@@ -498,3 +498,12 @@ def test_a_place_asked_for_stands_after_a_locative_preposition():
     said = ("A band of drovers, on their road to the shrine of Saint Anne, gathered at the old "
             "Crown Inn before they rode.", 1.0)
     assert first_answer("Where did the drovers gather before they rode?", said) == "Crown Inn"
+
+
+def test_who_is_answered_by_the_names_a_sentence_describes_in_the_questions_words():
+    """"Who designed the maze?": "... by Hobbs and Lane, the designers of the Kew maze, from
+    their book _The Garden_" gives the names before the apposition, not the book's title."""
+    said = ("Of the plans I give, one is by Hobbs and Lane, the designers of the Kew maze, "
+            "from their book, _The Garden Plan_, of 1706.", 1.0)
+    assert first_answer("Who were the designers of the famous hedge maze at Kew?", said) == (
+        "Hobbs and Lane")

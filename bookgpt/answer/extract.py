@@ -36,6 +36,9 @@ _SPEECH = (r"(?:said|says|say|asked|asks|replied|replies|cried|exclaimed|remarke
            r"continued|observed|muttered|whispered|shouted|began|went on)")
 _TAG_AFTER = re.compile(r"[,!?.]?[\"”’]\s+(?:[\w'’]+\s+){0,4}?" + _SPEECH + r"\b.*$", re.IGNORECASE)
 _TAG_ALONE = re.compile(r"(?:[\w'’]+\s+){0,3}" + _SPEECH + r"(?:\s+[\w'’]+){0,3}", re.IGNORECASE)
+# names, then what they are, in apposition: "London and Wise, the designers of the ... maze"
+_DESCRIBED = re.compile("(" + NAME.pattern + r"(?:\s+and\s+" + NAME.pattern + r")?),\s+(?:the|a|an)\s+"
+                        r"((?:[\w'’-]+\s+){0,6}?[\w'’-]+)(?=[,;:.)]|$)")
 _AND = re.compile(r"\w \b(?:and|or)\b \w")
 _OWNED = re.compile(r"['’]s? (\w+)")  # what a name owns: "'s theorem", "’s axiom"
 # a plain-text edition's italics: an underscore opening or closing a word ("_Optica promota_"),
@@ -139,6 +142,21 @@ def _kind_named(sentence: str, asked: Asked) -> list[str]:
     return out
 
 
+def _described(sentence: str, asked: Asked) -> list[str]:
+    """For a "who" question, the names a sentence describes in the question's words, in
+    apposition: "London and Wise, the designers of the Hampton Court maze" of "Who designed the
+    maze at Hampton Court?"."""
+    if asked.kind != "person":
+        return []
+    out = []
+    for m in _DESCRIBED.finditer(sentence):
+        said = {stem(w) for w in words(m.group(2)) if is_content(w)}
+        named = {stem(w.lower()) for w in words(m.group(1))}
+        if not at_opening(sentence, m.start()) and (said - named) & asked.stems:
+            out.append(m.group(1))
+    return out
+
+
 def _cuts(piece: str, sentence: str, spans: list[tuple[int, int]]) -> bool:
     """Whether a piece cuts one of the sentence's spans, holding part of it but not all."""
     at = sentence.find(piece)
@@ -204,6 +222,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # answer matches as the best window does
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
                   + [(p, 1.0, True, asked.stems, match) for p in _kind_named(sentence, asked)]
+                  + [(p, 1.0, True, asked.stems, match) for p in _described(sentence, asked)]
                   + [(p, 1.0, True, asked.stems, m) for p, m in given]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in cut(sentence, asked)])
