@@ -41,6 +41,9 @@ _ALTERNATIVES = re.compile(r"\b([a-z][a-z-]+) or (?:an? |the )?([a-z][a-z-]+)\b"
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")
 # ... or at its end: "... a remarkable application of which theorem?"
+_WHICH_LAST = re.compile(r"\bwhich (\w+)(?: (\w+))?\W*$")
+# what a "how many" question counts: the words after it ("how many [different] ways")
+_COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 # a question asking for the object of a preposition, at the head of its clause: "Through what
 # has the moon chiefly influenced the earth?", "From what sources did the Arabs take it?", "To
 # whom should elegance be left?" (the answer stands after the same preposition: "through the
@@ -56,9 +59,6 @@ _FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "
 _PARTS = re.compile(r",?\s+and\s+(?=(?:(?:in|at|on|from|to|by|with|about|for) )?"
                     r"(?:what|which|how|who|whom|whose|when|where)\b)")
 _MARKED = _FIGURED | {"person", "place"}  # kinds a text marks: a name, a time, a figure
-_WHICH_LAST = re.compile(r"\bwhich (\w+)(?: (\w+))?\W*$")
-# what a "how many" question counts: the words after it ("how many [different] ways")
-_COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 
 
 def _group_stems(m: re.Match[str] | None) -> frozenset[str]:
