@@ -454,6 +454,11 @@ def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
     assert Asked.of("Through what did the river shape the valley?").prep == "through"
     assert Asked.of("In the old town, from which side does the wind blow?").prep == "from"
     assert Asked.of("To whom did the keeper leave the lamp?").prep == "to"
+    # a relative clause after a comma asks nothing ("..., to whom the lamp was left")
+    assert Asked.of("Who was the keeper, to whom the lamp was left?").prep == ""
+    # a place asked for is a name, not any phrase after "in"; a set phrase is no answer
+    said = ("Dorrit died in great pain in the spring of that year, at his house in England.", 1.0)
+    assert first_answer("In which country did Dorrit die?", said) == "England"
     for q in ("By what means did they cross the river?", "In what sense is the lamp old?",
               "For what purposes was the tower built?", "At what angle does the road climb?",
               "In what year was the tower built?", "What did the river shape?"):
@@ -480,6 +485,7 @@ def test_a_question_asking_two_things_gets_both_from_one_sentence():
     assert Asked.of("Who built the lighthouse, and in what year?").also == "person"
     assert Asked.of("When and where did the old guild of weavers meet?").also == "place"
     for q in ("In the old town, from which direction does the wind blow?",
+              "What did the keeper do when the storm came and when the lamp failed?",
               "When the storm came, which two boats stayed out?",
               "Did the keeper light the lamp, and why did he stop?"):
         assert Asked.of(q).also == "", q

@@ -49,9 +49,14 @@ _COUNTED = re.compile(r"\bhow (?:many|much) (\w+)(?: (\w+))?")
 # whom should elegance be left?" (the answer stands after the same preposition: "through the
 # tides"); not one that asks for a figure or a time ("at what angle", "in what year"), nor for a
 # manner, a sense or a purpose ("by what means", "in what two ways", "for what purposes")
+_AUX = (r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shall|should|must|"
+        r"may|might)")
+# (... and asks: its verb comes first, "from which direction does ...", not as in a relative
+# clause, "the keeper, to whom the lamp was left")
 _PREP_ASKED = re.compile(r"(?:^|[,;:]\s+)\W*(through|by|from|with|into|to|under|for|upon|after|"
                          r"against|in|on|at)\s+(?:what|which|whom)\b(?!\s+(?:\w+\s+)?(?:means|sense|"
-                         r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)")
+                         r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)"
+                         r"(?=(?:\s+[\w'’-]+)?\s+" + _AUX + r"\b)")
 _FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "money",
                       "temperature", "measure"})
 # a question that asks two things, its parts joined by "and" before an asking word ("Who introduced
@@ -59,6 +64,11 @@ _FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "
 _PARTS = re.compile(r",?\s+and\s+(?=(?:(?:in|at|on|from|to|by|with|about|for) )?"
                     r"(?:what|which|how|who|whom|whose|when|where)\b)")
 _MARKED = _FIGURED | {"person", "place"}  # kinds a text marks: a name, a time, a figure
+# a part after "and" asks when it is elliptical ("in what year?", "where") or has a verb of its
+# own ("when did he live?", "how old are they?")
+_PART_ASKS = re.compile(r"\W*(?:(?:in|at|on|from|to|by|with|about|for) )?(?:what|which|how|who|whom|"
+                        r"whose|when|where)(?:\s+[\w'’-]+)?(?:\W*$|(?:\s+[\w'’-]+){0,2}?\s+" + _AUX
+                        + r"\b)")
 
 
 def _group_stems(m: re.Match[str] | None) -> frozenset[str]:
@@ -195,6 +205,13 @@ def question_names(question: str) -> list[frozenset[str]]:
     return [st for _, st in _names_written(question)]
 
 
+# a name's eponymous term is part of it ("the Kepler conjecture")
+_EPONYMS = ("theorem", "conjecture", "hypothesis", "constant", "paradox", "equation", "postulate",
+            "axiom", "formula", "law")
+_EPONYM = re.compile(r"\s+(?:" + "|".join(_EPONYMS) + r")\b")
+EPONYM_STEMS = frozenset(stem(t) for t in _EPONYMS)  # a name's term, not its person
+
+
 def name_written(question: str, name: frozenset[str]) -> str:
     """One of `question_names` as the question writes it ("Ramanujan's")."""
     return next(written for written, st in _names_written(question) if st == name)
@@ -229,8 +246,6 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
     return out
 
 
-_EPONYM = re.compile(r"\s+(?:theorem|conjecture|hypothesis|constant|paradox|equation|postulate|"
-                     r"axiom|formula|law)s?\b")
 _ACRONYM = re.compile(r"\b([A-Z]{4,8})s?\b")
 _ROMAN = re.compile(r"M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 
@@ -275,8 +290,8 @@ def _prep_asked(low: str) -> str:
 def _also(low: str) -> str:
     """The kind the other part of a two-part question asks for (`Asked.also`)."""
     parts = _PARTS.split(low)
-    if len(parts) < 2:
-        return ""
+    if len(parts) < 2 or not all(_PART_ASKS.match(p) for p in parts[1:]):
+        return ""  # ("... when the storm came and when the lamp failed?": a clause, no part)
     kind = answer_type(low)
     return next((k for k in map(_type_of, parts) if k != kind and k in _MARKED), "")
 

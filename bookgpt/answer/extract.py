@@ -69,9 +69,9 @@ BOTH_WORDS = 6
 BOTH_TRIED = 5
 # a name after a locative preposition names a place ("born in Yorkshire", "met at the old Tabard
 # Inn"), not a person; a place asked for that stands after none counts UNLOCATED as much
-_LOCATIVE_WORDS = ("in", "at", "near", "from", "to", "into", "on")
-_LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS) + r")\s+(?:the\s+)?(?:[a-z]+\s+)?$",
-                       re.IGNORECASE)
+_LOCATIVE_WORDS = ("in", "at", "near", "from", "into")
+_LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS + ("to",)) + r")\s+(?:the\s+(?:[a-z]+\s+)?)?$",
+                       re.IGNORECASE)  # ("relied on General Lee", "went to see Thomas": no place)
 UNLOCATED = 0.8
 STRICT_KINDS = frozenset({"person", "place", "time", "number", *MEASURES})
 OPENING_NAME = 0.5
@@ -110,13 +110,13 @@ def _score(raw: str, text: str, match: float, near: float, asked: Asked) -> floa
     # ... but what a "how many" counts is no restatement: "256 different ways" says it all
     novelty = sum(1 for w in whole if stem(w) not in asked.stems or stem(w) in asked.counted
                   ) / len(whole)
-    ideal = PREP_LENGTH if asked.prep else _LENGTH[asked.kind]
+    shaped = _prep_shaped(raw, asked)
+    ideal = PREP_LENGTH if shaped else _LENGTH[asked.kind]
     length_fit = 1.0 / (1.0 + abs(n - ideal) / ideal)
     # a reason is judged on the piece as cut (its "because" is trimmed off as a stop word), and
     # so is a measure (its unit, when the question names it: "6-1/4" of "6-1/4 minutes")
     judged = raw if asked.kind in GROUNDS or asked.kind in MEASURES else text
-    fit = 1.0 if asked.prep and opens_with(raw, asked.prep) else type_fit(asked.kind, judged,
-                                                                              asked.words)
+    fit = 1.0 if shaped else type_fit(asked.kind, judged, asked.words)
     if asked.many and asked.kind in ("meaning", "thing") and _AND.search(text):
         fit = 1.0  # two things asked for, and two given
     return (match ** MATCH_POWER * _floor(novelty, NOVELTY_FLOOR)
@@ -151,7 +151,7 @@ def _described(sentence: str, asked: Asked) -> list[str]:
     out = []
     for m in _DESCRIBED.finditer(sentence):
         said = {stem(w) for w in words(m.group(2)) if is_content(w)}
-        named = {stem(w.lower()) for w in words(m.group(1))}
+        named = {stem(w) for w in words(m.group(1))}
         if not at_opening(sentence, m.start()) and (said - named) & asked.stems:
             out.append(m.group(1))
     return out
@@ -251,7 +251,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= ANNOUNCING
                 # (the object of a preposition asked with is the answer's shape, name or not:
                 # "to whom": "to the tailor and to the cobbler")
-                named = stated or (asked.prep and opens_with(text, asked.prep))
+                named = stated or _prep_shaped(text, asked)
                 if asked.kind in ("person", "place") and not named and not named_inside(
                         text, sentence, asked.words):
                     score *= OPENING_NAME
@@ -266,6 +266,13 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
             _keep(out, seen, cand)
     out.sort(key=lambda c: -c.score)
     return out[:limit]
+
+
+def _prep_shaped(text: str, asked: Asked) -> bool:
+    """Whether a piece is the object of the preposition a question asks with, which has the
+    answer's shape ("through the tides"; "to whom": "to the cobbler", no name needed), unless a
+    place is asked for, which a name gives ("in which country": not "in great pain")."""
+    return bool(asked.prep) and asked.kind != "place" and opens_with(text, asked.prep)
 
 
 def _located(text: str, sentence: str) -> bool:
@@ -286,7 +293,11 @@ def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
         if (asked.kind in STRICT_KINDS and type_fit(asked.kind, cand.text, asked.words) < 1.0
                 or type_fit(asked.also, cand.text, asked.words) == 1.0):
             continue  # no answer to its own part, or one to both already
-        at = cand.sentence.find(cand.text)
+        # (where the candidate stands: its text has lost the sentence's italics' marks)
+        plain = _ITALIC.sub("", cand.sentence)
+        at = plain.find(cand.text)
+        if at < 0:
+            continue
         found = []
         for raw, _ in cut(cand.sentence, other):
             text = trim(raw, asked.stems)
@@ -299,10 +310,12 @@ def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
                          or named_inside(text, cand.sentence, asked.words)
                          and bool(_LOCATIVE.search(cand.sentence, 0, where))
                          == (asked.also == "place"))):
-                found.append((abs(where - at) if at >= 0 else 0, -len(text), where, text))
+                text = _ITALIC.sub("", text)
+                where = max(0, plain.find(text))
+                found.append((abs(where - at), -len(text), where, text))
         if found:
             _, _, where, text = min(found)
-            both = (cand.text, _ITALIC.sub("", text))  # in the order the sentence says them
+            both = (cand.text, text)  # in the order the sentence says them
             out.append(Candidate(text=", ".join(both if where > at else both[::-1]),
                                  sentence=cand.sentence, score=cand.score * BOTH))
     return out

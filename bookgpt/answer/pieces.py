@@ -55,6 +55,12 @@ _UNIT_ENDING = re.compile(r"_?" + UNIT_ABBREVIATIONS + r"\._?", re.IGNORECASE)  
 # whom matters of elegance ought to be left")
 PREP_WORDS = 8
 
+# an aside that is a set phrase ("In short", "For example") is one, whatever the question asks
+_SET_PHRASE = re.compile(r"(?:in short|in fact|in general|in particular|in truth|in a word|in turn|"
+                         r"in any case|in the end|for example|for instance|for the most part|"
+                         r"of course|at least|at last|at once|at first|at all events|on the "
+                         r"(?:other|one) hand|on the contrary|by the way|to be sure)",
+                         re.IGNORECASE)
 _NEGATED = re.compile(r"\b(?:not|nor|never)\s+$", re.IGNORECASE)
 _RELATIVE = re.compile(r"\s+(?:whom|which|whose|what)\b", re.IGNORECASE)  # "to whom matters ..."
 
@@ -122,7 +128,8 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     clauses = [(a, b) for a, b in split_clauses(sentence)
                if not _aside(sentence[a:b]) or type_fit(asked.kind, sentence[a:b],
                                                          asked.words) == 1.0
-               or (asked.prep and opens_with(sentence[a:b].lstrip(), asked.prep))]
+               or (asked.prep and opens_with(sentence[a:b].lstrip(), asked.prep)
+                   and not _SET_PHRASE.fullmatch(sentence[a:b].strip(" ,;:")))]
     echo = [sum(1 for w in words(sentence[a:b]) if is_content(w) and stem(w) in asked.stems)
             for a, b in clauses]
     total = sum(echo) or 1
@@ -141,11 +148,11 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                 if _in_formula(sentence, m.start(), m.end()):
                     continue  # a term of "2n - 2" counts nothing
                 q = _counted(sentence[m.start():b], asked.counted)
-                cut = [q] if q else []
+                cuts = [q] if q else []
                 if not q or len(q) <= len(m.group()) or not is_content(_bare(m.group().split()[-1])):
-                    cut.append(m.group())
+                    cuts.append(m.group())
                 # the shorter first: a text both give counts as the one that says no more
-                pieces += [(i, i, c) for c in sorted(cut, key=len)]
+                pieces += [(i, i, c) for c in sorted(cuts, key=len)]
         # a measure in several units, whole ("216 ft. 8 in."), though its stops cut clauses
         # (its parts are no answers: `candidates`)
         pieces += [(_at(clauses, a), _at(clauses, b - 1), text)
@@ -190,7 +197,10 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
 
 
 def opens_with(text: str, word: str) -> bool:
-    return text[:len(word) + 1].lower().rstrip() == word and not text[len(word):len(word) + 1].isalnum()
+    """Whether `text` opens with the word `word` (lower case), whole: "through the tides" with
+    "through", not "throughout"."""
+    head, _, _ = text.partition(" ")
+    return head.lower() == word
 
 
 def _coordinated(clause: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bookgpt.answer.asking import name_written, question_names
+from bookgpt.answer.asking import EPONYM_STEMS, name_written, question_names
 from bookgpt.answer.kinds import years_said
 from bookgpt.answer.retrieve import evidence
 from bookgpt.config import Config
@@ -110,7 +110,8 @@ def _routed(router: BookRouter, req: AskRequest, eligible: list[str], top_k: int
     # a question that names a book's author ("Which game does Hardy imagine ...?") is about
     # that book, wherever the router ranked it
     authored = {h.book_id for h in ranked if any(
-        router.author_surname(h.book_id) in name and name <= router.author_stems(h.book_id)
+        router.author_surname(h.book_id) in name
+        and name - EPONYM_STEMS <= router.author_stems(h.book_id)
         for name in names)}  # the surname: "Augustus" alone is an emperor, not De Morgan
     hits += [h for h in ranked[len(hits):] if h.book_id in authored]
     if not req.book_ids:  # a book that never uses a name the question does cannot answer it
