@@ -235,7 +235,9 @@ def test_latex_book_reads_as_prose(tex_books, book_id: str) -> None:
     assert_no_boilerplate(text)
     assert flat(phrase(raw, TEX_PHRASES[book_id])) in flat(text)
     assert len(text.split()) >= 0.6 * len(raw.split())
-    assert seconds < 2.0
+    # a guard against a runaway pattern (seconds, not minutes), not a benchmark: about 1 s a
+    # book, 2.2 s on a loaded 2-core AVX2 machine (a fresh clone's test run, 2026-12-07)
+    assert seconds < 10.0
 
 
 def test_latex_constructs() -> None:
