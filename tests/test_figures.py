@@ -4,13 +4,10 @@ or several, "216 ft. 8 in."), fractions in words, and the number words they are 
 
 from __future__ import annotations
 
+from answering import first_answer
+
 from bookgpt.answer.extract import candidates
 from bookgpt.answer.kinds import type_fit
-
-
-def first_answer(question: str, *sentences: tuple[str, float]) -> str:
-    """The text of the best candidate for `question` among (sentence, match) pairs."""
-    return candidates(question, list(sentences))[0].text
 
 
 def test_a_measure_is_a_number_with_a_unit_of_its_dimension():

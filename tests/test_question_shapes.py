@@ -1,0 +1,102 @@
+"""What a question's own shape asks for, and the candidates that give it: the one of two answers
+it offers, the object of the preposition it asks with, both parts of a two-part question, a place
+after a locative, names described in the question's words (`bookgpt.answer.asking`,
+`bookgpt.answer.extract`), on hand-written sentences."""
+
+from __future__ import annotations
+
+from answering import first_answer
+
+from bookgpt.answer.asking import Asked
+from bookgpt.text import stem
+
+
+def test_a_question_that_offers_two_answers_gets_the_one_its_sentence_takes():
+    """"Is it X or Y?": the offered answers are the question's own words, which no other
+    candidate may be; a sentence naming both takes one ("an art rather than a science", "not a
+    trade but a craft") or neither ("neither hot nor cold"); one naming only one need not."""
+    assert Asked.of("Is the old mill a granary or a chapel?").offered == (
+        stem("granary"), stem("chapel"))
+    assert Asked.of("Who sailed first, Cabot or Hudson?").offered == (stem("cabot"), stem("hudson"))
+    assert Asked.of("Can a wall be built with two or three stones?").offered == ()  # a number
+    assert Asked.of("What is the difference between a granary or a chapel?").offered == ()
+    assert Asked.of("Is the old mill a granary?").offered == ()
+    q = "Does the keeper think of lamp-trimming as a trade or a craft?"
+    said = [("The keeper held that lamp-trimming is a craft rather than a trade, learnt by doing.",
+             1.0)]
+    assert first_answer(q, *said) == "craft"
+    said = [("Lamp-trimming, he said, is not a _trade_, but a _craft_ of the cliffs.", 1.0)]
+    assert first_answer(q, *said) == "craft"
+    said = [("Lamp-trimming, he said, is neither a trade nor a craft, but a duty.", 1.0)]
+    assert first_answer(q, *said) == "neither"
+    said = [("The keeper learnt his craft from his father on the cliffs.", 1.0)]
+    assert first_answer(q, *said) != "craft"
+
+
+def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
+    """"Through what ...?", "From which side ...?": the answer stands after the same preposition
+    in the sentence (not after a negated one), and reads with it; "by what means", "in what
+    sense", a figure's or a time's preposition ("at what angle", "in what year") ask no such
+    object."""
+    assert Asked.of("Through what did the river shape the valley?").prep == "through"
+    assert Asked.of("In the old town, from which side does the wind blow?").prep == "from"
+    assert Asked.of("To whom did the keeper leave the lamp?").prep == "to"
+    # a relative clause after a comma asks nothing ("..., to whom the lamp was left")
+    assert Asked.of("Who was the keeper, to whom the lamp was left?").prep == ""
+    # a place asked for is a name, not any phrase after "in"; a set phrase is no answer
+    said = ("Dorrit died in great pain in the spring of that year, at his house in England.", 1.0)
+    assert first_answer("In which country did Dorrit die?", said) == "England"
+    for q in ("By what means did they cross the river?", "In what sense is the lamp old?",
+              "For what purposes was the tower built?", "At what angle does the road climb?",
+              "In what year was the tower built?", "What did the river shape?"):
+        assert Asked.of(q).prep == "", q
+    said = ("It was, in the end, through the floods, and not through its slow wearing of the "
+            "rock, that the river chiefly shaped the valley.", 1.0)
+    assert first_answer("Through what has the river chiefly shaped the valley?", said) == (
+        "through the floods")
+    # "to whom": the object of "to", name or not, and not the relative "to whom" itself
+    said = ("I kept to the rule of that wise keeper J. Trelawny, according to whom all lamps "
+            "ought to be left to the boatmen.", 1.0)
+    assert first_answer("According to the keeper, to whom should the lamps be left?", said) == (
+        "to the boatmen")
+    said = ("The travellers in the hill country reckon distances in hours of walking, leaving "
+            "miles to the map-makers.", 1.0)
+    assert first_answer("In hill country, in what unit are distances reckoned?", said) == (
+        "in hours of walking")
+
+
+def test_a_question_asking_two_things_gets_both_from_one_sentence():
+    """"Who ..., and in what year?", "When and where ...?": the kind of the other part is read, and
+    a candidate answering one part takes what its sentence gives of the other; a question of one
+    part, or whose other part no text marks ("and why ...?"), asks nothing more."""
+    assert Asked.of("Who built the lighthouse, and in what year?").also == "person"
+    assert Asked.of("When and where did the old guild of weavers meet?").also == "place"
+    for q in ("In the old town, from which direction does the wind blow?",
+              "What did the keeper do when the storm came and when the lamp failed?",
+              "When the storm came, which two boats stayed out?",
+              "Did the keeper light the lamp, and why did he stop?"):
+        assert Asked.of(q).also == "", q
+    said = ("The lighthouse was built in 1791 by the engineers Thomas Ledger and Walter Crane, "
+            "who came from the north.", 1.0)
+    answer = first_answer("Who built the lighthouse, and in what year?", said)
+    assert "1791" in answer and "Thomas Ledger and Walter Crane" in answer
+    said = ("The weavers' guild met from 1717 to 1845 in Spitalfields, near the river.", 1.0)
+    answer = first_answer("When and where did the weavers' guild meet?", said)
+    assert "1717" in answer and "Spitalfields" in answer
+
+
+def test_a_place_asked_for_stands_after_a_locative_preposition():
+    """"Where ...?": of the names in a sentence, one after "at", "in", "from" (a word or two
+    between) is a place; one after "of" names something else ("the shrine of Saint Anne")."""
+    said = ("A band of drovers, on their road to the shrine of Saint Anne, gathered at the old "
+            "Crown Inn before they rode.", 1.0)
+    assert first_answer("Where did the drovers gather before they rode?", said) == "Crown Inn"
+
+
+def test_who_is_answered_by_the_names_a_sentence_describes_in_the_questions_words():
+    """"Who designed the maze?": "... by Hobbs and Lane, the designers of the Kew maze, from
+    their book _The Garden_" gives the names before the apposition, not the book's title."""
+    said = ("Of the plans I give, one is by Hobbs and Lane, the designers of the Kew maze, "
+            "from their book, _The Garden Plan_, of 1706.", 1.0)
+    assert first_answer("Who were the designers of the famous hedge maze at Kew?", said) == (
+        "Hobbs and Lane")
