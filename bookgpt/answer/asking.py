@@ -10,6 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from bookgpt.answer.kinds import FIGURED, MARKED
 from bookgpt.qa.words import NUMBER_WORDS, PERSON_NOUNS
 from bookgpt.text import is_content, question_stems, stem, words
 
@@ -57,13 +58,10 @@ _PREP_ASKED = re.compile(r"(?:^|[,;:]\s+)\W*(through|by|from|with|into|to|under|
                          r"against|in|on|at)\s+(?:what|which|whom)\b(?!\s+(?:\w+\s+)?(?:means|sense|"
                          r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)"
                          r"(?=(?:\s+[\w'’-]+)?\s+" + _AUX + r"\b)")
-_FIGURED = frozenset({"number", "time", "speed", "length", "duration", "mass", "money",
-                      "temperature", "measure"})
 # a question that asks two things, its parts joined by "and" before an asking word ("Who introduced
 # it, and in what year?", "When and where did it flourish?")
 _PARTS = re.compile(r",?\s+and\s+(?=(?:(?:in|at|on|from|to|by|with|about|for) )?"
                     r"(?:what|which|how|who|whom|whose|when|where)\b)")
-_MARKED = _FIGURED | {"person", "place"}  # kinds a text marks: a name, a time, a figure
 # a part after "and" asks when it is elliptical ("in what year?", "where") or has a verb of its
 # own ("when did he live?", "how old are they?")
 _PART_ASKS = re.compile(r"\W*(?:(?:in|at|on|from|to|by|with|about|for) )?(?:what|which|how|who|whom|"
@@ -273,27 +271,28 @@ class Asked:
     @functools.lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
         low = question.lower()
+        kind = answer_type(question)
         return cls(frozenset(question_stems(question)), frozenset(words(question)),
-                   answer_type(question), _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
+                   kind, _group_stems(_COUNTED.search(low)), bool(_MANY.search(low)),
                    bool(_NAMING.search(low)), bool(_YEAR_ASKED.search(low)),
                    _group_stems(_WHICH.match(low) or _WHICH_LAST.search(low)), _offered(low),
-                   _prep_asked(low), _also(low))
+                   _prep_asked(low, kind), _also(low, kind))
 
 
-def _prep_asked(low: str) -> str:
+def _prep_asked(low: str, kind: str) -> str:
     """The preposition a question asks the object of (`_PREP_ASKED`), "" if none, or if what it
-    asks for is a figure or a time, which its own candidates give."""
+    asks for (`kind`) is a figure or a time, which its own candidates give."""
     m = _PREP_ASKED.search(low)
-    return m.group(1) if m and answer_type(low) not in _FIGURED else ""
+    return m.group(1) if m and kind not in FIGURED else ""
 
 
-def _also(low: str) -> str:
-    """The kind the other part of a two-part question asks for (`Asked.also`)."""
+def _also(low: str, kind: str) -> str:
+    """The kind the other part of a two-part question asks for (`Asked.also`), other than the
+    question's `kind`."""
     parts = _PARTS.split(low)
     if len(parts) < 2 or not all(_PART_ASKS.match(p) for p in parts[1:]):
         return ""  # ("... when the storm came and when the lamp failed?": a clause, no part)
-    kind = answer_type(low)
-    return next((k for k in map(_type_of, parts) if k != kind and k in _MARKED), "")
+    return next((k for k in map(_type_of, parts) if k != kind and k in MARKED), "")
 
 
 def _offered(low: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.extract import MATCH_POWER, Candidate, candidates
-from bookgpt.answer.kinds import MEASURES, YEAR, named_inside, type_fit
+from bookgpt.answer.kinds import MARKED, MEASURES, YEAR, named_inside, type_fit
 from bookgpt.messages import AnswerJob, Evidence
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
@@ -24,7 +24,7 @@ FOLLOWER = 0.85  # a follower sentence matches a little less than its window
 # answer, and says so with confidence 0; one with no name or date for a who / where / when
 # question keeps MISSING of its confidence, for such answers may be common words ("the priests",
 # "under the mat", "after the revolt"), but a book that has one wins the merge
-STRICT = frozenset({"person", "place", "number", "time", *MEASURES})
+STRICT = MARKED
 FIGURES = frozenset({"number", *MEASURES})
 MISSING = 0.2
 # what a candidate keeps when its sentence echoes none of the question (`retrieve.echoes`): a

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.kinds import (GROUNDS, MEASURES, NAME, at_opening, compounds, named_inside,
-                                  type_fit)
-from bookgpt.answer.pieces import COUNTED_KINDS, MAX_WORDS, cut, opens_with, trim
+from bookgpt.answer.kinds import (FIGURED, GROUNDS, MARKED, MEASURES, NAME, at_opening, compounds,
+                                  named_inside, type_fit)
+from bookgpt.answer.pieces import MAX_WORDS, cut, opens_with, trim
 from bookgpt.answer.stated import declared_answers, given_names, offered_answer, stated_figures
 from bookgpt.text import is_content, squash, stem, words
 
@@ -73,7 +73,6 @@ _LOCATIVE_WORDS = ("in", "at", "near", "from", "into")
 _LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS + ("to",)) + r")\s+(?:the\s+(?:[a-z]+\s+)?)?$",
                        re.IGNORECASE)  # ("relied on General Lee", "went to see Thomas": no place)
 UNLOCATED = 0.8
-STRICT_KINDS = frozenset({"person", "place", "time", "number", *MEASURES})
 OPENING_NAME = 0.5
 # a clause that points to what comes next ("This theorem may be stated as follows:", "let us
 # consider again the system ...") announces the answer, in the next sentence; it counts this much
@@ -211,7 +210,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         # a measure in several units is whole or nothing: "216 ft" is "216 ft. 8 in." cut short
         # (its closing italics' marks are no part a piece must hold: "1_s._ 7_d._")
         whole = ([(a, a + len(text.rstrip("_"))) for a, _, text in compounds(sentence)]
-                 if asked.kind in COUNTED_KINDS else [])
+                 if asked.kind in FIGURED else [])
         # the answer a question offers that the sentence takes ("art" of "an art rather than a
         # science", "neither"): a question word, or a stop word, but what was asked, and stated
         for p in offered_answer(sentence, asked):
@@ -290,7 +289,7 @@ def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
     other = dataclasses.replace(asked, kind=asked.also, many=True, prep="", also="")
     out = []
     for cand in best:
-        if (asked.kind in STRICT_KINDS and type_fit(asked.kind, cand.text, asked.words) < 1.0
+        if (asked.kind in MARKED and type_fit(asked.kind, cand.text, asked.words) < 1.0
                 or type_fit(asked.also, cand.text, asked.words) == 1.0):
             continue  # no answer to its own part, or one to both already
         # (where the candidate stands: its text has lost the sentence's italics' marks)

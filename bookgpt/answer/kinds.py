@@ -194,6 +194,10 @@ MEASURES = {
     "measure": re.compile(r"\d\s*[\u00b0%]|" + _measure(_ALL_UNITS, currency=True).pattern,
                           re.IGNORECASE),
 }
+# kinds a figure answers (a number, a time, a measure), and those a text marks (a figure or a
+# name): a book without one has no answer to a question asking for one
+FIGURED = frozenset({"number", "time", *MEASURES})
+MARKED = FIGURED | {"person", "place"}
 
 
 # what starts the answer to a "why", a "when is" and a "what did X say": the word that gives the

@@ -11,8 +11,7 @@ from collections.abc import Set
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, FIGURE, GROUNDS, MEASURES, NAME, QUANTITY, compounds,
-                                  type_fit)
+from bookgpt.answer.kinds import (CAP_WORD, FIGURE, FIGURED, GROUNDS, NAME, QUANTITY, compounds, type_fit)
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import UNIT_ABBREVIATIONS, is_content, stem, words
 
@@ -47,7 +46,6 @@ _APPOSED = re.compile(r"(?:" + CAP_WORD + r"\s+)*" + _WHO_NOUN + r"\s+" + NAME.p
 _DESCRIBES = re.compile(r"\s+" + _WHO_NOUN + r"\b")
 _INITIAL = re.compile(r"(?:[A-Z]\.){1,3}")
 
-COUNTED_KINDS = frozenset({"number", "time", *MEASURES})  # a figure answers them
 _UNIT_ENDING = re.compile(r"_?" + UNIT_ABBREVIATIONS + r"\._?", re.IGNORECASE)  # "in.", "_d._"
 
 # the object of the preposition a question asks with ("through what"): at most PREP_WORDS words
@@ -138,7 +136,7 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     # it: a text cut from both counts as the piece it is ("Fermat", the name, not what is left of
     # "Since the time of Fermat" once the question's words are trimmed)
     pieces: list[tuple[int, int, str]] = []
-    if asked.kind in COUNTED_KINDS:  # the quantity alone, with what it counts
+    if asked.kind in FIGURED:  # the quantity alone, with what it counts
         # the number with the thing counted, a word or two on: "255 different ways"; where the
         # question's counted thing follows, the quantity's own guess at it (the word after the
         # number, "255 different"), when that word says something, is a cut short of it and
