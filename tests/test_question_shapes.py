@@ -100,3 +100,16 @@ def test_who_is_answered_by_the_names_a_sentence_describes_in_the_questions_word
             "from their book, _The Garden Plan_, of 1706.", 1.0)
     assert first_answer("Who were the designers of the famous hedge maze at Kew?", said) == (
         "Hobbs and Lane")
+
+
+def test_who_is_answered_by_a_person_not_by_a_name_where_a_place_stands():
+    """"Who ...?": a name right after "in" or "at" ("in the Preface", "to Paris") stands where a
+    place does, and a name with a title or initials ("Mr. Silas Wren", "M. Dupin") is surely a
+    person's."""
+    said = ("Mr. Silas Wren, of Bristol, tells me that, after reading my remark in the Preface, he "
+            "took up the case of eleven and at last showed the number to be a prime.", 1.0)
+    assert first_answer("Who showed that the number made of eleven ones is a prime?",
+                        said) == "Mr. Silas Wren"
+    said = ("The forged letter was written, and posted to Paris, chiefly in the hope of deceiving "
+            "M. Dupin, the prefect's old rival, into believing it.", 1.0)
+    assert first_answer("Whom was the forged letter chiefly meant to deceive?", said) == "M. Dupin"

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from bookgpt.answer.asking import Asked
-from bookgpt.answer.kinds import (FIGURED, GROUNDS, MARKED, MEASURES, NAME, at_opening, compounds,
+from bookgpt.answer.kinds import (CAP_WORD, FIGURED, GROUNDS, MARKED, MEASURES, NAME, at_opening, compounds,
                                   named_inside, type_fit)
 from bookgpt.answer.pieces import MAX_WORDS, cut, opens_with, trim
 from bookgpt.answer.stated import declared_answers, given_names, offered_answer, stated_figures
@@ -73,6 +73,14 @@ _LOCATIVE_WORDS = ("in", "at", "near", "from", "into")
 _LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS + ("to",)) + r")\s+(?:the\s+(?:[a-z]+\s+)?)?$",
                        re.IGNORECASE)  # ("relied on General Lee", "went to see Thomas": no place)
 UNLOCATED = 0.8
+# ... and a name asked for as a person that stands there counts PLACED as much
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|near|into)\s+(?:the\s+)?$", re.IGNORECASE)
+PLACED = 0.5
+# a name that only a person has, with a title or initials ("Mr. Oscar Hoppe", "M. Arago", "F. R.
+# Moulton"), counts PERSONAL as much when a person is asked for
+_PERSONAL = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.\s+|(?:Sir|Lord|Lady|Professor|Captain|Miss|"
+                       r"Madame|Monsieur|Herr)\s+|(?:[A-Z]\.\s?){1,3})" + CAP_WORD)
+PERSONAL = 1.25
 OPENING_NAME = 0.5
 # a clause that points to what comes next ("This theorem may be stated as follows:", "let us
 # consider again the system ...") announces the answer, in the next sentence; it counts this much
@@ -256,6 +264,11 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= OPENING_NAME
                 if asked.kind == "place" and not named and not _located(text, sentence):
                     score *= UNLOCATED
+                if asked.kind == "person" and not named:
+                    if _placed(text, sentence):
+                        score *= PLACED
+                    elif _PERSONAL.match(text) and not asked.prep:  # ("to whom": its object)
+                        score *= PERSONAL
                 # the answer reads without its italics' marks; its sentence, the citation, keeps
                 # them as the book has them
                 _keep(out, seen, Candidate(text=_ITALIC.sub("", text), sentence=sentence,
@@ -272,6 +285,13 @@ def _prep_shaped(text: str, asked: Asked) -> bool:
     answer's shape ("through the tides"; "to whom": "to the cobbler", no name needed), unless a
     place is asked for, which a name gives ("in which country": not "in great pain")."""
     return bool(asked.prep) and asked.kind != "place" and opens_with(text, asked.prep)
+
+
+def _placed(text: str, sentence: str) -> bool:
+    """Whether a piece of a sentence stands where a place does, right after "in", "at", "near"
+    or "into" ("sent to France", "my statement in the Introduction"): no person."""
+    at = sentence.find(text)
+    return at >= 0 and bool(_PLACE_BEFORE.search(sentence, 0, at))
 
 
 def _located(text: str, sentence: str) -> bool:

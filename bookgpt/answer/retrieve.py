@@ -315,7 +315,9 @@ class SentenceIndex:
         encoder = self.semantic if SEMANTIC_WEIGHT else None
         meant = encoder.query(qstems, lo, hi) if encoder is not None else None
 
-        alone = {i: sum(weights[s] for s in stems) for i, stems in has.items()}
+        # (sums over sets of stems are `math.fsum`s: a plain sum's last bits follow the
+        # process's hash seed, and so did ties between windows and candidates)
+        alone = {i: math.fsum(weights[s] for s in stems) for i, stems in has.items()}
 
         def covered(first: int, last: int) -> float:
             if first == last:
@@ -323,7 +325,7 @@ class SentenceIndex:
             found: set[str] = set()
             for k in range(first, last + 1):
                 found |= has.get(k, set())
-            return sum(weights[s] for s in found)
+            return math.fsum(weights[s] for s in found)
 
         kind_asked = asked.kind in TYPED
         fits: dict[int, bool] = {}  # sentence -> it holds the kind of thing asked for
@@ -444,7 +446,7 @@ def echoes(index: SentenceIndex, question: str, ks: list[int]) -> dict[int, floa
     true of a small bucket?") echoes a reader's but answers nothing: it lends its echo, whole, to
     the sentence after it."""
     weights = index.weights(index.query_stems(question))
-    held = {k: sum(weights.get(st, 0.0) for st in set(index.stems[k])) for k in ks}
+    held = {k: math.fsum(weights.get(st, 0.0) for st in set(index.stems[k])) for k in ks}
     asks = {k for k in ks if _ASKS.search(index.sentences[k])}
     lit = {k: max(0.0 if k in asks else held[k],
                   (1.0 if k - 1 in asks else ECHO_SPILL) * held.get(k - 1, 0.0)) for k in ks}
