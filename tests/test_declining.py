@@ -258,3 +258,32 @@ def test_a_rare_name_in_a_heading_binds_the_answer_to_its_whole_section():
     (heading,) = index.mentioned_at(name)
     assert not index.far_from(name, heading + long)  # the chapter's last sentence
     assert index.far_from(name, heading + long + NAME_REACH)  # well into the next chapter
+
+
+def test_a_book_that_says_the_questions_word_pairs_side_by_side_ranks_higher(monkeypatch):
+    """Two books use every word of "How long does the spinning top keep its balance?", one with
+    "spinning top" side by side: it gains `route.PAIR_SHARE` x its share of the question's word
+    pairs in the books' ranking, the other nothing."""
+    from bookgpt.answer import retrieve, route
+    from bookgpt.messages import AskRequest
+    from bookgpt.router import BookRouter
+
+    monkeypatch.setattr(retrieve, "SEMANTIC_WEIGHT", 0.0)
+    books = {"toys": ("Toys", "A spinning top will keep its balance for a long time on a smooth "
+                              "floor. The boys kept the top spinning all afternoon."),
+             "mill": ("Mills", "The top of the mill was spinning in the wind, a long time, and "
+                               "the miller kept his balance on the ladder.")}
+    router = BookRouter.build(books, passage_chars=200)
+    question = "How long does the spinning top keep its balance?"
+    assert router.sentence_index("toys").side_by_side(question) > 0.0
+    assert router.sentence_index("mill").side_by_side(question) == 0.0
+
+    def weights() -> dict[str, float]:
+        return {r.book_id: r.weight for r in route.route_request(
+            router, AskRequest(question=question), list(books), 2, 0.0)}
+
+    monkeypatch.setattr(route, "PAIR_SHARE", 0.0)
+    before = weights()
+    monkeypatch.setattr(route, "PAIR_SHARE", 1.0)
+    after = weights()
+    assert after["toys"] > before["toys"] and after["mill"] < before["mill"]

@@ -205,13 +205,21 @@ class SentenceIndex:
         qstems = self.query_stems(question)
         weights = self.weights(qstems)
         used = sum(w for s, w in weights.items() if s in self.postings)
+        side_by_side = self.side_by_side(question)
+        if side_by_side is None:
+            return used
+        return used * (GROUNDING_FLOOR + (1.0 - GROUNDING_FLOOR) * side_by_side)
+
+    def side_by_side(self, question: str) -> float | None:
+        """The share of a question's adjacent word pairs (content stems: "liquid nitrogen",
+        "spinning disc") that stand side by side somewhere in the book; None if it has none."""
+        qstems = self.query_stems(question)
         pairs = [(a, b) for a, b in zip(qstems, qstems[1:]) if a != b]
         if not pairs:
-            return used
+            return None
         if self._pairs is None:
             self._pairs = {p for stems in self.stems for p in zip(stems, stems[1:])}
-        side_by_side = sum(p in self._pairs for p in pairs) / len(pairs)
-        return used * (GROUNDING_FLOOR + (1.0 - GROUNDING_FLOOR) * side_by_side)
+        return sum(p in self._pairs for p in pairs) / len(pairs)
 
     def holds(self, asked: Asked, k: int) -> bool:
         """Whether sentence k holds the kind of thing asked for (`extract.marks`, kept)."""
