@@ -113,3 +113,15 @@ def test_who_is_answered_by_a_person_not_by_a_name_where_a_place_stands():
     said = ("The forged letter was written, and posted to Paris, chiefly in the hope of deceiving "
             "M. Dupin, the prefect's old rival, into believing it.", 1.0)
     assert first_answer("Whom was the forged letter chiefly meant to deceive?", said) == "M. Dupin"
+
+
+def test_how_one_thing_compares_with_another_is_answered_by_a_comparative():
+    """"How does X compare with Y?" asks for more, less or the same ("a smaller number", "equal
+    to it"), not for any clause that restates X."""
+    assert Asked.of("How does the rope's length compare with the tower's height?").kind == (
+        "comparison")
+    said = ("When the keeper measured the rope against the tower, he found that the rope's length "
+            "was a smaller number of feet, whereas the old plans had given it as the tower's "
+            "height exactly.", 1.0)
+    assert first_answer("How does the rope's length compare with the tower's height?",
+                        said) == "smaller number of feet"

@@ -156,6 +156,8 @@ _ASKS = [
                          r"(?:say|admit|announce|claim|write|think|believe|argue|propose|suggest|"
                          r"conclude|decide|hold|maintain|declare|state|tell|explain|remark|reply|"
                          r"learn|draw|discover|realise|realize|find|want to know)\b")),
+    # how one thing compares with another: more, less, the same
+    ("comparison", re.compile(r"\bhow (?:do|does|did|would|will|must) (?:\S+ ){1,10}?compare\b")),
     ("reason", re.compile(r"\bwhy\b|\bhow (?:do|does|did|could|can|would|is|are|was|were|will|"
                           r"should|might|must)\b|\bby what means\b|\bwhat (?:made|makes)\b")),
     ("meaning", re.compile(r"\bmean\b|\bmeaning\b|\bdefin\w*|\bwhat (?:is|are) (?:a|an|the)\b|"

@@ -48,7 +48,7 @@ _ITALIC = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])|(?<=\d)_(?=[a-z]{1,3}(?:\.|\b)
 
 # the length in words that answers of each type tend to have (a reader's short answer)
 _LENGTH = {**dict.fromkeys(MEASURES, 3), "person": 3, "number": 2, "time": 3, "place": 4,
-           "reason": 10, "condition": 9, "claim": 9, "meaning": 9, "thing": 7}
+           "reason": 10, "comparison": 4, "condition": 9, "claim": 9, "meaning": 9, "thing": 7}
 
 
 # a candidate's score is a product of its features, each lifted to at least its floor: no one

@@ -50,6 +50,10 @@ _CONDITION = re.compile(r"\b(?:" + _CONDITION_WORDS + r")\b", re.IGNORECASE)
 _CONDITION_LEAD = re.compile(r"^(?:" + _CONDITION_WORDS + r")(?: that)?\s+", re.IGNORECASE)
 # a claim's content: what someone says, finds or holds stands in the clause after "that" ("he had
 # thought that it came every three years", "learn this lesson, that to be self-contented is vile")
+# what compares: "larger than", "less", "the same as", "equal to"
+COMPARED = re.compile(r"\b(?:more|less|greater|smaller|larger|bigger|fewer|higher|lower|longer|"
+                       r"shorter|faster|slower|exceeds?|exceeding|equal|same|\w+er than)\b",
+                       re.IGNORECASE)
 _THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)
 _THAT_LEAD = re.compile(r"^that\s+", re.IGNORECASE)
 
@@ -270,6 +274,8 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
                          for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))
+    if kind == "comparison":
+        return float(bool(COMPARED.search(text)))
     if kind == "condition":
         return float(bool(_CONDITION.search(text)))
     if kind == "claim":

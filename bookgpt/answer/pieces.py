@@ -11,7 +11,8 @@ from collections.abc import Set
 
 from bookgpt.answer.asking import Asked
 from bookgpt.answer.clauses import split_clauses
-from bookgpt.answer.kinds import (CAP_WORD, FIGURE, FIGURED, GROUNDS, NAME, QUANTITY, compounds, type_fit)
+from bookgpt.answer.kinds import (CAP_WORD, COMPARED, FIGURE, FIGURED, GROUNDS, NAME, QUANTITY, compounds,
+                                  type_fit)
 from bookgpt.qa.words import PERSON_NOUNS, TAIL_PREPS
 from bookgpt.text import UNIT_ABBREVIATIONS, is_content, stem, words
 
@@ -52,6 +53,7 @@ _UNIT_ENDING = re.compile(r"_?" + UNIT_ABBREVIATIONS + r"\._?", re.IGNORECASE)  
 # with it, and not after a negation ("and not through its phases") nor before a relative ("to
 # whom matters of elegance ought to be left")
 PREP_WORDS = 8
+COMPARED_WORDS = 6  # a comparison's words from its comparative on ("greater than two right angles")
 
 # an aside that is a set phrase ("In short", "For example") is one, whatever the question asks
 _SET_PHRASE = re.compile(r"(?:in short|in fact|in general|in particular|in truth|in a word|in turn|"
@@ -180,6 +182,9 @@ def cut(sentence: str, asked: Asked) -> list[tuple[str, float]]:
                    for m in re.finditer(r"\b" + asked.prep + r"\b", sentence[:b], re.IGNORECASE)
                    if m.start() >= a and not _NEGATED.search(sentence, 0, m.start())
                    and not _RELATIVE.match(sentence, m.end())]
+    if asked.kind == "comparison":  # the comparative on: "larger than pi", "less by ..."
+        pieces += [(i, i, " ".join(sentence[m.start():b].split()[:COMPARED_WORDS]))
+                   for i, (a, b) in enumerate(clauses) for m in COMPARED.finditer(sentence, a, b)]
     if asked.kind in GROUNDS:  # the reason itself: from "because" to the end of its clause
         # a reason longer than an answer runs on past it: its first MAX_WORDS words
         pieces += [(i, i, " ".join(sentence[m.start():b].split()[:MAX_WORDS]))
