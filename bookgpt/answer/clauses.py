@@ -8,7 +8,8 @@ import re
 
 from bookgpt.text import unit_stop
 
-# clause ends: punctuation (a comma with its footnote's mark: "a larger number,** whereas"), and a full stop that ends no title or initial ("Mr.", "A. Square")
+# clause ends: punctuation (a comma with its footnote's mark: "a larger number,** whereas"), and a
+# full stop that ends no title or initial ("Mr.", "A. Square")
 _CLAUSE_CUT = re.compile(r"\s*(?:[;:()\[\]]|--|—|–|,[*†‡]*(?=\s)|(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)"
                          r"(?<!\b[A-Z])\.(?=\s|$)|[!?](?=\s|$))\s*")
 # brackets inside a word are part of it, not an aside: "E[0]", "f(x)", "x^(n-1)"
