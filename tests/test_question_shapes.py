@@ -125,3 +125,16 @@ def test_how_one_thing_compares_with_another_is_answered_by_a_comparative():
             "height exactly.", 1.0)
     assert first_answer("How does the rope's length compare with the tower's height?",
                         said) == "smaller number of feet"
+
+
+def test_which_of_two_offered_is_more_so_is_read_from_a_comparison():
+    """"Which rule is more useful, Horner's or Newton's?": "... more useful than Newton's" takes
+    the other one, "... less useful, in practice, than Newton's" takes Newton's; names with an
+    apostrophe are offered too."""
+    question = "Which rule is more useful in practice, Horner's or Newton's?"
+    assert len(Asked.of(question).offered) == 2
+    said = ("For hand work Horner's rule is more useful than Newton's, though both are old.", 1.0)
+    assert first_answer(question, said) == "Horner's"
+    said = ("We shall find that Horner's is less useful, in practice, than Newton's, for Newton's "
+            "rule needs no table.", 1.0)
+    assert first_answer(question, said) == "Newton's"

@@ -37,7 +37,7 @@ _YEAR_ASKED = re.compile(r"\b(?:what|which) year\b")
 _POLAR = re.compile(r"^\W*(?:[^,?]*,\s*)?(?:is|are|was|were|do|does|did|can|could|has|have|must|"
                     r"should|will|would|may|might)\b")
 _ASKING_WORD = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b")
-_ALTERNATIVES = re.compile(r"\b([a-z][a-z-]+) or (?:an? |the )?([a-z][a-z-]+)\b")
+_ALTERNATIVES = re.compile(r"\b([a-z][a-z'’-]*[a-z]) or (?:an? |the )?([a-z][a-z'’-]*[a-z])\b")
 # the kind a question opening with "which" asks for, in its next words: "Which classical theorem
 # about ...", "In which magazine ..."
 _WHICH = re.compile(r"^\W*(?:\w+ ){0,2}?which (\w+)(?: (\w+))?(?: (\w+))?")

@@ -149,6 +149,13 @@ def labels_answer(sentence: str) -> bool:
 _WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-])*")  # (no italics' underscore)
 _NEITHER = re.compile(r"\bneither\b|\bnot\b[^.;:]*\bor\b", re.IGNORECASE)
 _RATHER_THAN = re.compile(r"(?<![^\W_])([^\W_]+)_* rather than\b", re.IGNORECASE)
+_THAN = re.compile(r"\b(more|less|greater|smaller|larger|fewer|higher|lower|better|worse)\b(?:[\s,]+[a-z]+)"
+                   r"{0,3}[\s,]+than (?:that of |those of |the |an? )?_*([^\W\d_](?:[^\W_]|['’-])*)",
+                   re.IGNORECASE)
+_OPPOSITE = {w: frozenset(o.split()) for w, o in (
+    ("more", "less fewer"), ("less", "more greater"), ("fewer", "more"), ("greater", "less smaller"),
+    ("smaller", "greater larger"), ("larger", "smaller"), ("higher", "lower"), ("lower", "higher"),
+    ("better", "worse"), ("worse", "better"))}
 _NOT_BUT = re.compile(r"\bnot (?:an? |the )?\w+,? but (?:an? |the )?_*([^\W_]+)", re.IGNORECASE)
 
 
@@ -166,4 +173,15 @@ def offered_answer(sentence: str, asked: Asked) -> list[str]:
         m = pattern.search(sentence)
         if m and stem(m.group(1).lower()) in asked.offered:
             return [m.group(1)]
+    # "Which is more general, A or B?": "... more general than B" takes A, "less general than B"
+    # takes B
+    m = _THAN.search(sentence)
+    if m and stem(m.group(2).lower()) in asked.offered:
+        said = m.group(1).lower()
+        if said in asked.words:
+            other = next(w for w in _WORD.findall(sentence)
+                         if stem(w.lower()) in asked.offered and stem(w.lower()) != stem(m.group(2).lower()))
+            return [other]
+        if _OPPOSITE.get(said, frozenset()) & asked.words:
+            return [m.group(2)]
     return ["neither"] if _NEITHER.search(sentence) else []
