@@ -183,6 +183,29 @@ def test_an_answer_far_from_every_use_of_a_rare_name_is_none(shared_books):
 
     assert chosen(far=False).confidence > 0.0
     assert chosen(far=True).confidence == 0.0
+    # the sentences near Australia say nothing of a capital city: the far ones stay in the
+    # shortlist (and decline, when one of them is chosen)
+    job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0, evidence=found)
+    far = {e.text for e in found if e.far}
+    assert any(c.sentence in far for c in choose.shortlist(job))
+
+
+def test_a_sentence_near_a_rare_name_that_says_more_of_the_question_answers(shared_books):
+    """"How many doors are there on each side of the Square at Little Mendip?": the puzzle's
+    statement in the answers' chapter ("A Square has 20 doors on each side") stands far from
+    Little Mendip, the story's "Twenty doors on a side!" near it, and it answers: the far
+    sentences answer nothing while a near one says something of the question besides the name."""
+    from bookgpt.answer import choose
+    from bookgpt.answer.retrieve import SentenceIndex, evidence
+    from bookgpt.messages import AnswerJob
+
+    index = SentenceIndex((shared_books / "tangled_tale.txt").read_text("utf-8"))
+    question = "How many doors are there on each side of the Square at Little Mendip?"
+    _, found = evidence(index, question, windows=4, follow=2)
+    assert any(e.far for e in found)
+    job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0, evidence=found)
+    chosen = choose.choose(job, choose.shortlist(job), None, 0.0)
+    assert chosen.answer == "Twenty doors" and chosen.confidence > 0.0
 
 
 def test_a_question_naming_a_books_author_is_about_that_book(shared_books, monkeypatch):

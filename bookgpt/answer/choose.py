@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bookgpt.answer.asking import Asked
+from bookgpt.answer.asking import Asked, question_names
 from bookgpt.answer.extract import MATCH_POWER, Candidate, candidates
 from bookgpt.answer.kinds import MARKED, MEASURES, YEAR, named_inside, type_fit
 from bookgpt.messages import AnswerJob, Evidence
+from bookgpt.text import content_stems, question_stems
 
 MAX_CANDIDATES = 8  # the model scores this many of the best model-free candidates per question
 MAX_SCORED_TOKENS = 16  # ... each judged by its first tokens
@@ -99,7 +100,20 @@ def shortlist(job: AnswerJob) -> list[Candidate]:
     return candidates(job.question, [(e.text, e.match * (FOLLOWER if e.follows else 1.0)
                                       * (ECHO_FLOOR + (1.0 - ECHO_FLOOR) * e.echo)
                                       ** (1.0 / MATCH_POWER))
-                                     for e in job.evidence], limit=MAX_CANDIDATES)
+                                     for e in _near(job)], limit=MAX_CANDIDATES)
+
+
+def _near(job: AnswerJob) -> list[Evidence]:
+    """The evidence, less the sentences far from every use of a rare name the question uses
+    (`Evidence.far`) when a sentence near one says something of the question besides the name
+    ("Twenty doors on a side!" near "Little Mendip"): the far ones answer nothing then. (A book
+    that only mentions the name, "gone out to Australia", keeps them, and declines through them.)"""
+    if not any(e.far for e in job.evidence):
+        return job.evidence
+    near = [e for e in job.evidence if not e.far]
+    named = set().union(*question_names(job.question))
+    besides = set(question_stems(job.question)) - named
+    return near if any(besides & set(content_stems(e.text)) for e in near) else job.evidence
 
 
 def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] | None,
