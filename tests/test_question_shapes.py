@@ -138,3 +138,20 @@ def test_which_of_two_offered_is_more_so_is_read_from_a_comparison():
     said = ("We shall find that Horner's is less useful, in practice, than Newton's, for Newton's "
             "rule needs no table.", 1.0)
     assert first_answer(question, said) == "Newton's"
+
+
+def test_where_and_in_what_year_takes_the_place_and_an_early_year():
+    """"Where and in what year was he born?": the place answers the question's kind, and a year
+    before 1000 said after "in" ("in 812") answers its second part; the place alone is no
+    figure-less failure of "in what year" (its confidence stays)."""
+    from bookgpt.answer.choose import choose, shortlist
+    from bookgpt.messages import AnswerJob, Evidence
+
+    question = "Where and in what year was the abbot Wulfric born?"
+    said = ("The oldest of these riddles is by the abbot Wulfric, who was born at Whitby in 812 "
+            "and died at Rheims in 870.")
+    assert first_answer(question, (said, 1.0)) == "Whitby, 812"
+    job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0,
+                    evidence=[Evidence(text=said, match=1.0, window=0, follows=False, echo=1.0)])
+    cands = [c for c in shortlist(job) if c.text == "Whitby"]
+    assert cands and choose(job, cands, None, 0.0).confidence > 0.0

@@ -78,8 +78,9 @@ def _holds(asked: Asked, cand: Candidate) -> float:
     """How surely a candidate holds the kind of thing asked for: 1 surely, 0 no figure where one
     is asked for, MISSING no name or date, and UNSURE_NAME for a name that stands capitalised only
     where any word is ("Tolstoi explains", but also "Seat of ..." opening a sentence)."""
-    if asked.year and not YEAR.search(cand.text):
-        return 0.0  # "in what year": no "after the revolt", no "three years old"
+    if asked.year and asked.kind == "time" and not YEAR.search(cand.text):
+        return 0.0  # "in what year": no "after the revolt", no "three years old" (but "where and
+        # in what year": a place answers its first part)
     if type_fit(asked.kind, cand.text, asked.words) == 0.0:
         return 0.0 if asked.kind in FIGURES else MISSING
     if asked.kind not in ("person", "place"):

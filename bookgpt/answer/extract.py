@@ -73,6 +73,8 @@ _LOCATIVE_WORDS = ("in", "at", "near", "from", "into")
 _LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS + ("to",)) + r")\s+(?:the\s+(?:[a-z]+\s+)?)?$",
                        re.IGNORECASE)  # ("relied on General Lee", "went to see Thomas": no place)
 UNLOCATED = 0.8
+# a year before 1000 said as one ("born in Yorkshire in 735"): the figure alone, after "in"
+_EARLY_YEAR = re.compile(r"\b(?:in|about|circa|c\.)\s+$", re.IGNORECASE)
 # ... and a name asked for as a person that stands there counts PLACED as much
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|near|into)\s+(?:the\s+)?$", re.IGNORECASE)
 PLACED = 0.5
@@ -324,7 +326,9 @@ def _both(best: list[Candidate], asked: Asked) -> list[Candidate]:
             if (text and len(text.split()) <= BOTH_WORDS and where >= 0
                     and text.lower() not in cand.text.lower()
                     and cand.text.lower() not in text.lower()
-                    and type_fit(asked.also, text, asked.words) == 1.0
+                    and (type_fit(asked.also, text, asked.words) == 1.0
+                         or asked.also == "time" and bool(_EARLY_YEAR.search(cand.sentence, 0, where))
+                         and text.isdigit() and len(text) == 3)
                     and (asked.also not in ("person", "place")
                          or named_inside(text, cand.sentence, asked.words)
                          and bool(_LOCATIVE.search(cand.sentence, 0, where))
