@@ -63,6 +63,9 @@ def test_a_book_that_never_uses_a_name_the_question_does_is_not_asked(shared_boo
     # (neither book speaks of Egypt)
     assert question_names("How thick is the thinnest American coin?") == []
     assert question_names("What did the tutor of a Macedonian king answer?") == []
+    # ... and an era is a date ("before Christ"), while "before Newton" names him
+    assert question_names("Who knew the riddle three thousand years before Christ?") == []
+    assert question_names("Who knew the riddle before Newton?") == [frozenset({stem("newton")})]
     assert ask("How many sides does the Sphere say a Square has, by Egyptian reckoning?")[0] == (
         "flatland")
 

@@ -205,6 +205,8 @@ def question_names(question: str) -> list[frozenset[str]]:
     return [st for _, st in _names_written(question)]
 
 
+# an era is a date, no name a book must use ("several thousand years before Christ")
+_ERA = re.compile(r"\b(?:before|after) Christ$")
 # a name's eponymous term is part of it ("the Kepler conjecture")
 _EPONYMS = ("theorem", "conjecture", "hypothesis", "constant", "paradox", "equation", "postulate",
             "axiom", "formula", "law")
@@ -225,7 +227,7 @@ def _names_written(question: str) -> list[tuple[str, frozenset[str]]]:
     out = []
     text = question.strip()
     for m in _NAME_RUN.finditer(text, 1):
-        if _describes(m.group(), text[m.end():].lstrip()):
+        if _describes(m.group(), text[m.end():].lstrip()) or _ERA.search(text, 0, m.end()):
             continue
         written = m.group()
         # a name's eponymous term is part of it: "the Kepler conjecture" is no use of "Kepler"
