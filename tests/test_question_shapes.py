@@ -155,3 +155,12 @@ def test_where_and_in_what_year_takes_the_place_and_an_early_year():
                     evidence=[Evidence(text=said, match=1.0, window=0, follows=False, echo=1.0)])
     cands = [c for c in shortlist(job) if c.text == "Whitby"]
     assert cands and choose(job, cands, None, 0.0).confidence > 0.0
+
+
+def test_which_two_places_takes_both_names_with_their_brackets_and_kinds():
+    """"To which two places were the ships sent?": "to Corfu (Greece), and to the island of Malta
+    (Mediterranean)" is one answer, not "Corfu" alone (half of it)."""
+    said = ("The admiralty fitted out two ships -- to Corfu (Greece), and to the island of Malta "
+            "(Mediterranean) -- and sent its best surveyors with them.", 1.0)
+    assert first_answer("To which two places were the admiralty's ships sent?", said) == (
+        "Corfu (Greece), and to the island of Malta (Mediterranean)")

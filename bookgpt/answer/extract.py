@@ -73,6 +73,10 @@ _LOCATIVE_WORDS = ("in", "at", "near", "from", "into")
 _LOCATIVE = re.compile(r"\b(?:" + "|".join(_LOCATIVE_WORDS + ("to",)) + r")\s+(?:the\s+(?:[a-z]+\s+)?)?$",
                        re.IGNORECASE)  # ("relied on General Lee", "went to see Thomas": no place)
 UNLOCATED = 0.8
+# a question asking for two names or more ("To which two places ...?") counts a piece that
+# joins none ONE_OF_MANY as much
+ONE_OF_MANY = 0.8
+_JOINED = re.compile(r"\b(?:and|or)\b|,")
 # a year before 1000 said as one ("born in Yorkshire in 735"): the figure alone, after "in"
 _EARLY_YEAR = re.compile(r"\b(?:in|about|circa|c\.)\s+$", re.IGNORECASE)
 # ... and a name asked for as a person that stands there counts PLACED as much
@@ -266,6 +270,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= OPENING_NAME
                 if asked.kind == "place" and not named and not _located(text, sentence):
                     score *= UNLOCATED
+                if asked.many and asked.kind in ("person", "place") and not _JOINED.search(text):
+                    score *= ONE_OF_MANY  # "which two places": one name is half an answer
                 if asked.kind == "person" and not named:
                     if _placed(text, sentence):
                         score *= PLACED
