@@ -39,8 +39,9 @@ _CONNECTIVE = re.compile(r"(?:" + _CONNECTIVES + r")\W*", re.IGNORECASE)
 # ... each with its bracketed place, the second after its own preposition or kind: "to Sobral
 # (Brazil), and to the island of Principe (West Africa)"
 _WHERE = r"(?:\s*\([^()]{1,30}\))?"
-_NAMES = re.compile(r"(?:\bfrom\s+)?" + NAME.pattern + _WHERE + r"(?:,?\s+(?:and|or|to)\s+(?:(?:to|in|at)\s+)?"
-                    r"(?:the\s+(?:[a-z]+\s+of\s+)?)?" + NAME.pattern + _WHERE + r")+")
+_NAMES = re.compile(r"(?:\bfrom\s+)?" + NAME.pattern + _WHERE
+                    + r"(?:,?\s+(?:and|or|to)\s+(?:(?:to|in|at)\s+)?(?:the\s+(?:[a-z]+\s+of\s+)?)?"
+                    + NAME.pattern + _WHERE + r")+")
 # a name with its apposition: "the Vienna philosopher Mach", "Mach, the Vienna philosopher"
 _WHO_NOUN = r"(?:" + "|".join(sorted(PERSON_NOUNS | {"thinker", "novelist", "scientist", "poet",
                                                     "inventor", "critic", "historian"})) + r")"
