@@ -33,7 +33,7 @@ class Evidence(_Msg):
     window: int  # rank of its window among the book's best windows (0 = best)
     follows: bool = False  # it is the sentence after its window, where answers often stand
     # how much of the question it (or, less, the sentence before it) echoes, relative to the
-    # evidence's most (0..1): `retrieve.echoes`
+    # evidence's most (0..1): `evidence.echoes`
     echo: float = 1.0
     # it stands far from every use of a name the question uses and the book uses rarely
     # (`SentenceIndex.far_from`): no answer to a question about that name

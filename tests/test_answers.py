@@ -13,8 +13,10 @@ import pytest
 
 from bookgpt.answer.extract import candidates
 from bookgpt.answer.readers import overlaps, read_questions
+import bookgpt.answer.evidence as evidence_module
 import bookgpt.answer.retrieve as retrieve
-from bookgpt.answer.retrieve import SentenceIndex, evidence
+from bookgpt.answer.evidence import evidence
+from bookgpt.answer.retrieve import SentenceIndex
 from commands.main import main
 from bookgpt.errors import AskError
 from bookgpt.text import content_stems, question_stems
@@ -331,7 +333,7 @@ def test_a_labelled_answer_after_its_puzzle_comes_with_it(monkeypatch):
                           "neatest of those sent in. Each bird has one head. So the hens are twenty.")
     assert evidence(SentenceIndex(solved), q, windows=1)[1][-1].text == "So the hens are twenty."
     # without it, only the next sentence follows the window
-    monkeypatch.setattr(retrieve, "ANSWER_WITHIN", 0)
+    monkeypatch.setattr(evidence_module, "ANSWER_WITHIN", 0)
     assert all("Answer" not in e.text for e in evidence(index, q, windows=1)[1])
 
 

@@ -152,7 +152,8 @@ def test_an_answer_far_from_every_use_of_a_rare_name_is_none(shared_books):
 
     from bookgpt.answer import choose
     from bookgpt.answer.asking import question_names
-    from bookgpt.answer.retrieve import NAME_REACH, RARE_NAME, SentenceIndex, evidence
+    from bookgpt.answer.evidence import evidence
+    from bookgpt.answer.retrieve import NAME_REACH, RARE_NAME, SentenceIndex
     from bookgpt.messages import AnswerJob
 
     index = SentenceIndex((shared_books / "canterbury_puzzles.txt").read_text("utf-8"),
@@ -199,7 +200,8 @@ def test_a_sentence_near_a_rare_name_that_says_more_of_the_question_answers(shar
     Little Mendip, the story's "Twenty doors on a side!" near it, and it answers: the far
     sentences answer nothing while a near one says something of the question besides the name."""
     from bookgpt.answer import choose
-    from bookgpt.answer.retrieve import SentenceIndex, evidence
+    from bookgpt.answer.evidence import evidence
+    from bookgpt.answer.retrieve import SentenceIndex
     from bookgpt.messages import AnswerJob
 
     index = SentenceIndex((shared_books / "tangled_tale.txt").read_text("utf-8"))

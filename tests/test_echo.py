@@ -1,12 +1,13 @@
 """Which sentence of a window answers: the one that echoes the question, or follows one that does
-(`retrieve.echoes`, weighed by `choose.ECHO_FLOOR`), on real books."""
+(`evidence.echoes`, weighed by `choose.ECHO_FLOOR`), on real books."""
 
 from __future__ import annotations
 
 import pytest
 
 import bookgpt.answer.choose as choose
-from bookgpt.answer.retrieve import ECHO_SPILL, SentenceIndex, echoes, evidence
+from bookgpt.answer.evidence import ECHO_SPILL, echoes, evidence
+from bookgpt.answer.retrieve import SentenceIndex
 from bookgpt.crawl.extract import latex_to_text
 from bookgpt.messages import AnswerJob
 

@@ -11,7 +11,8 @@ import sys
 
 _PROBE = """
 import sys
-from bookgpt.answer.retrieve import SentenceIndex, evidence
+from bookgpt.answer.evidence import evidence
+from bookgpt.answer.retrieve import SentenceIndex
 text = open(sys.argv[1], encoding="utf-8").read()
 start = text.index("Section 1.  Of the Nature of Flatland")
 index = SentenceIndex(text[start:start + 25_000])  # under 200 sentences: no encoder to train

@@ -28,7 +28,7 @@ FOLLOWER = 0.85  # a follower sentence matches a little less than its window
 STRICT = MARKED
 FIGURES = frozenset({"number", *MEASURES})
 MISSING = 0.2
-# what a candidate keeps when its sentence echoes none of the question (`retrieve.echoes`): a
+# what a candidate keeps when its sentence echoes none of the question (`evidence.echoes`): a
 # window's sentences share its match, and the one that echoes the question (or follows one that
 # does) holds the answer more often than its neighbours. Right book given, over dev.jsonl and
 # six blind sets (410 questions): F1 0.220 -> 0.242, support 0.505 -> 0.522 (the curve of floors

@@ -17,7 +17,7 @@ encoder ranks best are scored even when they share no word with the question.
 Headings that stand alone (short, capitalised paragraphs) cut the book into sections; a heading
 that stands twice or three times links its sections, for in a book of puzzles the later one is the
 earlier one's solution ("51.--The Secret Lock." ... "51.--The Secret Lock.", "Knot IV." ...
-"Answers to Knot IV."). `evidence` adds the solution's best window to the puzzle's.
+"Answers to Knot IV."). `bookgpt.answer.evidence` adds the solution's best window to the puzzle's.
 """
 
 from __future__ import annotations
@@ -32,15 +32,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
 from bookgpt.answer import semantic
-from bookgpt.answer.asking import Asked, question_names
+from bookgpt.answer.asking import Asked
 from bookgpt.answer.headings import heading_key, is_heading, is_title, twins
 from bookgpt.answer.kinds import MEASURES, marks, years_said
 from bookgpt.answer.stated import labels_answer, labels_solution
-from bookgpt.messages import Evidence
 from bookgpt.text import content_stems, question_stems, sentence_spans, squash, unmarked
 
 MAX_WINDOW = 3  # sentences per window
@@ -59,8 +57,6 @@ TYPE_BONUS = 0.2
 TYPED = ("number", *MEASURES, "time", "person", "place", "reason", "meaning")
 TYPED_SEEDS = 20  # seeds among the best-matching sentences that hold what is asked for...
 TYPED_SEEDS_FROM = 200  # ... looked for among this many best-matching sentences
-SOLVED = 1  # best windows whose puzzle's solution section is searched too (1 and 3: the same answers)
-ANSWER_WITHIN = 3  # sentences after a window searched for a labelled answer ("_Answer._--")
 SOLUTION_FOLLOW = 2  # sentences after a solution's label ("_Solution._--") that come with it
 SEEDS = 30  # best-matching sentences whose windows are scored
 RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
@@ -70,9 +66,6 @@ RESCORE = 20  # windows, best coverage first, that the bigram bonus may reorder
 # 0.465, in the best five 0.605 -> 0.709, cited by the chosen answer 0.419 -> 0.465 (docs/answers.md)
 SEMANTIC_WEIGHT = 0.2
 SEMANTIC_SEEDS = 10
-# how much of the question a sentence after one that echoes it is taken to hold, as a share of
-# the echo's (answers often stand a sentence after the one echoing the question): `echoes`
-ECHO_SPILL = 0.5
 # a name the book uses in at most RARE_NAME sentences (or headings) binds the answer to within
 # NAME_REACH sentences of one of them, or to the solution of the puzzle that uses it
 # (`SentenceIndex.far_from`). Over dev.jsonl and six blind sets (420 answerable, 72 out of scope):
@@ -83,7 +76,6 @@ RARE_NAME = 5
 NAME_REACH = 50
 MAX_SENTENCE_CHARS = 700  # a longer "sentence" (a table, a list) is cut into pieces of this size
 _BLANK = re.compile(r"\n[ \t]*\n")
-_ASKS = re.compile(r"\?[\s\"'”’_)]*$")  # a sentence that asks, its closing quote or bracket after
 # what a question's grounding keeps when none of its adjacent word pairs stands side by side in
 # the book (`SentenceIndex.grounding`): with `route.MIN_GROUNDING` 0.1, such a question is declined
 # when the book lacks about half of its words (0 declined 22% of answerable questions, 0.4 none)
@@ -399,64 +391,3 @@ class SentenceIndex:
                  - EXTRA_SENTENCE * (last - first) + meaning)
         return Window(score=score, coverage=coverage, first=first, last=last, text=text,
                       meaning=meaning)
-
-
-def evidence(index: SentenceIndex, question: str, windows: int = 3,
-             follow: int = 1) -> tuple[Window | None, list[Evidence]]:
-    """(the best window, the sentences of the `windows` best windows and of the `follow`
-    sentences after each, or of those up to a labelled answer ("_Answer._--") within
-    ANSWER_WITHIN sentences and the same section), best window first: what a book model answers
-    from."""
-    found = index.search(question, top=windows)
-    if not found:
-        return None, []
-    best = found[0].score or 1.0
-    out: list[Evidence] = []
-    seen: dict[int, int] = {}  # sentence -> its place in `out`
-
-    def add(w: Window, rank: int, match: float, follow: int = follow,
-            end: int | None = None) -> None:
-        for k in range(w.first, min(end or len(index.sentences), w.last + 1 + follow)):
-            if k not in seen:
-                seen[k] = len(out)
-                out.append(Evidence(text=index.sentences[k], match=match, window=rank,
-                                    follows=k > w.last))
-            elif out[seen[k]].match < match:  # a puzzle's solution that its own words found
-                out[seen[k]] = msgspec.structs.replace(out[seen[k]], match=match)  # less well
-
-    for rank, w in enumerate(found):
-        # a puzzle's labelled answer a sentence or two after its window comes with it
-        # ("Required the weight of each sack." "_Answer._--5-1/2, 6-1/2, ...")
-        labelled = index.labelled_after(w.last, ANSWER_WITHIN)
-        add(w, rank, max(0.0, w.score / best),
-            follow=follow if labelled is None else max(follow, labelled - w.last))
-    # a window in a puzzle whose solution is a later section: that section's best window and
-    # its opening (where a solution says its answer: "As many as twenty-two pieces may be
-    # obtained") answer it, and match as well as the puzzle did, even if the question's words
-    # found them already, less well
-    for rank, w in enumerate(found[:SOLVED]):
-        section = index.solution_of(w.first)
-        if section is not None:
-            opening = Window(0.0, 0.0, section[0], min(section[1], section[0] + MAX_WINDOW) - 1, "")
-            for inside in index.search(question, top=1, within=section) + [opening]:
-                add(inside, len(found) + rank, max(0.0, w.score / best), end=section[1])
-    names = question_names(question)
-    for k, echo in echoes(index, question, list(seen)).items():
-        out[seen[k]] = msgspec.structs.replace(
-            out[seen[k]], echo=echo, far=any(index.far_from(name, k) for name in names))
-    return found[0], out
-
-
-def echoes(index: SentenceIndex, question: str, ks: list[int]) -> dict[int, float]:
-    """How much of the question each of sentences `ks` echoes (the idf-weighted share of its
-    words the sentence holds), or ECHO_SPILL of what the sentence before it echoes if that is
-    more, relative to the most of them (1.0). A question the book itself asks ("How can this be
-    true of a small bucket?") echoes a reader's but answers nothing: it lends its echo, whole, to
-    the sentence after it."""
-    weights = index.weights(index.query_stems(question))
-    held = {k: math.fsum(weights.get(st, 0.0) for st in set(index.stems[k])) for k in ks}
-    asks = {k for k in ks if _ASKS.search(index.sentences[k])}
-    lit = {k: max(0.0 if k in asks else held[k],
-                  (1.0 if k - 1 in asks else ECHO_SPILL) * held.get(k - 1, 0.0)) for k in ks}
-    top = max(lit.values(), default=0.0) or 1.0
-    return {k: v / top for k, v in lit.items()}

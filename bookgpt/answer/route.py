@@ -7,7 +7,7 @@ import msgspec
 
 from bookgpt.answer.asking import EPONYM_STEMS, name_written, question_names
 from bookgpt.answer.kinds import years_said
-from bookgpt.answer.retrieve import evidence
+from bookgpt.answer.evidence import evidence
 from bookgpt.config import Config
 from bookgpt.errors import AskError, UnknownBookError, require_question
 from bookgpt.messages import AskRequest, RoutedBook
