@@ -8,6 +8,8 @@ from __future__ import annotations
 from answering import first_answer
 
 from bookgpt.answer.asking import Asked
+from bookgpt.answer.clauses import split_clauses
+from bookgpt.answer.kinds import COMPARED
 from bookgpt.text import stem
 
 
@@ -103,9 +105,9 @@ def test_who_is_answered_by_the_names_a_sentence_describes_in_the_questions_word
 
 
 def test_who_is_answered_by_a_person_not_by_a_name_where_a_place_stands():
-    """"Who ...?": a name right after "in" or "at" ("in the Preface", "to Paris") stands where a
-    place does, and a name with a title or initials ("Mr. Silas Wren", "M. Dupin") is surely a
-    person's."""
+    """"Who ...?": a name right after "in" or "at" ("in the Preface") stands where a place does,
+    unless it owns something ("in Abel's proof"), and a name with a title or initials ("Mr. Silas
+    Wren", "M. Dupin") is surely a person's."""
     said = ("Mr. Silas Wren, of Bristol, tells me that, after reading my remark in the Preface, he "
             "took up the case of eleven and at last showed the number to be a prime.", 1.0)
     assert first_answer("Who showed that the number made of eleven ones is a prime?",
@@ -113,6 +115,9 @@ def test_who_is_answered_by_a_person_not_by_a_name_where_a_place_stands():
     said = ("The forged letter was written, and posted to Paris, chiefly in the hope of deceiving "
             "M. Dupin, the prefect's old rival, into believing it.", 1.0)
     assert first_answer("Whom was the forged letter chiefly meant to deceive?", said) == "M. Dupin"
+    from bookgpt.answer.extract import _placed
+    assert _placed("Preface", "after reading my remark in the Preface, he wrote")
+    assert not _placed("Abel", "Nobody saw the flaw in Abel's proof until Hansteen did.")
 
 
 def test_how_one_thing_compares_with_another_is_answered_by_a_comparative():
@@ -125,6 +130,10 @@ def test_how_one_thing_compares_with_another_is_answered_by_a_comparative():
             "height exactly.", 1.0)
     assert first_answer("How does the rope's length compare with the tower's height?",
                         said) == "smaller number of feet"
+    # "no longer" and "rather than" compare nothing; a footnote's mark after a comma ends a clause
+    assert not COMPARED.search("it is no longer painted, rather than gilded")
+    plain = "he will not obtain the number p, but a larger number,** whereas of course it is"
+    assert "but a larger number" in [plain[a:b] for a, b in split_clauses(plain)]
 
 
 def test_which_of_two_offered_is_more_so_is_read_from_a_comparison():
@@ -149,7 +158,7 @@ def test_where_and_in_what_year_takes_the_place_and_an_early_year():
 
     question = "Where and in what year was the abbot Wulfric born?"
     said = ("The oldest of these riddles is by the abbot Wulfric, who was born at Whitby in 812 "
-            "and died at Rheims in 870.")
+            "and died at Rheims, an old man.")
     assert first_answer(question, (said, 1.0)) == "Whitby, 812"
     job = AnswerJob(book_id="b", question=question, passage="", coverage=1.0,
                     evidence=[Evidence(text=said, match=1.0, window=0, follows=False, echo=1.0)])

@@ -1,7 +1,7 @@
 """What a question asks for: the kind of thing (`answer_type`: a person, a number or a
-measure of some dimension, a time, a place, a reason, a condition, a claim, a meaning, or a plain
-noun phrase), read from its asking clause, and what its answer is measured against (`Asked`: its
-stems and words, what a "how many" counts, whether it asks for two things).
+measure of some dimension, a time, a place, a reason, a condition, a claim, a comparison, a
+meaning, or a plain noun phrase), read from its asking clause, and what its answer is measured
+against (`Asked`: its stems and words, what a "how many" counts, whether it asks for two things).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ _ASKING_HEAD = re.compile(r"^\W*(?:(?:and|but|so|then|to|in|at|on|for|from|by|wi
 
 
 def answer_type(question: str) -> str:
-    """What a question asks for: person, number, time, place, reason, meaning or thing. The
+    """What a question asks for: person, number, time, place, reason, comparison, meaning or
+    thing (or a measure, a condition, a claim). The
     asking clause counts: in "When the fashion swept the country, which two groups stayed?" it is
     the last one."""
     clauses = re.split(r"[,;:]\s+", question.lower())
@@ -206,7 +207,7 @@ def question_names(question: str) -> list[frozenset[str]]:
 
 
 # an era is a date, no name a book must use ("several thousand years before Christ")
-_ERA = re.compile(r"\b(?:before|after) Christ$")
+_ERA = re.compile(r"\b(?:before|after) (?:Jesus )?Christ$|\b(?:birth|death) of (?:Jesus )?Christ$")
 # a name's eponymous term is part of it ("the Kepler conjecture")
 _EPONYMS = ("theorem", "conjecture", "hypothesis", "constant", "paradox", "equation", "postulate",
             "axiom", "formula", "law")
@@ -309,4 +310,11 @@ def _offered(low: str) -> tuple[str, ...]:
         return ()  # ("two or three points" offers no choice)
     polar = _POLAR.match(low) and not _ASKING_WORD.search(low, 0, m.start())
     last = re.fullmatch(r"[^,]*,\s*(?:an? |the )?" + re.escape(m.group()) + r"\W*", low)
-    return tuple(stem(w) for w in m.groups()) if polar or last else ()
+    return tuple(offer_stem(w) for w in m.groups()) if polar or last else ()
+
+
+def offer_stem(word: str) -> str:
+    """The stem an offered answer is matched by: of its last word, a possessive and an elision
+    dropped, either apostrophe ("d'Alembert's", "Newton’s": "alembert", "newton")."""
+    ws = words(word)
+    return stem(ws[-1]) if ws else ""

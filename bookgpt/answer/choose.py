@@ -34,6 +34,7 @@ MISSING = 0.2
 # six blind sets (410 questions): F1 0.220 -> 0.242, support 0.505 -> 0.522 (the curve of floors
 # and spills: docs/answers.md)
 ECHO_FLOOR = 0.4
+NEAR_ECHO = 0.5  # (`_near`)
 # the confidence left to a name that stands capitalised only at its sentence's opening: on
 # dev.jsonl 0.1-0.3 gave the same answers (+2 / -0); 0 declined one more out-of-scope question but
 # lost a right answer opening its sentence ("Tolstoi explains"); 0.4-1 lost one to "Admit"
@@ -106,15 +107,17 @@ def shortlist(job: AnswerJob) -> list[Candidate]:
 
 def _near(job: AnswerJob) -> list[Evidence]:
     """The evidence, less the sentences far from every use of a rare name the question uses
-    (`Evidence.far`) when a sentence near one says something of the question besides the name
-    ("Twenty doors on a side!" near "Little Mendip"): the far ones answer nothing then. (A book
+    (`Evidence.far`) when a sentence near one says something of the question besides the name,
+    and echoes it at least NEAR_ECHO ("Twenty doors on a side!" near "Little Mendip"): the far
+    ones answer nothing then. (A book
     that only mentions the name, "gone out to Australia", keeps them, and declines through them.)"""
     if not any(e.far for e in job.evidence):
         return job.evidence
     near = [e for e in job.evidence if not e.far]
     named = set().union(*question_names(job.question))
     besides = set(question_stems(job.question)) - named
-    return near if any(besides & set(content_stems(e.text)) for e in near) else job.evidence
+    return near if any(e.echo >= NEAR_ECHO and besides & set(content_stems(e.text))
+                       for e in near) else job.evidence
 
 
 def choose(job: AnswerJob, cands: list[Candidate], logprobs: list[list[float]] | None,

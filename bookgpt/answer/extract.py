@@ -77,11 +77,14 @@ UNLOCATED = 0.8
 # joins none ONE_OF_MANY as much
 ONE_OF_MANY = 0.8
 _JOINED = re.compile(r"\b(?:and|or)\b|,")
-# a year before 1000 said as one ("born in Yorkshire in 735"): the figure alone, after "in"
-_EARLY_YEAR = re.compile(r"\b(?:in|about|circa|c\.)\s+$", re.IGNORECASE)
-# ... and a name asked for as a person that stands there counts PLACED as much
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|near|into)\s+(?:the\s+)?$", re.IGNORECASE)
+# ... and a name asked for as a person that stands right after one of them (not "from": "a letter
+# from Newton") counts PLACED as much ("my statement in the Introduction"), unless it is a
+# possessive ("the flaw in Cauchy's proof")
+_PLACE_BEFORE = re.compile(r"\b(?:" + "|".join(w for w in _LOCATIVE_WORDS if w != "from")
+                           + r")\s+(?:the\s+)?$", re.IGNORECASE)
 PLACED = 0.5
+# a year before 1000 said as one ("born in Yorkshire in 735"): three figures after "in" or "circa"
+_EARLY_YEAR = re.compile(r"\b(?:in|circa|c\.)\s+$", re.IGNORECASE)
 # a name that only a person has, with a title or initials ("Mr. Oscar Hoppe", "M. Arago", "F. R.
 # Moulton"), counts PERSONAL as much when a person is asked for
 _PERSONAL = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.\s+|(?:Sir|Lord|Lady|Professor|Captain|Miss|"
@@ -273,10 +276,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                 if asked.many and asked.kind in ("person", "place") and not _JOINED.search(text):
                     score *= ONE_OF_MANY  # "which two places": one name is half an answer
                 if asked.kind == "person" and not named:
-                    if _placed(text, sentence):
+                    if _PERSONAL.match(text):
+                        score *= 1.0 if asked.prep else PERSONAL  # ("to whom": its object)
+                    elif _placed(text, sentence):
                         score *= PLACED
-                    elif _PERSONAL.match(text) and not asked.prep:  # ("to whom": its object)
-                        score *= PERSONAL
                 # the answer reads without its italics' marks; its sentence, the citation, keeps
                 # them as the book has them
                 _keep(out, seen, Candidate(text=_ITALIC.sub("", text), sentence=sentence,
@@ -297,9 +300,11 @@ def _prep_shaped(text: str, asked: Asked) -> bool:
 
 def _placed(text: str, sentence: str) -> bool:
     """Whether a piece of a sentence stands where a place does, right after "in", "at", "near"
-    or "into" ("sent to France", "my statement in the Introduction"): no person."""
+    or "into" ("my statement in the Introduction"), and owns nothing ("in Cauchy's proof"): no
+    person."""
     at = sentence.find(text)
-    return at >= 0 and bool(_PLACE_BEFORE.search(sentence, 0, at))
+    return (at >= 0 and bool(_PLACE_BEFORE.search(sentence, 0, at))
+            and not _OWNED.match(sentence, at + len(text)))
 
 
 def _located(text: str, sentence: str) -> bool:

@@ -48,12 +48,15 @@ _REASON_LEAD = re.compile(r"^(?:because|since|owing to|due to|so that|in order|o
 _CONDITION_WORDS = r"when|whenever|if|unless|until|as soon as|only if|provided|so long as|as long as"
 _CONDITION = re.compile(r"\b(?:" + _CONDITION_WORDS + r")\b", re.IGNORECASE)
 _CONDITION_LEAD = re.compile(r"^(?:" + _CONDITION_WORDS + r")(?: that)?\s+", re.IGNORECASE)
+# what compares: "larger", "less", "greater than", "the same as", "equal to" (not "no longer",
+# "once more", "rather than", "other than")
+COMPARATIVES = ("more", "less", "greater", "smaller", "larger", "bigger", "fewer", "higher", "lower",
+                "longer", "shorter", "faster", "slower", "better", "worse")
+COMPARED = re.compile(r"(?<!\bno )(?<!\bonce )(?<!\bany )\b(?:" + "|".join(COMPARATIVES)
+                      + r"|exceeds?|exceeding)\b|\b(?:equal to|the same as)\b|\b(?!(?:rath|oth|eith|"
+                      r"whether|neith)er\b)[a-z]+er than\b", re.IGNORECASE)
 # a claim's content: what someone says, finds or holds stands in the clause after "that" ("he had
 # thought that it came every three years", "learn this lesson, that to be self-contented is vile")
-# what compares: "larger than", "less", "the same as", "equal to"
-COMPARED = re.compile(r"\b(?:more|less|greater|smaller|larger|bigger|fewer|higher|lower|longer|"
-                       r"shorter|faster|slower|exceeds?|exceeding|equal|same|\w+er than)\b",
-                       re.IGNORECASE)
 _THAT = re.compile(r"(?<!\bso )(?<!\bsuch )\bthat\b(?! is\b)", re.IGNORECASE)
 _THAT_LEAD = re.compile(r"^that\s+", re.IGNORECASE)
 

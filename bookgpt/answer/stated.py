@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from bookgpt.answer.asking import Asked
+from bookgpt.answer.asking import Asked, offer_stem
 from bookgpt.answer.clauses import first_clause, unquoted
-from bookgpt.answer.kinds import NUMBER_WORDS_RE
+from bookgpt.answer.kinds import COMPARATIVES, NUMBER_WORDS_RE
 from bookgpt.text import is_content, stem, words
 
 # a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
@@ -149,13 +149,15 @@ def labels_answer(sentence: str) -> bool:
 _WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-])*")  # (no italics' underscore)
 _NEITHER = re.compile(r"\bneither\b|\bnot\b[^.;:]*\bor\b", re.IGNORECASE)
 _RATHER_THAN = re.compile(r"(?<![^\W_])([^\W_]+)_* rather than\b", re.IGNORECASE)
-_THAN = re.compile(r"\b(more|less|greater|smaller|larger|fewer|higher|lower|better|worse)\b(?:[\s,]+[a-z]+)"
-                   r"{0,3}[\s,]+than (?:that of |those of |the |an? )?_*([^\W\d_](?:[^\W_]|['’-])*)",
+# "A is more general than B", "it is less general, theoretically, than B" (not after "not")
+_THAN = re.compile(r"(?<!\bnot )(?<!\bno )\b(" + "|".join(COMPARATIVES) + r")\b((?:[\s,]+[a-z]+){0,3})"
+                   r"[\s,]+than (?:that of |those of |the |an? )?_*([^\W\d_](?:[^\W_]|['’-])*)",
                    re.IGNORECASE)
-_OPPOSITE = {w: frozenset(o.split()) for w, o in (
-    ("more", "less fewer"), ("less", "more greater"), ("fewer", "more"), ("greater", "less smaller"),
-    ("smaller", "greater larger"), ("larger", "smaller"), ("higher", "lower"), ("lower", "higher"),
-    ("better", "worse"), ("worse", "better"))}
+_OPPOSITES = [("more", "less"), ("more", "fewer"), ("greater", "less"), ("greater", "smaller"),
+              ("larger", "smaller"), ("bigger", "smaller"), ("higher", "lower"),
+              ("longer", "shorter"), ("faster", "slower"), ("better", "worse")]
+_OPPOSITE = {w: frozenset(b for a, b in _OPPOSITES if a == w) | frozenset(
+    a for a, b in _OPPOSITES if b == w) for w in COMPARATIVES}
 _NOT_BUT = re.compile(r"\bnot (?:an? |the )?\w+,? but (?:an? |the )?_*([^\W_]+)", re.IGNORECASE)
 
 
@@ -166,22 +168,22 @@ def offered_answer(sentence: str, asked: Asked) -> list[str]:
     take it: over the readers' questions, one that did answered wrongly.)"""
     if not asked.offered:
         return []
-    named = {stem(w.lower()) for w in _WORD.findall(sentence)} & set(asked.offered)
+    named = {offer_stem(w) for w in _WORD.findall(sentence)} & set(asked.offered)
     if len(named) < 2:
         return []
     for pattern in (_RATHER_THAN, _NOT_BUT):
         m = pattern.search(sentence)
-        if m and stem(m.group(1).lower()) in asked.offered:
+        if m and offer_stem(m.group(1)) in asked.offered:
             return [m.group(1)]
     # "Which is more general, A or B?": "... more general than B" takes A, "less general than B"
-    # takes B
+    # takes B (the question's own sense between: "more elegant than B" says nothing of it)
     m = _THAN.search(sentence)
-    if m and stem(m.group(2).lower()) in asked.offered:
-        said = m.group(1).lower()
+    if m and offer_stem(m.group(3)) in asked.offered and any(
+            stem(w) in asked.stems for w in words(m.group(2))):
+        said, loser = m.group(1).lower(), offer_stem(m.group(3))
         if said in asked.words:
-            other = next(w for w in _WORD.findall(sentence)
-                         if stem(w.lower()) in asked.offered and stem(w.lower()) != stem(m.group(2).lower()))
-            return [other]
-        if _OPPOSITE.get(said, frozenset()) & asked.words:
-            return [m.group(2)]
+            return [next(w for w in _WORD.findall(sentence)
+                         if offer_stem(w) in asked.offered and offer_stem(w) != loser)]
+        if _OPPOSITE[said] & asked.words:
+            return [m.group(3)]
     return ["neither"] if _NEITHER.search(sentence) else []
