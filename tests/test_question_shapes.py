@@ -173,3 +173,17 @@ def test_which_two_places_takes_both_names_with_their_brackets_and_kinds():
             "(Mediterranean) -- and sent its best surveyors with them.", 1.0)
     assert first_answer("To which two places were the admiralty's ships sent?", said) == (
         "Corfu (Greece), and to the island of Malta (Mediterranean)")
+
+
+def test_what_a_word_means_is_read_after_the_saying():
+    """"What does 'to wobble' mean?": what follows "meaning", "we mean that", "signifying" is what
+    the sentence says the word means, and it beats the clause that restates the question; not for
+    where a word comes from."""
+    said = ('In the talk of the river folk the verb "to wobble" is used in a sense of its own, '
+            'meaning, "to-cross-the-weir-without-a-pole"; and the old men frown at it.', 1.0)
+    assert first_answer("Among the river folk, what does the verb 'to wobble' mean?", said) == (
+        "to-cross-the-weir-without-a-pole")
+    said = ("The word \"staithe\" is derived from an old word signifying the landing place of a "
+            "boat.", 1.0)
+    assert first_answer("Where does the word \"staithe\" come from?", said).startswith(
+        "derived from")

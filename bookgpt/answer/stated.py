@@ -58,7 +58,23 @@ _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|yo
                        r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
                        re.IGNORECASE)
 
+# what a sentence says a word means follows the saying
+_MEANS = re.compile(r"\b(?:means|meaning|signif(?:y|ies|ying|ied)|we mean(?: that)?|that is to say|"
+                    r"in other words|denotes?|(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*",
+                    re.IGNORECASE)
+MEANING_WORDS = 12
+_ORIGIN = frozenset("come comes came derive derives derived originate originates originated".split())
 _WHAT_BEFORE = re.compile(r"\bwhat\s+$", re.IGNORECASE)
+
+
+def said_meanings(sentence: str, asked: Asked) -> list[str]:
+    """For a question asking what a word means, what the sentence says it means, after the saying
+    ("we mean that they profoundly interpenetrate, ...", "signifying the passages of a mine"), up
+    to its stop and at most MEANING_WORDS words."""
+    if asked.kind != "meaning" or asked.words & _ORIGIN:  # (where a word comes from: no meaning)
+        return []
+    return [" ".join(re.split(r"[;.!?]", sentence[m.end():], maxsplit=1)[0].split()[:MEANING_WORDS])
+            for m in _MEANS.finditer(sentence)]
 
 
 def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
