@@ -187,3 +187,6 @@ def test_what_a_word_means_is_read_after_the_saying():
             "boat.", 1.0)
     assert first_answer("Where does the word \"staithe\" come from?", said).startswith(
         "derived from")
+    from bookgpt.answer.stated import said_meanings  # "by means of" says no meaning
+    assert said_meanings("He raised it by means of a pole, and a staithe means a landing place.",
+                         Asked.of("What does staithe mean?")) == ["a landing place"]

@@ -58,10 +58,10 @@ _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|yo
                        r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
                        re.IGNORECASE)
 
-# what a sentence says a word means follows the saying
-_MEANS = re.compile(r"\b(?:means|meaning|signif(?:y|ies|ying|ied)|we mean(?: that)?|that is to say|"
-                    r"in other words|denotes?|(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*",
-                    re.IGNORECASE)
+# what a sentence says a word means follows the saying (not "by means of", "a means")
+_MEANS = re.compile(r"\b(?:(?<!\bby )(?<!\ba )(?<!\bno )(?<!\bthe )means|meaning|signif(?:y|ies|ying|ied)|"
+                    r"we mean(?: that)?|that is to say|in other words|denotes?|"
+                    r"(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*", re.IGNORECASE)
 MEANING_WORDS = 12
 _ORIGIN = frozenset("come comes came derive derives derived originate originates originated".split())
 _WHAT_BEFORE = re.compile(r"\bwhat\s+$", re.IGNORECASE)
