@@ -227,10 +227,12 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
 
 # a sentence that defines, names or explains a word: "is called a Galileian system", "we mean
 # that", "by triumphs must be understood", "means "without"", "signifying the passages of a mine"
+# (the words that say what a word means, which `stated.said_meanings` reads on from)
+SAYS_MEANING = r"meaning|signif(?:y|ies|ying|ied)|that is to say|in other words"
 DEFINES = re.compile(r"\b(?:is|are|was|were|be|been) (?:\w+ly |then |now |also )?(?:called|termed|named|"
                      r"known as|defined|said to be)\b|\bwe (?:\w+ly )?(?:call|mean|understand|define)\b|"
-                     r"\bmeans?\b|\bmeaning\b|\bsignif(?:y|ies|ying|ied)\b|\bunderstood\b|"
-                     r"\bunderstand by\b|\bthat is to say\b|\bin other words\b", re.IGNORECASE)
+                     r"\bmeans?\b|\b(?:" + SAYS_MEANING + r")\b|\bunderstood\b|\bunderstand by\b",
+                     re.IGNORECASE)
 
 
 # where any word is capitalised: a sentence's opening, or a quotation's or a bracket's

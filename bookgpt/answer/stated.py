@@ -10,7 +10,7 @@ import re
 
 from bookgpt.answer.asking import Asked, offer_stem
 from bookgpt.answer.clauses import first_clause, unquoted
-from bookgpt.answer.kinds import COMPARATIVES, NUMBER_WORDS_RE
+from bookgpt.answer.kinds import COMPARATIVES, NUMBER_WORDS_RE, SAYS_MEANING
 from bookgpt.text import is_content, stem, words
 
 # a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
@@ -59,9 +59,9 @@ _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|yo
                        re.IGNORECASE)
 
 # what a sentence says a word means follows the saying (not "by means of", "a means")
-_MEANS = re.compile(r"\b(?:(?<!\bby )(?<!\ba )(?<!\bno )(?<!\bthe )means|meaning|signif(?:y|ies|ying|ied)|"
-                    r"we mean(?: that)?|that is to say|in other words|denotes?|"
-                    r"(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*", re.IGNORECASE)
+_MEANS = re.compile(r"\b(?:(?<!\bby )(?<!\ba )(?<!\bno )(?<!\bthe )means|" + SAYS_MEANING
+                    + r"|we mean(?: that)?|denotes?|(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*",
+                    re.IGNORECASE)
 MEANING_WORDS = 12
 _ORIGIN = frozenset("come comes came derive derives derived originate originates originated".split())
 _WHAT_BEFORE = re.compile(r"\bwhat\s+$", re.IGNORECASE)
