@@ -137,6 +137,11 @@ def test_a_who_question_is_answered_by_the_name_alone():
         "The admiral and FitzGerald charted the reef in a single season.", 1.0)) == "FitzGerald"
     assert first_answer("Which astronomer first mapped the reef?", (
         "Already in those years the Cornish astronomer Penrose mapped the reef.", 1.0)) == "Penrose"
+    # a label of the book's own parts names no one: "Fig. 3", "Theorem", "Chapter IV"
+    assert first_answer("Which physicist measured how fast the water ran through the pipe?", (
+        "How quickly does the water run through the pipe (see the diagram, Fig. 3) when the "
+        "physicist Tregarthen opens the valve?", 1.0)) == "Tregarthen"
+    assert not marks("person", "as we proved in Theorem 4 of Chapter II (see Fig. 3).")
 
 
 def test_a_name_stands_as_near_the_question_as_its_clauses_and_its_best_sentence_counts():

@@ -103,6 +103,10 @@ _CAPITAL = re.compile(r"(?:(?<=\bDr\. )|(?<=\bMr\. )|(?<=\bMrs\. )|(?<=\bSt\. )|
 _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king queen prince princess "
                     "captain saint st duke earl bishop father mother brother sister uncle aunt "
                     "general colonel".split())
+# nor does a label of the book's own parts ("Fig. 3", "Theorem", "Chapter IV", "Ex. 25")
+_LABELS = frozenset("fig figure figures diagram plate table chapter section art article part book "
+                    "vol volume page theorem lemma corollary proposition prop axiom definition "
+                    "example ex exercise exercises appendix note notes".split())
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
 # a figure that may be a date ("born in Yorkshire 735"), and one that surely is, as an "in what
@@ -219,7 +223,7 @@ def marks(kind: str, text: str) -> bool | frozenset[str]:
     (so that it can be kept per sentence): for a person or a place its capitalised words
     (lower-cased), a question's own to be set aside; for the other kinds whether it has one."""
     if kind in ("person", "place"):
-        return frozenset(m.group().lower() for m in _CAPITAL.finditer(" " + text))
+        return frozenset(m.group().lower() for m in _CAPITAL.finditer(" " + text)) - _LABELS
     if kind == "meaning":  # a meaning: a sentence that defines, names or explains a word
         return bool(DEFINES.search(text))
     return type_fit(kind, text, set()) == 1.0
@@ -275,7 +279,7 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
         date = YEAR if "year" in qwords else _DATE  # "in what year": a year, surely
         return float(bool(date.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
-        return float(any(m.group().lower() not in qwords and m.group().lower() not in _TITLES
+        return float(any(m.group().lower() not in qwords | _TITLES | _LABELS
                          for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))
