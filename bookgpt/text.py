@@ -135,6 +135,8 @@ def stem(word: str) -> str:
     and "squared" meet, and "circle" and "circles"), then the first STEM_CHARS letters."""
     if word in _NUMBERS:
         return _NUMBERS[word]
+    if len(word) == 4 and word[2:] in ("ed", "es") and word[1] != "e":
+        return word[:3]  # "used", "uses", "aged", "ties" are "use", "age", "tie" (not "need")
     if len(word) > 4 and not word.isdigit():
         for suf in _SUFFIXES:
             if word.endswith(suf) and len(word) - len(suf) >= 3:
@@ -144,6 +146,8 @@ def stem(word: str) -> str:
                 if suf in ("ies", "ied"):
                     word += "y"
                 break
+            if suf == "ing" and len(word) == 5 and word.endswith(suf) and word[0] in "aeiou":
+                return word[:2] + "e"  # "using", "owing", "icing": "use", "owe", "ice"
     if len(word) >= 4 and word.endswith("e"):
         word = word[:-1]
     return word[:STEM_CHARS]
