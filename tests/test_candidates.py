@@ -424,3 +424,12 @@ def test_an_answer_reads_without_its_italics_marks_but_its_citation_keeps_them()
     assert found[0].sentence == sentence[0]
     assert first_answer("What is the outer radius called?",
                         ("The outer radius is called r_2 in the figure.", 1.0)).startswith("r_2")
+
+
+def test_a_what_question_ending_on_its_verb_is_answered_where_the_sentence_goes_on():
+    # "What did they use the beacons to signal?": the answer stands right after "signal" in the
+    # sentence that says it, though a closer-matching sentence holds more of the question's words
+    sents = [("Two hundred years ago, the fishermen of the cove built beacons on the cliffs.", 1.0),
+             ("They first lighted the beacons to signal storms.", 0.95)]
+    assert first_answer("What did the fishermen of the cove first light beacons to signal?",
+                        *sents) == "storms"

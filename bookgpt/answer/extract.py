@@ -26,7 +26,7 @@ from bookgpt.answer.kinds import (CAP_WORD, FIGURED, GROUNDS, MARKED, MEASURES, 
 from bookgpt.answer.pieces import MAX_WORDS, cut, opens_with, trim
 from bookgpt.answer.stated import (declared_answers, given_names, offered_answer, said_meanings,
                                    stated_figures)
-from bookgpt.text import is_content, squash, stem, words
+from bookgpt.text import is_content, question_stems, squash, stem, words
 
 # a numbered puzzle's heading opening its sentence ("57.--The Christmas Geese. Farmer Rouse
 # ..."): its number counts nothing, and its title answers nothing
@@ -98,6 +98,30 @@ ANNOUNCING = 0.5
 _ANNOUNCES = re.compile(r"(?:\b(?:as follows|(?:in )?the following(?: [\w-]+){0,3})\W*|\blet us (?:now )?"
                         r"(?:consider|see|examine|take)\b.*|\bwe (?:shall|will) now (?:consider|show|"
                         r"prove|see)\b.*)$", re.IGNORECASE)
+
+
+# a "what" question whose last word is its verb's or its preposition's ("What did they first use
+# fractions to show?") leaves its answer where the sentence goes on after that word ("... used
+# them to show reciprocals"): a piece standing right there (function words between) counts SLOT
+# as much
+SLOT = 2.0
+_SLOT_ASKED = re.compile(r"^\W*what\b.*\b[a-z]+\W*$", re.IGNORECASE)  # (ends on a lower-case word)
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def _slot_after(sentence: str, last: str) -> set[int]:
+    """Where a piece would stand right after a use of the stem `last` in `sentence`, only
+    function words between: the offsets of the first content word after each such use."""
+    toks = [(m.start(), m.group()) for m in _TOKEN.finditer(sentence)]
+    out = set()
+    for i, (_, tok) in enumerate(toks):
+        if stem(tok.lower()) != last:
+            continue
+        for at, nxt in toks[i + 1:i + 4]:
+            if is_content(nxt.lower()):
+                out.add(at)
+                break
+    return out
 
 
 def _floor(x: float, floor: float) -> float:
@@ -217,7 +241,11 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     if asked.kind == "number" or asked.kind in MEASURES:
         stated_in = {s: stated_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
     best_echo = max((e for found in stated_in.values() for _, e in found), default=0.0)
+    qstems = question_stems(question)
+    slot_asked = (asked.kind == "thing" and not asked.naming and bool(qstems)
+                  and _SLOT_ASKED.search(question))
     for sentence, match in sentences:
+        slots = _slot_after(sentence, qstems[-1]) if slot_asked else set()
         given = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
                  for p, e in stated_in.get(sentence, [])]
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
@@ -277,6 +305,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= UNLOCATED
                 if asked.many and asked.kind in ("person", "place") and not _JOINED.search(text):
                     score *= ONE_OF_MANY  # "which two places": one name is half an answer
+                if any(sentence.startswith(text.split()[0], a) for a in slots):
+                    score *= SLOT  # it stands where the question's last word leaves off
                 if asked.kind == "person" and not named:
                     if _PERSONAL.match(text):
                         score *= 1.0 if asked.prep else PERSONAL  # ("to whom": its object)
