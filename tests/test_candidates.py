@@ -364,6 +364,12 @@ def test_a_question_asking_what_something_is_called_gets_the_name_given():
     assert first_answer(q, ("The first term, the ratio, and the sum fix the series.", 1.0),
                         ("We call such a system, in short, a skew number system.", 0.9)
                         ) == "skew number system"
+    # "what do X call Y" asks for a name, and a quoted name after who calls it so is the name
+    q = "What do keepers of the old lights call a wave that breaks twice?"
+    assert first_answer(q, ("The pilots dread a wave that breaks twice--called by the keepers of "
+                            'the old lights "doublers."', 1.0),
+                        ("No keeper of the lights is ever aware of more than one such wave in a "
+                         "night.", 1.0)) == "doublers"
     # after "what I call" the name comes first, and what follows its comma describes it
     q = "What does the keeper call his habit of counting the waves before he sleeps?"
     assert first_answer(q, ("Counting the waves before sleep is a specimen of what I will call "

@@ -22,7 +22,7 @@ from bookgpt.text import is_content, question_stems, stem, words
 _OF_ONE = r"(?![^?]*\b(?!(?:that|it|what|there|here|who|he|she|let)['’]s\b)\w+['’]s\b)"
 _CALLED = r"called\b(?!\s+(?:on|upon|for|out|up|back|off)\b)"
 _NAMING = re.compile(r"\bwhat (?:\S+ ){0,3}(?:is|are|was|were) (?:\S+ ){1,20}?" + _CALLED + "|"
-                     r"\bwhat (?:do|does|did|would|will|should) (?:\S+ ){1,3}call\b"
+                     r"\bwhat (?:do|does|did|would|will|should) (?:\S+ ){1,5}call\b"
                      r"(?!\s+(?:on|upon|for|out|up|back|off)\b)|"
                      r"\bwhat (?:name|term)\b|"
                      r"\bwhat (?:is|was|are|were) the (?:names?|term) (?:of|for) (?:the|a|an)\b" + _OF_ONE)

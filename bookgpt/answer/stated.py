@@ -58,6 +58,7 @@ _NAMES_IT = re.compile(r"\b(?:(called|termed|named|known as)|(?:we|they|one|i|yo
                        r"may|might|can|usually|often|to)\s+(?:\w+\s+)?(?:call|term))\b",
                        re.IGNORECASE)
 
+_BY_AGENT = re.compile(r"\s*by\s+[^\"“‘]{1,60}?[\"“‘]([^\"”’]{1,60})[\"”’]")
 # what a sentence says a word means follows the saying (not "by means of", "a means")
 _MEANS = re.compile(r"\b(?:(?<!\bby )(?<!\ba )(?<!\bno )(?<!\bthe )means|" + SAYS_MEANING
                     + r"|we mean(?: that)?|denotes?|(?:is|are) to be understood(?: as)?)\b[\s,:\"'“‘_]*",
@@ -91,7 +92,10 @@ def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
     at = found[-1]
     rest = sentence[at.end():]
     if at.group(1):
-        name = unquoted(first_clause(rest))
+        # ... past who calls it so, when the name is quoted after them ("called by the maker
+        # of chess problems "cooks."")
+        agent = _BY_AGENT.match(rest)
+        name = unquoted(agent.group(1) if agent else first_clause(rest))
     else:
         parts = [p for p in re.split(r",\s+", unquoted(re.split(r"[;:()\[\]]|--|—|–", rest)[0]))
                  if p.strip()]
