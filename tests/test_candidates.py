@@ -439,3 +439,9 @@ def test_a_what_question_ending_on_its_verb_is_answered_where_the_sentence_goes_
              ("They first lighted the beacons to signal storms.", 0.95)]
     assert first_answer("What did the fishermen of the cove first light beacons to signal?",
                         *sents) == "storms"
+    # ... and a "how" question ending on its verb, where the sentence goes on after that verb
+    sents = [("The old well of the village, deep and cold, was a wonder of its age because its "
+              "water never failed.", 1.0),
+             ("Each spring the old well was emptied by passing buckets from hand to hand.", 0.85)]
+    assert first_answer("How was the old well of the village emptied?", *sents) == (
+        "passing buckets from hand to hand")

@@ -100,27 +100,27 @@ _ANNOUNCES = re.compile(r"(?:\b(?:as follows|(?:in )?the following(?: [\w-]+){0,
                         r"prove|see)\b.*)$", re.IGNORECASE)
 
 
-# a "what" question whose last word is its verb's or its preposition's ("What did they first use
-# fractions to show?") leaves its answer where the sentence goes on after that word ("... used
-# them to show reciprocals"): a piece standing right there (function words between) counts SLOT
-# as much
+# a "what" or "how" question whose last word is its verb's or its preposition's ("What did they
+# first use fractions to show?", "How was the temperature recorded?") leaves its answer where the
+# sentence goes on after that word ("... used them to show reciprocals", "recorded by remote
+# satellite"): a piece standing right there (only function words between) counts SLOT as much
 SLOT = 2.0
-_SLOT_ASKED = re.compile(r"^\W*what\b.*\b[a-z]+\W*$", re.IGNORECASE)  # (ends on a lower-case word)
+_SLOT_ASKED = re.compile(r"^\W*(?:what|how (?:is|was|are|were|do|does|did|can|could)) .*\b[a-z]+\W*$",
+                         re.IGNORECASE)  # (... that ends on a lower-case word)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
-def _slot_after(sentence: str, last: str) -> set[int]:
-    """Where a piece would stand right after a use of the stem `last` in `sentence`, only
-    function words between: the offsets of the first content word after each such use."""
-    toks = [(m.start(), m.group()) for m in _TOKEN.finditer(sentence)]
-    out = set()
-    for i, (_, tok) in enumerate(toks):
-        if stem(tok.lower()) != last:
+def _slot_after(sentence: str, last: str) -> list[tuple[int, int]]:
+    """Where a piece would stand right after a use of the stem `last` in `sentence`: (from the
+    end of that use, to the first content word after it), only function words between."""
+    toks = list(_TOKEN.finditer(sentence))
+    out = []
+    for i, m in enumerate(toks):
+        if stem(m.group().lower()) != last:
             continue
-        for at, nxt in toks[i + 1:i + 4]:
-            if is_content(nxt.lower()):
-                out.add(at)
-                break
+        nxt = next((t for t in toks[i + 1:i + 4] if is_content(t.group().lower())), None)
+        if nxt is not None:
+            out.append((m.end(), nxt.start()))
     return out
 
 
@@ -242,10 +242,10 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         stated_in = {s: stated_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
     best_echo = max((e for found in stated_in.values() for _, e in found), default=0.0)
     qstems = question_stems(question)
-    slot_asked = (asked.kind == "thing" and not asked.naming and bool(qstems)
+    slot_asked = (asked.kind in ("thing", "reason") and not asked.naming and bool(qstems)
                   and _SLOT_ASKED.search(question))
     for sentence, match in sentences:
-        slots = _slot_after(sentence, qstems[-1]) if slot_asked else set()
+        slots = _slot_after(sentence, qstems[-1]) if slot_asked else []
         given = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
                  for p, e in stated_in.get(sentence, [])]
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
@@ -305,7 +305,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= UNLOCATED
                 if asked.many and asked.kind in ("person", "place") and not _JOINED.search(text):
                     score *= ONE_OF_MANY  # "which two places": one name is half an answer
-                if any(sentence.startswith(text.split()[0], a) for a in slots):
+                if slots and any(lo <= sentence.find(text, lo) <= hi for lo, hi in slots):
                     score *= SLOT  # it stands where the question's last word leaves off
                 if asked.kind == "person" and not named:
                     if _PERSONAL.match(text):
