@@ -12,6 +12,7 @@ from answering import first_answer
 
 from bookgpt.answer.asking import Asked, answer_type
 from bookgpt.answer.extract import candidates
+from bookgpt.text import stem
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -445,3 +446,16 @@ def test_a_what_question_ending_on_its_verb_is_answered_where_the_sentence_goes_
              ("Each spring the old well was emptied by passing buckets from hand to hand.", 0.85)]
     assert first_answer("How was the old well of the village emptied?", *sents) == (
         "passing buckets from hand to hand")
+
+
+def test_a_definition_question_takes_what_the_sentence_says_its_term_is():
+    sents = [("Every keeper kept a record of the waves and of the lamps in the tally book, and "
+              "each keeper signed the book at dawn.", 1.0),
+             ("Among the keepers, a tally book is simply the ledger of waves counted between "
+              "two lightings of the lamp.", 0.9)]
+    assert first_answer("What is a tally book?", *sents) == (
+        "ledger of waves counted between two lightings of the lamp")
+    from bookgpt.answer.stated import defined_term
+    assert defined_term("How does the author define chance?") == (stem("chance"),)
+    assert defined_term("What is meant by a Galileian system of co-ordinates?") == tuple(
+        stem(w) for w in ("galileian", "system", "co", "ordinates"))

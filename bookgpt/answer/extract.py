@@ -24,8 +24,8 @@ from bookgpt.answer.asking import Asked
 from bookgpt.answer.kinds import (CAP_WORD, FIGURED, GROUNDS, MARKED, MEASURES, NAME, at_opening, compounds,
                                   named_inside, type_fit)
 from bookgpt.answer.pieces import MAX_WORDS, cut, opens_with, trim
-from bookgpt.answer.stated import (declared_answers, given_names, offered_answer, said_meanings,
-                                   stated_figures)
+from bookgpt.answer.stated import (declared_answers, defined_term, given_names, offered_answer,
+                                   said_meanings, stated_figures)
 from bookgpt.text import is_content, question_stems, squash, stem, words
 
 # a numbered puzzle's heading opening its sentence ("57.--The Christmas Geese. Farmer Rouse
@@ -242,6 +242,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         stated_in = {s: stated_in.get(s, []) + stated_figures(s, asked) for s, _ in sentences}
     best_echo = max((e for found in stated_in.values() for _, e in found), default=0.0)
     qstems = question_stems(question)
+    term = defined_term(question)
     slot_asked = (asked.kind in ("thing", "reason") and not asked.naming and bool(qstems)
                   and _SLOT_ASKED.search(question))
     for sentence, match in sentences:
@@ -268,7 +269,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
         pieces = ([(p, 1.0, True, asked.counted, 1.0 if labelled else match) for p in declared]
                   + [(p, 1.0, True, asked.stems, match) for p in _kind_named(sentence, asked)]
                   + [(p, 1.0, True, asked.stems, match) for p in _described(sentence, asked)]
-                  + [(p, 1.0, True, asked.stems, match) for p in said_meanings(sentence, asked)]
+                  + [(p, 1.0, True, asked.stems, match) for p in said_meanings(sentence, asked, term)]
                   + [(p, 1.0, True, asked.stems, m) for p, m in given]
                   + [(r, n, labelled, asked.counted, 1.0 if labelled else match)
                      for r, n in cut(sentence, asked)])

@@ -68,14 +68,54 @@ _ORIGIN = frozenset("come comes came derive derives derived originate originates
 _WHAT_BEFORE = re.compile(r"\bwhat\s+$", re.IGNORECASE)
 
 
-def said_meanings(sentence: str, asked: Asked) -> list[str]:
+def said_meanings(sentence: str, asked: Asked, term: tuple[str, ...] = ()) -> list[str]:
     """For a question asking what a word means, what the sentence says it means, after the saying
-    ("we mean that they profoundly interpenetrate, ...", "signifying the passages of a mine"), up
-    to its stop and at most MEANING_WORDS words."""
+    ("we mean that they profoundly interpenetrate, ...", "signifying the passages of a mine"), or
+    after the term asked about (`defined_term`) and its "is" ("a pixel is | the smallest unit of
+    light ...", "Chance is only | the measure of our ignorance"), up to its stop and at most
+    MEANING_WORDS words."""
     if asked.kind != "meaning" or asked.words & _ORIGIN:  # (where a word comes from: no meaning)
         return []
-    return [" ".join(re.split(r"[;.!?]", sentence[m.end():], maxsplit=1)[0].split()[:MEANING_WORDS])
-            for m in _MEANS.finditer(sentence)]
+    starts = [m.end() for m in _MEANS.finditer(sentence)] + _defined_at(sentence, term)
+    return [" ".join(re.split(r"[;.!?]", sentence[at:], maxsplit=1)[0].split()[:MEANING_WORDS])
+            for at in starts]
+
+
+# what a definition question asks about: "What is (meant by) a pixel?", "How does the author
+# define chance?"
+_TERM_ASKED = re.compile(r"\bwhat (?:is|are|was|were) (?:meant by )?(?:a |an |the )?(.+?)\W*$|"
+                         r"\bdefine (?:a |an |the )?(.+?)\W*$", re.IGNORECASE)
+TERM_WORDS = 4  # (a longer "term" is a question of another kind: "what is the reason that ...")
+_WORD_AT = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# the copula that defines, after the term: "is", "is only", "are simply"; not "is not", "is called"
+_DEFINING = re.compile(r"\s+(?:is|are)\s+(?:(?:only|simply|merely|just|then|therefore|thus|"
+                       r"essentially|really)\s+)?(?!not\b|called\b|said\b|also\b|to\b|of\b)",
+                       re.IGNORECASE)
+
+
+def defined_term(question: str) -> tuple[str, ...]:
+    """The stems of the term a definition question asks about, in order (none: it asks of none)."""
+    m = _TERM_ASKED.search(question)
+    if not m:
+        return ()
+    term = tuple(stem(w) for w in words(m.group(1) or m.group(2)) if is_content(w))
+    return term if 0 < len(term) <= TERM_WORDS else ()
+
+
+def _defined_at(sentence: str, term: tuple[str, ...]) -> list[int]:
+    """Where what a sentence says the term is starts: after the term's words (function words
+    between them allowed: "system of co-ordinates") and a defining "is"."""
+    if not term:
+        return []
+    toks = [(m.end(), stem(w)) for m in _WORD_AT.finditer(sentence)
+            for w in words(m.group()) if is_content(w)]
+    out = []
+    for i in range(len(toks) - len(term) + 1):
+        if tuple(st for _, st in toks[i:i + len(term)]) == term:
+            copula = _DEFINING.match(sentence, toks[i + len(term) - 1][0])
+            if copula:
+                out.append(copula.end())
+    return out
 
 
 def given_names(sentence: str, asked: Asked) -> list[tuple[str, float]]:
