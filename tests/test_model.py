@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from bookgpt.config import ModelConfig
 from bookgpt.model import GPT, Decoder, Sampling
@@ -328,6 +329,19 @@ def test_compiled_dropout_hash() -> None:
     assert (a != 0).float().mean().item() == pytest.approx(0.9, abs=0.01)
     assert a.max().item() == pytest.approx(1 / 0.9)
     assert ((a != 0) == (b != 0)).float().mean().item() == pytest.approx(0.82, abs=0.01)  # independent
+
+
+@pytest.mark.slow
+def test_compiled_fast_gelu_is_gpt2s_gelu() -> None:
+    """Training's compiled GELU (the sigmoid form) gives GPT-2's tanh GELU, in fp32 and bf16."""
+    from bookgpt.model.gpt import gelu
+
+    x = torch.linspace(-8, 8, 10_001)
+    fast = torch.compile(lambda t: gelu(t, fast=True), dynamic=False)
+    torch.testing.assert_close(fast(x), F.gelu(x, approximate="tanh"), rtol=1e-5, atol=1e-6)
+    xb = x.to(torch.bfloat16)
+    torch.testing.assert_close(fast(xb), F.gelu(xb, approximate="tanh"), rtol=1.6e-2, atol=1e-2)
+    assert torch.equal(gelu(x, fast=True), F.gelu(x, approximate="tanh"))  # eager: the plain op
 
 
 @pytest.mark.slow

@@ -57,6 +57,16 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     return x * keep.to(x.dtype) * (1.0 / (1.0 - p))
 
 
+def gelu(x: torch.Tensor, fast: bool = False) -> torch.Tensor:
+    """GPT-2's GELU (the tanh approximation). With `fast` under torch.compile, as x * sigmoid(2z)
+    for 0.5 * (1 + tanh(z)), the same function: Inductor's vectorised CPU tanh is slow, and this
+    form ran its forward 2.5x faster (4,096 x 1,024 bf16, Xeon with AMX: 4.15 -> 1.64 ms), equal
+    to the tanh form within bf16 rounding."""
+    if not (fast and torch.compiler.is_compiling()):
+        return F.gelu(x, approximate="tanh")
+    return x * torch.sigmoid(1.5957691216057308 * (x + 0.044715 * x * x * x))  # 2 * sqrt(2 / pi)
+
+
 class Dropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return dropout(x, self.p, self.training)
@@ -141,12 +151,11 @@ class MLP(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.gelu = nn.GELU(approximate="tanh")  # GPT-2's GELU
         self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, matvec: bool = False) -> torch.Tensor:
-        h = self.gelu(linear(self.c_fc, x, matvec))  # (B, T, 4C)
+        h = gelu(linear(self.c_fc, x, matvec), fast=self.training)  # (B, T, 4C)
         return self.drop(linear(self.c_proj, h, matvec))  # (B, T, C)
 
 
