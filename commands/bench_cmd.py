@@ -79,14 +79,18 @@ def _print(result: dict, as_json: bool) -> None:
 def run_train(args: argparse.Namespace, cfg: Config) -> int:
     from bookgpt.bench.train_bench import bench_train
 
-    result = bench_train(cfg, steps=args.steps, warmup=args.warmup)
+    base = None
     if args.baseline:
         # nanoGPT's recipe on a CPU: eager fp32, SDPA attention, and its default dropout of 0
-        # (SDPA with dropout takes a much slower path on the CPU, which would flatter us)
+        # (SDPA with dropout takes a much slower path on the CPU, which would flatter us), with
+        # the C library's default allocation (measured first: training's setting lasts the
+        # process, `reuse_freed_memory`)
         plain = replace(cfg, pretrain=msgspec.structs.replace(cfg.pretrain, compile="off",
                                                                dtype="fp32", attn_block=0),
                         model=msgspec.structs.replace(cfg.model, dropout=0.0))
-        base = bench_train(plain, steps=args.steps, warmup=args.warmup)
+        base = bench_train(plain, steps=args.steps, warmup=args.warmup, reuse_memory=False)
+    result = bench_train(cfg, steps=args.steps, warmup=args.warmup)
+    if base is not None:
         result["baseline_eager_fp32_tokens_per_s"] = base["tokens_per_s"]
         result["speedup_vs_baseline"] = round(result["tokens_per_s"] / base["tokens_per_s"], 2)
     _print(result, args.json)

@@ -10,8 +10,7 @@ from bookgpt.config import Config
 from bookgpt.device import resolve_device
 from bookgpt.train.pretrain import measure_matmul_peak
 from bookgpt.train.runtime import (attention_block, autocast, autocast_dtype, cpu_info,
-                                   seed_everything,
-                                   use_compile)
+                                   reuse_freed_memory, seed_everything, use_compile)
 
 
 SLOW_GFLOPS = 20.0  # a dtype's matmuls slower than this are measured at one small size only
@@ -38,10 +37,11 @@ def matmul_peaks(device: str, model_width: int, rows: int) -> dict[str, float]:
     return out
 
 
-def bench_train(cfg: Config, steps: int = 20, warmup: int = 3) -> dict:
+def bench_train(cfg: Config, steps: int = 20, warmup: int = 3, reuse_memory: bool = True) -> dict:
     from bookgpt.model import GPT
 
     device = resolve_device(cfg.device)
+    reused = reuse_memory and device == "cpu" and reuse_freed_memory()  # as training does
     p, m = cfg.pretrain, cfg.model
     vocab = cfg.tokenizer.vocab_size
     rows = p.batch_size * m.context_length
@@ -84,6 +84,7 @@ def bench_train(cfg: Config, steps: int = 20, warmup: int = 3) -> dict:
         "benchmark": "train", "device": device, "cpu": cpu_info(),
         "threads": torch.get_num_threads(),
         "dtype": "bf16" if amp == torch.bfloat16 else "fp32", "compiled": compiled,
+        "reuses_freed_memory": reused,
         "attn_block": model.blocks[0].attn.attn_block,
         "batch_size": p.batch_size, "context_length": m.context_length,
         "n_layer": m.n_layer, "n_head": m.n_head, "n_embd": m.n_embd, "vocab_size": vocab,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from tqdm import tqdm
 
-from bookgpt.train.runtime import autocast, device_rng, set_device_rng
+from bookgpt.train.runtime import autocast, device_rng, reuse_freed_memory, set_device_rng
 
 
 class Batches(Protocol):
@@ -75,6 +75,8 @@ def train_loop(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches
     `resume` is a train_state written by an earlier run: step, best/bad counters, data and RNG state.
     `on_step(record)` gets each step's record (step, max_steps, loss, tokens_per_s, val_loss).
     """
+    if device == "cpu":
+        reuse_freed_memory()
     step, tokens_seen, best, bad, last_val = 0, 0, math.inf, 0, math.nan
     if resume:
         step, tokens_seen = resume["step"], resume["tokens_seen"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import platform
 import random
 import shutil
@@ -87,6 +88,29 @@ def use_compile(device: str, requested: str, planned_steps: int) -> bool:
     if device == "cpu" and (sys.platform != "linux" or shutil.which("cc") is None):
         return False
     return planned_steps >= COMPILE_MIN_STEPS
+
+
+# glibc's mallopt parameters, and the trim threshold it takes as "never give memory back"
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_NEVER = 2**31 - 1
+
+
+@lru_cache(maxsize=1)
+def reuse_freed_memory() -> bool:
+    """Keep the memory a training step frees for the next step's tensors (Linux with glibc; a
+    no-op elsewhere, and False when it is not done). By default glibc maps every allocation over
+    a few MB afresh and unmaps it when freed, so each step's activations page-fault again: on a
+    Xeon with AMX (2 cores, default shape) 72,000-80,000 minor faults and 0.12-0.14 s of kernel
+    time a step; served from the heap and never trimmed, 0 faults and 1.08-1.09x tokens/s, in
+    two alternated runs. The process keeps its peak memory, which a training step needs anyway."""
+    if sys.platform != "linux":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no C library to ask, or one without mallopt
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER))
 
 
 def set_threads(num_cpus: float | None) -> None:
