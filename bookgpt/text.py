@@ -45,6 +45,7 @@ _ABBR_TAIL = re.compile(r"((?:[A-Za-z]\.)+[A-Za-z]|[A-Za-z]+)\.?$")  # "Ex.", "i
 _PARAGRAPH = re.compile(r"\n[ \t\r]*\n\s*")
 _CLAUSE_END = re.compile(r"[.!?;:][\"')\]_]*\s+")  # where a long paragraph may be cut
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+){0,2}")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+){0,2}")  # a word as printed, before folding
 STEM_CHARS = 7
 # words that ask rather than say: a question's "which way" or "how fast" names no fact to match
 QUESTION_WORDS = frozenset(
@@ -111,14 +112,24 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased, accent-folded words and numbers, possessive "'s" dropped, and a French
     elision's letter ("d'Alembert's", "l'Hospital": "alembert", "hospital")."""
+    return [_plain(w) for w in _WORD.findall(fold(text).replace("_", " "))]
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """`words`, each with where it starts and ends in `text` (the parts of "co-ordinates" or
+    "d'Alembert's" share their token's)."""
     out = []
-    for w in _WORD.findall(fold(text).replace("_", " ")):
-        if "'" in w or "’" in w:
-            parts = re.split(r"['’]", w)
-            elided = len(parts[0]) == 1 and len(parts[1]) > 2 and parts[0].isalpha()
-            w = parts[1] if elided else parts[0]
-        out.append(w)
+    for m in _TOKEN.finditer(text):
+        out += [(m.start(), m.end(), w) for w in words(m.group())]
     return out
+
+
+def _plain(w: str) -> str:
+    if "'" in w or "’" in w:
+        parts = re.split(r"['’]", w)
+        elided = len(parts[0]) == 1 and len(parts[1]) > 2 and parts[0].isalpha()
+        return parts[1] if elided else parts[0]
+    return w
 
 
 # a number written as a word meets the same number in figures ("fourteen bishops", "14 bishops")
@@ -132,11 +143,17 @@ _NUMBERS.update({w: str(10 * n) for n, w in enumerate(
 @functools.lru_cache(maxsize=1 << 16)  # a book has far fewer distinct words; called per word
 def stem(word: str) -> str:
     """A light stem: one common suffix stripped, then a final "e" (so that "square", "squares"
-    and "squared" meet, and "circle" and "circles"), then the first STEM_CHARS letters."""
+    and "squared" meet, and "circle" and "circles"), then the first STEM_CHARS letters. A short
+    word whose stem is three letters ending in "e" gets it too: "used", "uses", "using" are
+    "use", "aged" and "aging" "age", "ties" "tie" (not "shed", "Fred", "need": a consonant pair,
+    or "eed", opens them)."""
     if word in _NUMBERS:
         return _NUMBERS[word]
-    if len(word) == 4 and word[2:] in ("ed", "es") and word[1] != "e":
-        return word[:3]  # "used", "uses", "aged", "ties" are "use", "age", "tie" (not "need")
+    if (len(word) == 4 and word[2:] in ("ed", "es") and word[1:] != "eed"
+            and (word[0] in "aeiouy" or word[1] in "aiouy")):
+        return word[:3]
+    if len(word) == 5 and word.endswith("ing") and word[0] in "aeiou":
+        return word[:2] + "e"  # "using", "owing", "icing"
     if len(word) > 4 and not word.isdigit():
         for suf in _SUFFIXES:
             if word.endswith(suf) and len(word) - len(suf) >= 3:
@@ -146,8 +163,6 @@ def stem(word: str) -> str:
                 if suf in ("ies", "ied"):
                     word += "y"
                 break
-            if suf == "ing" and len(word) == 5 and word.endswith(suf) and word[0] in "aeiou":
-                return word[:2] + "e"  # "using", "owing", "icing": "use", "owe", "ice"
     if len(word) >= 4 and word.endswith("e"):
         word = word[:-1]
     return word[:STEM_CHARS]

@@ -142,7 +142,7 @@ def test_a_who_question_is_answered_by_the_name_alone():
     assert first_answer("Which physicist measured how fast the water ran through the pipe?", (
         "How quickly does the water run through the pipe (see the diagram, Fig. 3) when the "
         "physicist Tregarthen opens the valve?", 1.0)) == "Tregarthen"
-    assert not marks("person", "as we proved in Theorem 4 of Chapter II (see Fig. 3).")
+    assert not marks("person", "as we proved in Theorems 4 and 5 of Chapter II (see Figs. 3, 4).")
 
 
 def test_a_name_stands_as_near_the_question_as_its_clauses_and_its_best_sentence_counts():
@@ -440,6 +440,11 @@ def test_a_what_question_ending_on_its_verb_is_answered_where_the_sentence_goes_
              ("They first lighted the beacons to signal storms.", 0.95)]
     assert first_answer("What did the fishermen of the cove first light beacons to signal?",
                         *sents) == "storms"
+    # ... and not past a bracket or a stop, nor after a function word of the same stem
+    from bookgpt.answer.extract import _slot_after
+    assert _slot_after("They lit them to signal storms.", stem("signal")) == [(23, 24)]
+    assert _slot_after("They lit them to signal (as was the custom).", stem("signal")) == []
+    assert _slot_after("She saw what the trees shed: leaves.", stem("she")) == []
     # ... and a "how" question ending on its verb, where the sentence goes on after that verb
     sents = [("The old well of the village, deep and cold, was a wonder of its age because its "
               "water never failed.", 1.0),

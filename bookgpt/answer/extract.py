@@ -26,7 +26,7 @@ from bookgpt.answer.kinds import (CAP_WORD, FIGURED, GROUNDS, MARKED, MEASURES, 
 from bookgpt.answer.pieces import MAX_WORDS, cut, opens_with, trim
 from bookgpt.answer.stated import (declared_answers, defined_term, given_names, offered_answer,
                                    said_meanings, stated_figures)
-from bookgpt.text import is_content, question_stems, squash, stem, words
+from bookgpt.text import is_content, question_stems, squash, stem, word_spans, words
 
 # a numbered puzzle's heading opening its sentence ("57.--The Christmas Geese. Farmer Rouse
 # ..."): its number counts nothing, and its title answers nothing
@@ -103,24 +103,25 @@ _ANNOUNCES = re.compile(r"(?:\b(?:as follows|(?:in )?the following(?: [\w-]+){0,
 # a "what" or "how" question whose last word is its verb's or its preposition's ("What did they
 # first use fractions to show?", "How was the temperature recorded?") leaves its answer where the
 # sentence goes on after that word ("... used them to show reciprocals", "recorded by remote
-# satellite"): a piece standing right there (only function words between) counts SLOT as much
+# satellite"): a piece that starts there (at most two function words between, no bracket or stop)
+# counts SLOT as much
 SLOT = 2.0
-_SLOT_ASKED = re.compile(r"^\W*(?:what|how (?:is|was|are|were|do|does|did|can|could)) .*\b[a-z]+\W*$",
-                         re.IGNORECASE)  # (... that ends on a lower-case word)
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_SLOT_ASKED = re.compile(r"^\W*(?i:what|how (?:is|was|are|were|do|does|did|can|could)) "
+                         r".*\b[a-z]+\W*$")  # (... that ends on a lower-case word)
+_SLOT_GAP = re.compile(r"[()\[\];:.!?]")
 
 
 def _slot_after(sentence: str, last: str) -> list[tuple[int, int]]:
     """Where a piece would stand right after a use of the stem `last` in `sentence`: (from the
-    end of that use, to the first content word after it), only function words between."""
-    toks = list(_TOKEN.finditer(sentence))
+    end of that use, to the start of the first content word after it)."""
+    spans = word_spans(sentence)
     out = []
-    for i, m in enumerate(toks):
-        if stem(m.group().lower()) != last:
+    for i, (_, end, w) in enumerate(spans):
+        if not is_content(w) or stem(w) != last:
             continue
-        nxt = next((t for t in toks[i + 1:i + 4] if is_content(t.group().lower())), None)
-        if nxt is not None:
-            out.append((m.end(), nxt.start()))
+        nxt = next((start for start, _, v in spans[i + 1:i + 4] if is_content(v)), None)
+        if nxt is not None and not _SLOT_GAP.search(sentence, end, nxt):
+            out.append((end, nxt))
     return out
 
 
@@ -246,11 +247,11 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     slot_asked = (asked.kind in ("thing", "reason") and not asked.naming and bool(qstems)
                   and _SLOT_ASKED.search(question))
     for sentence, match in sentences:
-        slots = _slot_after(sentence, qstems[-1]) if slot_asked else []
         given = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
                  for p, e in stated_in.get(sentence, [])]
         if _SHOUTED.fullmatch(sentence):  # a heading in capitals ("ANSWERS TO KNOT VI."): it
             continue  # frames its window, but answers nothing
+        slots = _slot_after(sentence, qstems[-1]) if slot_asked else []
         labelled, declared = declared_answers(sentence)  # the book says this is the answer
         announces = _ANNOUNCES.search(sentence)
         cue = announces.start() if announces else -1

@@ -104,9 +104,11 @@ _TITLES = frozenset("lord lady sir mr mrs miss dr doctor professor prof king que
                     "captain saint st duke earl bishop father mother brother sister uncle aunt "
                     "general colonel".split())
 # nor does a label of the book's own parts ("Fig. 3", "Theorem", "Chapter IV", "Ex. 25")
-_LABELS = frozenset("fig figure figures diagram plate table chapter section art article part book "
-                    "vol volume page theorem lemma corollary proposition prop axiom definition "
-                    "example ex exercise exercises appendix note notes".split())
+_LABELS = frozenset(w + plural for w in (
+    "fig figure diagram plate table chapter section art article part book vol volume page "
+    "theorem lemma corollary proposition prop axiom definition example ex exercise appendix "
+    "note").split() for plural in ("", "s"))
+_NOT_NAMES = _TITLES | _LABELS
 _DIGIT = re.compile(r"(?<![A-Za-z])\d")  # a number, not a label ("M1", "A2")
 _FORMULA = re.compile(r"\d\s*\^?\s*[a-zA-Z]\b|\^\s*\(?[a-zA-Z]\b|\b[a-zA-Z]\s*[\^²³]")
 # a figure that may be a date ("born in Yorkshire 735"), and one that surely is, as an "in what
@@ -279,7 +281,7 @@ def type_fit(kind: str, text: str, qwords: Set[str]) -> float:
         date = YEAR if "year" in qwords else _DATE  # "in what year": a year, surely
         return float(bool(date.search(text) or _TIME_WORD.search(text)))
     if kind in ("person", "place"):  # a capitalised word, not the question's, nor a bare title
-        return float(any(m.group().lower() not in qwords | _TITLES | _LABELS
+        return float(any((w := m.group().lower()) not in qwords and w not in _NOT_NAMES
                          for m in _CAPITAL.finditer(" " + text)))
     if kind == "reason":
         return float(bool(_REASON.search(text)))

@@ -11,7 +11,7 @@ import re
 from bookgpt.answer.asking import Asked, offer_stem
 from bookgpt.answer.clauses import first_clause, unquoted
 from bookgpt.answer.kinds import COMPARATIVES, NUMBER_WORDS_RE, SAYS_MEANING
-from bookgpt.text import is_content, stem, words
+from bookgpt.text import is_content, stem, word_spans, words
 
 # a sentence labelled as a puzzle's answer ("_Answer._--In 6-1/4 minutes.", "Answer: 7,560"): it
 # states what was asked outright (a "Solution" label starts the working, not the answer)
@@ -86,7 +86,6 @@ def said_meanings(sentence: str, asked: Asked, term: tuple[str, ...] = ()) -> li
 _TERM_ASKED = re.compile(r"\bwhat (?:is|are|was|were) (?:meant by )?(?:a |an |the )?(.+?)\W*$|"
                          r"\bdefine (?:a |an |the )?(.+?)\W*$", re.IGNORECASE)
 TERM_WORDS = 4  # (a longer "term" is a question of another kind: "what is the reason that ...")
-_WORD_AT = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 # the copula that defines, after the term: "is", "is only", "are simply"; not "is not", "is called"
 _DEFINING = re.compile(r"\s+(?:is|are)\s+(?:(?:only|simply|merely|just|then|therefore|thus|"
                        r"essentially|really)\s+)?(?!not\b|called\b|said\b|also\b|to\b|of\b)",
@@ -107,8 +106,7 @@ def _defined_at(sentence: str, term: tuple[str, ...]) -> list[int]:
     between them allowed: "system of co-ordinates") and a defining "is"."""
     if not term:
         return []
-    toks = [(m.end(), stem(w)) for m in _WORD_AT.finditer(sentence)
-            for w in words(m.group()) if is_content(w)]
+    toks = [(end, stem(w)) for _, end, w in word_spans(sentence) if is_content(w)]
     out = []
     for i in range(len(toks) - len(term) + 1):
         if tuple(st for _, st in toks[i:i + len(term)]) == term:
