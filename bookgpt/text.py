@@ -112,7 +112,8 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased, accent-folded words and numbers, possessive "'s" dropped, and a French
     elision's letter ("d'Alembert's", "l'Hospital": "alembert", "hospital")."""
-    return [_plain(w) for w in _WORD.findall(fold(text).replace("_", " "))]
+    return [_plain(w) if "'" in w or "’" in w else w
+            for w in _WORD.findall(fold(text).replace("_", " "))]
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:
@@ -125,11 +126,10 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _plain(w: str) -> str:
-    if "'" in w or "’" in w:
-        parts = re.split(r"['’]", w)
-        elided = len(parts[0]) == 1 and len(parts[1]) > 2 and parts[0].isalpha()
-        return parts[1] if elided else parts[0]
-    return w
+    """A word with an apostrophe without its possessive, or its elided letter."""
+    parts = re.split(r"['’]", w)
+    elided = len(parts[0]) == 1 and len(parts[1]) > 2 and parts[0].isalpha()
+    return parts[1] if elided else parts[0]
 
 
 # a number written as a word meets the same number in figures ("fourteen bishops", "14 bishops")

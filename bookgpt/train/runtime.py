@@ -101,8 +101,9 @@ def reuse_freed_memory() -> bool:
     no-op elsewhere, and False when it is not done). By default glibc maps every allocation over
     a few MB afresh and unmaps it when freed, so each step's activations page-fault again: on a
     Xeon with AMX (2 cores, default shape) 72,000-80,000 minor faults and 0.12-0.14 s of kernel
-    time a step; served from the heap and never trimmed, 0 faults and 1.08-1.09x tokens/s, in
-    two alternated runs. The process keeps its peak memory, which a training step needs anyway."""
+    time a step; served from the heap and never trimmed, 0 faults and 1.08-1.12x tokens/s, in
+    four runs, with the same peak memory. The process keeps what it freed, which its next step
+    needs anyway."""
     if sys.platform != "linux":
         return False
     try:
