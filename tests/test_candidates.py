@@ -138,6 +138,10 @@ def test_a_who_question_is_answered_by_the_name_alone():
         "The admiral and FitzGerald charted the reef in a single season.", 1.0)) == "FitzGerald"
     assert first_answer("Which astronomer first mapped the reef?", (
         "Already in those years the Cornish astronomer Penrose mapped the reef.", 1.0)) == "Penrose"
+    # a kind of person after "a" is no name ("a Cornishman", "probably a Greek")
+    assert first_answer("Who does the keeper name as the first sailor to round the cape?", (
+        "The first sailor to round the cape was a Cornishman--no other than Trelawny, master of "
+        "the Falcon.", 1.0)) == "Trelawny"
     # a label of the book's own parts names no one: "Fig. 3", "Theorem", "Chapter IV"
     assert first_answer("Which physicist measured how fast the water ran through the pipe?", (
         "How quickly does the water run through the pipe (see the diagram, Fig. 3) when the "

@@ -84,6 +84,7 @@ _JOINED = re.compile(r"\b(?:and|or)\b|,")
 _PLACE_BEFORE = re.compile(r"\b(?:" + "|".join(w for w in _LOCATIVE_WORDS if w != "from")
                            + r")\s+(?:the\s+)?$", re.IGNORECASE)
 PLACED = 0.5
+_A_KIND = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 # a year before 1000 said as one ("born in Yorkshire in 735"): three figures after "in" or "circa"
 _EARLY_YEAR = re.compile(r"\b(?:in|circa|c\.)\s+$", re.IGNORECASE)
 # a name that only a person has, with a title or initials ("Mr. Oscar Hoppe", "M. Arago", "F. R.
@@ -334,11 +335,13 @@ def _prep_shaped(text: str, asked: Asked) -> bool:
 
 def _placed(text: str, sentence: str) -> bool:
     """Whether a piece of a sentence stands where a place does, right after "in", "at", "near"
-    or "into" ("my statement in the Introduction"), and owns nothing ("in Cauchy's proof"): no
-    person."""
+    or "into" ("my statement in the Introduction"), and owns nothing ("in Cauchy's proof"), or
+    where a kind of person does, right after "a" or "an" ("probably a Greek", "was a
+    Yorkshireman--no other than Alcuin"): no person's name."""
     at = sentence.find(text)
-    return (at >= 0 and bool(_PLACE_BEFORE.search(sentence, 0, at))
-            and not _OWNED.match(sentence, at + len(text)))
+    return at >= 0 and (bool(_PLACE_BEFORE.search(sentence, 0, at))
+                        and not _OWNED.match(sentence, at + len(text))
+                        or bool(_A_KIND.search(sentence, 0, at)))
 
 
 def _located(text: str, sentence: str) -> bool:
