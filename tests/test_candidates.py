@@ -138,6 +138,11 @@ def test_a_who_question_is_answered_by_the_name_alone():
         "The admiral and FitzGerald charted the reef in a single season.", 1.0)) == "FitzGerald"
     assert first_answer("Which astronomer first mapped the reef?", (
         "Already in those years the Cornish astronomer Penrose mapped the reef.", 1.0)) == "Penrose"
+    # "whose measurements" asks who they are by: "measurements by Tregear", not the other name
+    assert first_answer("Whose careful soundings found the reef's true depth?", (
+        "The chart of Admiral Hawke had marked the reef, and the pilots trusted it.", 1.0), (
+        "Later, careful soundings by Tregear found its true depth of nine fathoms.", 0.9)) == (
+        "Tregear")
     # a kind of person after "a" is no name ("a Cornishman", "probably a Greek")
     assert first_answer("Who does the keeper name as the first sailor to round the cape?", (
         "The first sailor to round the cape was a Cornishman--no other than Trelawny, master of "

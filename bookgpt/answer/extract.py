@@ -126,6 +126,33 @@ def _slot_after(sentence: str, last: str) -> list[tuple[int, int]]:
     return out
 
 
+# "Whose recent measurements ...?" asks for the person the sentence says they are by or of
+# ("measurements by Zeeman"), or whose they are ("Cauchy's test"): a name standing there counts
+# OWNER as much
+OWNER = 2.0
+_WHOSE = re.compile(r"\bwhose\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.IGNORECASE)
+_BY_OF = re.compile(r"\s+(?:by|of)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def _owned(question: str) -> frozenset[str]:
+    """The stems of what a "whose" question asks the owner of (its first three words)."""
+    m = _WHOSE.search(question)
+    return frozenset(stem(w) for w in words(m.group(1)) if is_content(w)) if m else frozenset()
+
+
+def _owns(text: str, sentence: str, owned: frozenset[str]) -> bool:
+    """Whether a piece stands as the owner of one of `owned` in its sentence: after "N by" or
+    "N of", or before "'s N"."""
+    at = sentence.find(text)
+    if at < 0:
+        return False
+    before = _BY_OF.search(sentence, 0, at)  # (only a "whose" question's pieces ask this)
+    if before and any(stem(w) in owned for w in words(sentence[:before.start()])[-1:]):
+        return True
+    after = _OWNED.match(sentence, at + len(text))
+    return bool(after) and stem(after.group(1).lower()) in owned
+
+
 def _floor(x: float, floor: float) -> float:
     return floor + (1.0 - floor) * x
 
@@ -247,6 +274,7 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
     term = defined_term(question)
     slot_asked = (asked.kind in ("thing", "reason") and not asked.naming and bool(qstems)
                   and _SLOT_ASKED.search(question))
+    owned = _owned(question) if asked.kind == "person" else frozenset()
     for sentence, match in sentences:
         given = [(p, (e / best_echo if best_echo else 1.0) * match ** (1 / MATCH_POWER))
                  for p, e in stated_in.get(sentence, [])]
@@ -310,6 +338,8 @@ def candidates(question: str, sentences: list[tuple[str, float]], limit: int = 2
                     score *= ONE_OF_MANY  # "which two places": one name is half an answer
                 if slots and any(lo <= sentence.find(text, lo) <= hi for lo, hi in slots):
                     score *= SLOT  # it stands where the question's last word leaves off
+                if owned and _owns(text, sentence, owned):
+                    score *= OWNER
                 if asked.kind == "person" and not named:
                     if _PERSONAL.match(text):
                         score *= 1.0 if asked.prep else PERSONAL  # ("to whom": its object)
