@@ -41,6 +41,7 @@ def test_a_question_asking_a_prepositions_object_gets_it_with_its_preposition():
     sense", a figure's or a time's preposition ("at what angle", "in what year") ask no such
     object."""
     assert Asked.of("Through what did the river shape the valley?").prep == "through"
+    assert Asked.of("Through what, chiefly, did the river shape the valley?").prep == "through"
     assert Asked.of("In the old town, from which side does the wind blow?").prep == "from"
     assert Asked.of("To whom did the keeper leave the lamp?").prep == "to"
     # a relative clause after a comma asks nothing ("..., to whom the lamp was left")

@@ -57,7 +57,7 @@ _AUX = (r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shall
 _PREP_ASKED = re.compile(r"(?:^|[,;:]\s+)\W*(through|by|from|with|into|to|under|for|upon|after|"
                          r"against|in|on|at)\s+(?:what|which|whom)\b(?!\s+(?:\w+\s+)?(?:means|sense|"
                          r"senses|ways?|manner|respects?|purposes?|reasons?|extent|degree)\b)"
-                         r"(?=(?:\s+[\w'’-]+)?\s+" + _AUX + r"\b)")
+                         r"(?=(?:,?\s+[\w'’-]+,?)?\s+" + _AUX + r"\b)")  # ("through what, chiefly, has")
 # a question that asks two things, its parts joined by "and" before an asking word ("Who introduced
 # it, and in what year?", "When and where did it flourish?")
 _PARTS = re.compile(r",?\s+and\s+(?=(?:(?:in|at|on|from|to|by|with|about|for) )?"
