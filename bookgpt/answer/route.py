@@ -172,7 +172,9 @@ def _mentions(router: BookRouter, hit: RouteHit, names: list[frozenset[str]]) ->
     if not names:
         return True
     index, title = router.sentence_index(hit.book_id), set(content_stems(hit.title))
-    return all(index.mentions(name) or name & title for name in names)
+    # (an eponym, "the Poincaré conjecture", only whole: a book by Poincaré need not know it)
+    return all(index.mentions(name) or (name & title and not name & EPONYM_STEMS)
+               for name in names)
 
 
 def with_defaults(req: AskRequest, cfg: Config) -> AskRequest:
