@@ -321,6 +321,13 @@ def test_names_together_and_with_their_apposition():
         "North-Eastern")
 
 
+def test_where_and_where_is_answered_by_both_places():
+    got = first_answer("Where was the old keeper born, and where did he die?", (
+        "The old keeper, who was born in Penzance in 1801 and died at Falmouth in 1870, kept the "
+        "light for forty years.", 1.0))
+    assert "Penzance" in got and "Falmouth" in got, got
+
+
 def test_two_things_asked_for_are_answered_by_a_coordination():
     sents = [("In those days the town's guild recognised two rules, namely, the rule of the "
               "closed shop and the rule of the fixed price these were never written down.", 1.0)]
